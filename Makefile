@@ -1,0 +1,57 @@
+# e-Gömrük: `make run` serves the portal with demo data; `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HOST PORT
+
+.PHONY: run test test-sqlite test-postgres lint format browser bench messages clean
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.test-installed: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $@
+
+run: $(VENV)/.installed
+	$(PY) -m web serve
+
+# Debian's Chromium when present (or installable as root); otherwise Playwright's own.
+browser: $(VENV)/.test-installed
+	@if [ -x /usr/bin/chromium ]; then \
+		echo "Using /usr/bin/chromium"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		$(PY) -m playwright install chromium; \
+	fi
+
+lint: $(VENV)/.test-installed
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check web models tests e2e bench
+
+# The whole suite on SQLite, then on PostgreSQL (skipped with a reason when it is not
+# reachable on a laptop; required in CI).
+test: lint browser
+	$(PY) -m pytest
+	TEST_DATABASE=postgres $(PY) -m pytest tests/integration e2e
+
+format: $(VENV)/.test-installed
+	$(PY) -m ruff format web models tests e2e bench
+	$(PY) -m ruff check --fix .
+
+bench: $(VENV)/.test-installed
+	$(PY) -m bench
+
+messages: $(VENV)/.test-installed
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o web/locales/messages.pot --no-location --sort-output --omit-header .
+	$(VENV)/bin/pybabel update -i web/locales/messages.pot -d web/locales --no-fuzzy-matching --ignore-obsolete --omit-header
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

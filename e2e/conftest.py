@@ -1,0 +1,146 @@
+"""End-to-end fixtures: a real server process on a free port, real Chromium.
+
+The server runs `python -m web serve` with a temporary DATA_DIR and the database that
+TEST_DATABASE selects (see tests/support/database.py). Chromium is Debian's
+/usr/bin/chromium when present, else Playwright's own build.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from tests.support.database import provision_test_database
+
+ROOT = Path(__file__).resolve().parent.parent
+SYSTEM_CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+MOBILE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1280, "height": 800}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_healthy(url: str, process: subprocess.Popen, log_path: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{log_path.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"server did not become healthy:\n{log_path.read_text()[-4000:]}")
+
+
+@pytest.fixture(scope="session")
+def server_env() -> Iterator[dict[str, str]]:
+    database = provision_test_database()
+    data_dir = tempfile.mkdtemp(prefix="egomruk-e2e-")
+    env = {
+        **os.environ,
+        "ENV": "development",
+        "DATA_DIR": data_dir,
+        "LOG_LEVEL": "WARNING",
+        "RATE_LIMIT_PER_MINUTE": "100000",
+        "HOST": "127.0.0.1",
+        "PORT": str(_free_port()),
+    }
+    env.pop("DATABASE_URL", None)
+    if database.url:
+        env["DATABASE_URL"] = database.url
+    yield env
+    database.drop()
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def base_url(server_env: dict[str, str]) -> Iterator[str]:
+    url = f"http://{server_env['HOST']}:{server_env['PORT']}"
+    log_path = Path(server_env["DATA_DIR"]) / "server.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "web", "serve"],
+            cwd=ROOT,
+            env=server_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_until_healthy(url, process, log_path)
+        yield url
+    finally:
+        process.terminate()  # SIGTERM: uvicorn shuts down gracefully
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        options: dict = {"headless": True, "args": CHROMIUM_ARGS}
+        if Path(SYSTEM_CHROMIUM).exists():
+            options["executable_path"] = SYSTEM_CHROMIUM
+        browser = playwright.chromium.launch(**options)
+        yield browser
+        browser.close()
+
+
+def new_context(browser: Browser, base_url: str, **options) -> BrowserContext:
+    options.setdefault("viewport", DESKTOP)
+    context = browser.new_context(base_url=base_url, **options)
+    context.set_default_timeout(10_000)
+    return context
+
+
+@pytest.fixture
+def context(browser: Browser, base_url: str) -> Iterator[BrowserContext]:
+    context = new_context(browser, base_url)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
+
+
+@pytest.fixture
+def mobile_page(browser: Browser, base_url: str) -> Iterator[Page]:
+    context = new_context(browser, base_url, viewport=MOBILE, is_mobile=True, has_touch=True)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def no_js_page(browser: Browser, base_url: str) -> Iterator[Page]:
+    context = new_context(browser, base_url, java_script_enabled=False)
+    yield context.new_page()
+    context.close()

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from tests.support.database import TestDatabase, provision_test_database
+
+
+@pytest.fixture(scope="session")
+def test_database() -> Iterator[TestDatabase]:
+    database = provision_test_database()
+    if database.url:
+        os.environ["DATABASE_URL"] = database.url
+    yield database
+    database.drop()
+
+
+@pytest.fixture(scope="session")
+def settings(test_database: TestDatabase):
+    from web import db
+    from web.settings import get_settings
+
+    get_settings.cache_clear()
+    settings = get_settings()
+    asyncio.run(db.migrate(settings))
+    asyncio.run(db.close_db())
+    return settings
+
+
+@pytest.fixture
+def make_app(settings):
+    """Build an app with some settings changed (e.g. a tiny rate limit)."""
+    from dataclasses import replace
+
+    from web.app import create_app
+
+    def factory(**changes):
+        return create_app(replace(settings, **changes))
+
+    return factory
+
+
+@pytest.fixture
+async def client(make_app) -> AsyncIterator[AsyncTestClient]:
+    async with AsyncTestClient(app=make_app()) as test_client:
+        yield test_client

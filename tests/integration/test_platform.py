@@ -1,0 +1,167 @@
+"""Security headers, CSRF, error pages, limits, health, static files, compression."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from typing import Annotated
+
+from litestar import get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import ValidationException
+from litestar.params import Body
+from litestar.testing import AsyncTestClient
+
+from web.app import create_app
+
+
+@post("/_probe/form")
+async def probe_form(
+    data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> dict[str, str]:
+    return {"ok": "yes"}
+
+
+@get("/_probe/boom")
+async def probe_boom() -> None:
+    raise RuntimeError("secret internal detail /etc/passwd")
+
+
+@get("/_probe/bad")
+async def probe_bad() -> None:
+    raise ValidationException("secret validation detail")
+
+
+PROBES = [probe_form, probe_boom, probe_bad]
+
+
+def probe_app(settings, **changes):
+    return create_app(replace(settings, **changes), extra_route_handlers=PROBES)
+
+
+async def test_security_headers_on_pages(client):
+    response = await client.get("/")
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "same-origin"
+    assert "strict-transport-security" not in response.headers
+    assert response.headers["x-request-id"]
+
+
+async def test_production_adds_hsts_and_secure_csrf_cookie(settings):
+    app = create_app(replace(settings, env="production"))
+    async with AsyncTestClient(app=app) as client:
+        response = await client.get("/")
+        assert "max-age=" in response.headers["strict-transport-security"]
+        cookie = response.headers["set-cookie"]
+        assert cookie.startswith("__Host-csrftoken=")
+        assert "Secure" in cookie and "HttpOnly" in cookie
+
+
+async def test_unsafe_method_without_csrf_token_is_refused_with_a_page(settings):
+    async with AsyncTestClient(app=probe_app(settings)) as client:
+        response = await client.post("/_probe/form", data={"a": "b"})
+        assert response.status_code == 403
+        assert "<html" in response.text
+        assert "form expired" in response.text or "formanın" in response.text.lower()
+
+
+async def test_unsafe_method_with_csrf_token_passes(settings):
+    async with AsyncTestClient(app=probe_app(settings)) as client:
+        await client.get("/")
+        token = client.cookies.get("csrftoken")
+        assert token
+        by_field = await client.post("/_probe/form", data={"_csrf_token": token, "a": "b"})
+        assert by_field.status_code == 201
+        by_header = await client.post(
+            "/_probe/form", data={"a": "b"}, headers={"x-csrftoken": token}
+        )
+        assert by_header.status_code == 201
+
+
+async def test_error_pages_are_styled_localized_and_leak_nothing(settings):
+    async with AsyncTestClient(app=probe_app(settings)) as client:
+        missing = await client.get("/no-such-page", cookies={"lang": "en"})
+        assert missing.status_code == 404
+        assert "Page not found" in missing.text
+        assert 'lang="en"' in missing.text
+        assert "/static/css/base.css" in missing.text
+
+        boom = await client.get("/_probe/boom", cookies={"lang": "en"})
+        assert boom.status_code == 500
+        assert "secret internal detail" not in boom.text
+        assert "Traceback" not in boom.text
+        assert "Sorry, there is a problem with the service" in boom.text
+
+        bad = await client.get("/_probe/bad", cookies={"lang": "en"})
+        assert bad.status_code == 400
+        assert "secret validation detail" not in bad.text
+
+        not_allowed = await client.delete("/services", cookies={"lang": "ru"})
+        assert not_allowed.status_code == 405
+        assert 'lang="ru"' in not_allowed.text
+
+        az = await client.get("/no-such-page")
+        assert 'lang="az"' in az.text
+        assert "Page not found" not in az.text  # translated
+
+
+async def test_request_body_limit_gives_413_page(settings):
+    async with AsyncTestClient(app=probe_app(settings, max_body_bytes=1024)) as client:
+        await client.get("/")
+        token = client.cookies.get("csrftoken")
+        response = await client.post(
+            "/_probe/form",
+            content=b"a=" + b"x" * 5000,
+            headers={"content-type": "application/x-www-form-urlencoded", "x-csrftoken": token},
+        )
+        assert response.status_code == 413
+        assert "<html" in response.text
+
+
+async def test_rate_limit_gives_429_page_with_retry_after(settings):
+    async with AsyncTestClient(app=probe_app(settings, rate_limit_per_minute=3)) as client:
+        statuses = [(await client.get("/services")).status_code for _ in range(5)]
+        assert statuses[:3] == [200, 200, 200]
+        assert statuses[-1] == 429
+        limited = await client.get("/services", cookies={"lang": "en"})
+        assert "Too many requests" in limited.text
+        assert limited.headers.get("retry-after")
+        # Health checks and static files are never limited.
+        assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_healthz_checks_the_database(client):
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+async def test_static_files_are_versioned_and_cached_for_long(client):
+    page = (await client.get("/")).text
+    assert "/static/css/base.css?v=" in page
+    assert 'integrity="sha384-' in page
+    response = await client.get("/static/css/base.css")
+    assert response.status_code == 200
+    cache = response.headers["cache-control"]
+    assert "max-age=31536000" in cache and "immutable" in cache
+
+
+async def test_html_and_assets_are_compressed(client):
+    page = await client.get("/agencies/dgk", headers={"accept-encoding": "gzip"})
+    assert page.headers.get("content-encoding") == "gzip"
+    script = await client.get(
+        "/static/vendor/htmx-2.0.11/htmx.min.js", headers={"accept-encoding": "gzip"}
+    )
+    assert script.headers.get("content-encoding") == "gzip"
+
+
+async def test_pages_have_no_inline_script_or_style(client):
+    for path in ("/", "/services", "/agencies/dgk", "/agencies/dgk/services/letter-tracking"):
+        html = (await client.get(path)).text
+        assert "<script>" not in html
+        assert " style=" not in html
+        assert " onclick=" not in html

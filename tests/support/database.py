@@ -1,0 +1,64 @@
+"""Which database a test run uses.
+
+`TEST_DATABASE=sqlite` (default) uses a file under a temporary DATA_DIR.
+`TEST_DATABASE=postgres` creates a throw-away database on the server named by
+`TEST_POSTGRES_URL` (default postgres://postgres@127.0.0.1:5432/postgres) and drops it
+afterwards. Without a reachable server the run skips with a reason, except in CI
+(CI=true), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from dataclasses import dataclass
+
+import pytest
+
+DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+
+
+@dataclass
+class TestDatabase:
+    kind: str
+    url: str | None  # None: the default SQLite file under DATA_DIR
+    _admin_url: str | None = None
+    _name: str | None = None
+
+    def drop(self) -> None:
+        if self.kind == "postgres" and self._name:
+            asyncio.run(_execute(self._admin_url, f'DROP DATABASE IF EXISTS "{self._name}"'))
+
+
+async def _execute(admin_url: str, sql: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(admin_url.replace("postgres://", "postgresql://"), timeout=5)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def provision_test_database() -> TestDatabase:
+    kind = os.environ.get("TEST_DATABASE", "sqlite")
+    if kind == "sqlite":
+        return TestDatabase(kind="sqlite", url=None)
+    if kind != "postgres":
+        raise pytest.UsageError(f"TEST_DATABASE must be sqlite or postgres, not {kind!r}")
+    admin_url = os.environ.get("TEST_POSTGRES_URL", DEFAULT_ADMIN_URL)
+    name = f"egomruk_test_{uuid.uuid4().hex[:10]}"
+    try:
+        asyncio.run(_execute(admin_url, f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        reason = f"PostgreSQL is not reachable at {admin_url}: {exc}"
+        if in_ci():
+            pytest.exit(f"CI needs PostgreSQL: {reason}", returncode=3)
+        pytest.skip(reason, allow_module_level=True)
+    base = admin_url.rsplit("/", 1)[0]
+    return TestDatabase(kind="postgres", url=f"{base}/{name}", _admin_url=admin_url, _name=name)

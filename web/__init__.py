@@ -1,0 +1,1 @@
+"""e-Gömrük web application: Litestar routes, templates, settings and services."""

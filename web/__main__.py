@@ -1,0 +1,78 @@
+"""Command line: `python -m web migrate | seed | serve`.
+
+`serve` is what `make run` uses: it applies migrations, seeds demo data in development,
+then starts uvicorn (graceful shutdown on SIGTERM/SIGINT).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+
+import uvicorn
+
+from web import db
+from web.settings import get_settings
+
+
+async def _migrate() -> None:
+    settings = get_settings()
+    await db.migrate(settings)
+    await db.close_db()
+
+
+async def _seed() -> None:
+    from web.services.demo_data import seed_demo_data
+
+    settings = get_settings()
+    if settings.is_production:
+        print("Demo data is never seeded in production.")
+        return
+    await db.init_db(settings)
+    try:
+        created = await seed_demo_data(settings)
+        print(f"Demo data ready ({created} new records).")
+    finally:
+        await db.close_db()
+
+
+def _serve() -> None:
+    settings = get_settings()
+    asyncio.run(_migrate())
+    if not settings.is_production:
+        asyncio.run(_seed())
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = int(os.environ.get("PORT", "8000"))
+    workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
+    print(f"e-Gömrük is serving on http://{host}:{port}")
+    uvicorn.run(
+        "web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,  # our middleware logs each request with its id
+        proxy_headers=False,
+        timeout_graceful_shutdown=10,
+        log_level="warning",
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m web", description="e-Gömrük portal")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="apply database migrations")
+    sub.add_parser("seed", help="load demo data (development only)")
+    sub.add_parser("serve", help="migrate, seed (development) and serve")
+    args = parser.parse_args()
+    if args.command == "migrate":
+        asyncio.run(_migrate())
+    elif args.command == "seed":
+        asyncio.run(_seed())
+    else:
+        _serve()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""The application factory: every plugin, middleware and route is wired here, once."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import CacheControlHeader
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.stores.base import Store
+from litestar.stores.memory import MemoryStore
+from litestar.stores.redis import RedisStore
+from litestar.stores.registry import StoreRegistry
+from litestar.template import TemplateConfig
+
+from web import db
+from web.controllers.catalog import CatalogController
+from web.controllers.services import ServicePagesController
+from web.controllers.system import SystemController
+from web.errors import EXCEPTION_HANDLERS
+from web.logging import configure_logging
+from web.middleware import request_context_middleware, security_headers_middleware_factory
+from web.settings import Settings, get_settings
+from web.static_assets import STATIC_CACHE_SECONDS, STATIC_DIR, STATIC_PREFIX, sri, static_url
+from web.templating import build_environment
+
+UNLIMITED_PATHS = [STATIC_PREFIX, "/healthz"]
+
+
+def _store_factory(settings: Settings):
+    """Memory stores on one process; Redis when REDIS_URL is set (several workers)."""
+    redis_root: RedisStore | None = (
+        RedisStore.with_client(url=settings.redis_url, namespace="egomruk")
+        if settings.redis_url
+        else None
+    )
+
+    def factory(name: str) -> Store:
+        if redis_root is not None:
+            return redis_root.with_namespace(name)
+        return MemoryStore()
+
+    return factory
+
+
+def create_app(settings: Settings | None = None, extra_route_handlers: list | None = None) -> Litestar:
+    """Build the app. `extra_route_handlers` lets tests mount probe routes."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+
+    environment = build_environment()
+    environment.globals.update(static_url=static_url, sri=sri, settings=settings)
+
+    @asynccontextmanager
+    async def database(_: Litestar) -> AsyncIterator[None]:
+        await db.init_db(settings)
+        try:
+            yield
+        finally:
+            await db.close_db()
+
+    rate_limit = RateLimitConfig(
+        rate_limit=("minute", settings.rate_limit_per_minute),
+        exclude=UNLIMITED_PATHS,
+        store="rate_limit",
+    )
+    csrf = CSRFConfig(
+        secret=settings.secret_key,
+        cookie_name="__Host-csrftoken" if settings.is_production else "csrftoken",
+        cookie_secure=settings.is_production,
+        cookie_httponly=True,
+        cookie_samesite="lax",
+    )
+    static_router = create_static_files_router(
+        path=STATIC_PREFIX,
+        directories=[STATIC_DIR],
+        cache_control=CacheControlHeader(
+            max_age=STATIC_CACHE_SECONDS, public=True, immutable=True
+        ),
+        include_in_schema=False,
+    )
+    return Litestar(
+        route_handlers=[
+            CatalogController,
+            ServicePagesController,
+            SystemController,
+            static_router,
+            *(extra_route_handlers or []),
+        ],
+        lifespan=[database],
+        plugins=[HTMXPlugin()],
+        template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment)),
+        csrf_config=csrf,
+        compression_config=CompressionConfig(backend="gzip", gzip_compress_level=6),
+        middleware=[
+            request_context_middleware,
+            security_headers_middleware_factory(settings),
+            rate_limit.middleware,
+        ],
+        stores=StoreRegistry(default_factory=_store_factory(settings)),
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=None,
+        debug=False,
+    )

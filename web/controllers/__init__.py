@@ -1,0 +1,1 @@
+"""HTTP controllers: one per area, thin; domain logic lives in `web.services`."""

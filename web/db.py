@@ -1,0 +1,80 @@
+"""Database configuration and lifecycle (Tortoise ORM 1.x).
+
+SQLite (WAL, busy timeout) is the embedded default; `DATABASE_URL=postgres://…` switches
+to PostgreSQL. `TORTOISE_ORM` is what the `tortoise` CLI reads (see pyproject).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.connection import connections
+
+from models import MODEL_MODULES
+from web.settings import Settings, get_settings
+
+TIMEZONE = "Asia/Baku"
+
+
+def tortoise_config(settings: Settings) -> dict[str, Any]:
+    if settings.uses_sqlite:
+        file_path = settings.database_url.removeprefix("sqlite://")
+        connection: Any = {
+            "engine": "tortoise.backends.sqlite",
+            "credentials": {
+                "file_path": file_path,
+                "journal_mode": "WAL",
+                "foreign_keys": "ON",
+                # Tortoise sets no busy timeout; without one a second writer fails at once.
+                "busy_timeout": 5000,
+                "synchronous": "NORMAL",
+            },
+        }
+    else:
+        connection = settings.database_url
+    return {
+        "connections": {"default": connection},
+        "apps": {
+            "models": {
+                "models": MODEL_MODULES,
+                "default_connection": "default",
+                "migrations": "models.migrations",
+            }
+        },
+        "use_tz": True,
+        "timezone": TIMEZONE,
+    }
+
+
+def __getattr__(name: str) -> Any:
+    # The `tortoise` CLI imports `web.db.TORTOISE_ORM`; build it lazily from the environment.
+    if name == "TORTOISE_ORM":
+        return tortoise_config(get_settings())
+    raise AttributeError(name)
+
+
+async def init_db(settings: Settings) -> None:
+    if settings.uses_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
+
+
+async def migrate(settings: Settings) -> None:
+    """Apply every pending migration (what `make run` and the tests do on start)."""
+    from tortoise.migrations.api.migrate import migrate as run_migrations
+
+    if settings.uses_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    await run_migrations(config=tortoise_config(settings))
+
+
+async def close_db() -> None:
+    # Closing through the context also releases the global fallback for the next init.
+    await Tortoise.close_connections()
+
+
+async def ping() -> bool:
+    connection = connections.get("default")
+    await connection.execute_query("SELECT 1")
+    return True

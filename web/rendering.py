@@ -1,0 +1,39 @@
+"""One template serves the full page and its htmx fragment.
+
+A handler names the block that htmx swaps; a plain request (JavaScript off, reload,
+history restore) gets the whole page from the same template, so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2_fragments.litestar import HTMXBlockTemplate
+from litestar import Request
+from litestar.response import Template
+
+
+def wants_fragment(request: Request) -> bool:
+    headers = request.headers
+    return headers.get("hx-request") == "true" and headers.get("hx-history-restore-request") != "true"
+
+
+def render(
+    request: Request,
+    template_name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    fragment: str | None = None,
+    status_code: int = 200,
+    push_url: str | bool | None = None,
+) -> Template:
+    context = context or {}
+    if fragment and wants_fragment(request):
+        return HTMXBlockTemplate(
+            template_name=template_name,
+            block_name=fragment,
+            context=context,
+            status_code=status_code,
+            push_url=push_url,
+        )
+    return Template(template_name=template_name, context=context, status_code=status_code)

@@ -1,0 +1,112 @@
+"""Settings read once from the environment (see the README's table).
+
+Every knob lives here so there is one place to look. `get_settings()` is cached;
+tests set the environment first and call `get_settings.cache_clear()`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEVELOPMENT = "development"
+PRODUCTION = "production"
+_MIN_SECRET_LENGTH = 32
+
+
+class SettingsError(RuntimeError):
+    """The environment does not describe a safe, working installation."""
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = _env(name)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _development_secret(data_dir: Path) -> str:
+    """Generate the development secret once and keep it, so sessions survive restarts."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secret)
+    return secret
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    data_dir: Path
+    secret_key: str
+    database_url: str
+    redis_url: str
+    max_body_bytes: int
+    rate_limit_per_minute: int
+    log_level: str
+    default_language: str = "az"
+    languages: tuple[str, ...] = field(default=("az", "en", "ru"))
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == PRODUCTION
+
+    @property
+    def uses_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings() -> Settings:
+    env = _env("ENV", DEVELOPMENT).lower()
+    if env not in (DEVELOPMENT, PRODUCTION):
+        raise SettingsError(f"ENV must be {DEVELOPMENT!r} or {PRODUCTION!r}, got {env!r}")
+    data_dir = Path(_env("DATA_DIR", str(PROJECT_ROOT / "var"))).resolve()
+
+    secret_key = _env("SECRET_KEY")
+    if env == PRODUCTION:
+        if len(secret_key) < _MIN_SECRET_LENGTH:
+            raise SettingsError(
+                f"SECRET_KEY must be set to at least {_MIN_SECRET_LENGTH} random characters "
+                "in production"
+            )
+    elif not secret_key:
+        secret_key = _development_secret(data_dir)
+
+    database_url = _env("DATABASE_URL")
+    if not database_url:
+        if env == PRODUCTION:
+            raise SettingsError("DATABASE_URL must be set in production")
+        database_url = f"sqlite://{data_dir / 'egomruk.sqlite3'}"
+    if database_url.startswith("postgresql://"):
+        database_url = "postgres://" + database_url.removeprefix("postgresql://")
+
+    return Settings(
+        env=env,
+        data_dir=data_dir,
+        secret_key=secret_key,
+        database_url=database_url,
+        redis_url=_env("REDIS_URL"),
+        max_body_bytes=_env_int("MAX_BODY_BYTES", 1024 * 1024),
+        rate_limit_per_minute=_env_int("RATE_LIMIT_PER_MINUTE", 600),
+        log_level=_env("LOG_LEVEL", "INFO").upper(),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,30 @@
+"""The one Jinja2 environment: page templates, components and translations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from web import i18n
+
+WEB_DIR = Path(__file__).resolve().parent
+TEMPLATES_DIR = WEB_DIR / "templates"
+COMPONENTS_DIR = WEB_DIR.parent / "components"
+
+
+def build_environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader([str(TEMPLATES_DIR), str(COMPONENTS_DIR)]),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        extensions=["jinja2.ext.i18n", "jinja2.ext.do"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=i18n.raw_gettext, ngettext=i18n.raw_ngettext, newstyle=True
+    )
+    env.globals["get_language"] = i18n.get_language
+    env.globals["LANGUAGES"] = i18n.LANGUAGES
+    return env
