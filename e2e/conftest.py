@@ -68,6 +68,7 @@ def server_env() -> Iterator[dict[str, str]]:
         "DATA_DIR": data_dir,
         "LOG_LEVEL": "WARNING",
         "RATE_LIMIT_PER_MINUTE": "100000",
+        "SIGN_IN_RATE_LIMIT_PER_MINUTE": "100000",
         "HOST": "127.0.0.1",
         "PORT": str(_free_port()),
     }

@@ -12,6 +12,7 @@ os.environ.update(
         "DATA_DIR": _DATA_DIR,
         "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
         "RATE_LIMIT_PER_MINUTE": "100000",
+        "SIGN_IN_RATE_LIMIT_PER_MINUTE": "100000",
         "LOG_LEVEL": "WARNING",
     }
 )

@@ -19,7 +19,6 @@ from web.settings import get_settings
 async def _migrate() -> None:
     settings = get_settings()
     await db.migrate(settings)
-    await db.close_db()
 
 
 async def _seed() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar
+from litestar import Litestar, Request, Router
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader
@@ -20,12 +20,17 @@ from litestar.stores.registry import StoreRegistry
 from litestar.template import TemplateConfig
 
 from web import db
+from web.auth import auth_context_middleware
+from web.controllers.auth import AuthController
 from web.controllers.catalog import CatalogController
 from web.controllers.services import ServicePagesController
+from web.controllers.simulator import AsanSimulatorController
 from web.controllers.system import SystemController
 from web.errors import EXCEPTION_HANDLERS
 from web.logging import configure_logging
 from web.middleware import request_context_middleware, security_headers_middleware_factory
+from web.services.asan_signin import build_asan_service
+from web.sessions import session_config
 from web.settings import Settings, get_settings
 from web.static_assets import STATIC_CACHE_SECONDS, STATIC_DIR, STATIC_PREFIX, sri, static_url
 from web.templating import build_environment
@@ -49,7 +54,13 @@ def _store_factory(settings: Settings):
     return factory
 
 
-def create_app(settings: Settings | None = None, extra_route_handlers: list | None = None) -> Litestar:
+def _is_unsafe_method(request: Request) -> bool:
+    return request.method not in ("GET", "HEAD", "OPTIONS")
+
+
+def create_app(
+    settings: Settings | None = None, extra_route_handlers: list | None = None
+) -> Litestar:
     """Build the app. `extra_route_handlers` lets tests mount probe routes."""
     settings = settings or get_settings()
     configure_logging(settings.log_level)
@@ -58,18 +69,29 @@ def create_app(settings: Settings | None = None, extra_route_handlers: list | No
     environment.globals.update(static_url=static_url, sri=sri, settings=settings)
 
     @asynccontextmanager
-    async def database(_: Litestar) -> AsyncIterator[None]:
+    async def database(app: Litestar) -> AsyncIterator[None]:
         await db.init_db(settings)
+        app.state.asan = build_asan_service(settings)
         try:
             yield
         finally:
             await db.close_db()
+
+    # The phone simulator exists only where the simulated operator does (never production).
+    simulator_routes = [AsanSimulatorController] if settings.asan_gateway == "simulator" else []
 
     rate_limit = RateLimitConfig(
         rate_limit=("minute", settings.rate_limit_per_minute),
         exclude=UNLIMITED_PATHS,
         store="rate_limit",
     )
+    # Sign-in attempts have a limit of their own, far below the general one.
+    sign_in_limit = RateLimitConfig(
+        rate_limit=("minute", settings.sign_in_rate_limit_per_minute),
+        store="sign_in_rate_limit",
+        check_throttle_handler=_is_unsafe_method,
+    )
+    auth_router = Router(path="/", route_handlers=[AuthController], middleware=[sign_in_limit.middleware])
     csrf = CSRFConfig(
         secret=settings.secret_key,
         cookie_name="__Host-csrftoken" if settings.is_production else "csrftoken",
@@ -80,15 +102,15 @@ def create_app(settings: Settings | None = None, extra_route_handlers: list | No
     static_router = create_static_files_router(
         path=STATIC_PREFIX,
         directories=[STATIC_DIR],
-        cache_control=CacheControlHeader(
-            max_age=STATIC_CACHE_SECONDS, public=True, immutable=True
-        ),
+        cache_control=CacheControlHeader(max_age=STATIC_CACHE_SECONDS, public=True, immutable=True),
         include_in_schema=False,
     )
     return Litestar(
         route_handlers=[
             CatalogController,
+            auth_router,
             ServicePagesController,
+            *simulator_routes,
             SystemController,
             static_router,
             *(extra_route_handlers or []),
@@ -102,6 +124,8 @@ def create_app(settings: Settings | None = None, extra_route_handlers: list | No
             request_context_middleware,
             security_headers_middleware_factory(settings),
             rate_limit.middleware,
+            session_config(settings).middleware,
+            auth_context_middleware,
         ],
         stores=StoreRegistry(default_factory=_store_factory(settings)),
         exception_handlers=EXCEPTION_HANDLERS,

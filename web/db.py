@@ -66,7 +66,12 @@ async def migrate(settings: Settings) -> None:
 
     if settings.uses_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    await run_migrations(config=tortoise_config(settings))
+    try:
+        await run_migrations(config=tortoise_config(settings))
+    finally:
+        # Close in the same task: Tortoise's context lives in a context variable, and an
+        # open SQLite connection thread would keep the process from exiting.
+        await Tortoise.close_connections()
 
 
 async def close_db() -> None:

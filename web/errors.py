@@ -8,6 +8,9 @@ from litestar.exceptions import HTTPException
 from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from web.auth import PartyChoiceRequired, SignInRequired, login_url, requested_path
+from web.rendering import redirect
+
 log = structlog.get_logger("egomruk.errors")
 
 # Status codes with a page of their own; anything else shows the generic one.
@@ -35,12 +38,23 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
     return _error_page(request, exc.status_code)
 
 
+def sign_in_required_handler(request: Request, exc: SignInRequired) -> Response:
+    return redirect(request, login_url(requested_path(request)))
+
+
+def party_choice_required_handler(request: Request, exc: PartyChoiceRequired) -> Response:
+    request.session["next_after_sign_in"] = requested_path(request)
+    return redirect(request, "/party")
+
+
 def unexpected_exception_handler(request: Request, exc: Exception) -> Response:
     log.exception("unhandled_exception", path=request.url.path)
     return _error_page(request, HTTP_500_INTERNAL_SERVER_ERROR)
 
 
 EXCEPTION_HANDLERS = {
+    SignInRequired: sign_in_required_handler,
+    PartyChoiceRequired: party_choice_required_handler,
     HTTPException: http_exception_handler,
     Exception: unexpected_exception_handler,
 }

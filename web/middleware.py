@@ -104,9 +104,7 @@ def security_headers_middleware_factory(settings: Settings):
                     headers["Cross-Origin-Opener-Policy"] = "same-origin"
                     headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
                     if settings.is_production:
-                        headers["Strict-Transport-Security"] = (
-                            "max-age=63072000; includeSubDomains"
-                        )
+                        headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
                 await send(message)
 
             await app(scope, receive, send_with_headers)

@@ -10,12 +10,14 @@ from typing import Any
 
 from jinja2_fragments.litestar import HTMXBlockTemplate
 from litestar import Request
-from litestar.response import Template
+from litestar.response import Redirect, Response, Template
 
 
 def wants_fragment(request: Request) -> bool:
     headers = request.headers
-    return headers.get("hx-request") == "true" and headers.get("hx-history-restore-request") != "true"
+    return (
+        headers.get("hx-request") == "true" and headers.get("hx-history-restore-request") != "true"
+    )
 
 
 def render(
@@ -37,3 +39,11 @@ def render(
             push_url=push_url,
         )
     return Template(template_name=template_name, context=context, status_code=status_code)
+
+
+def redirect(request: Request, url: str) -> Response:
+    """After a POST (or a finished step): 303 for browsers, HX-Redirect for htmx, so
+    htmx never swaps a whole page into a fragment's place."""
+    if wants_fragment(request):
+        return Response(content=b"", status_code=200, headers={"HX-Redirect": url})
+    return Redirect(path=url, status_code=303)

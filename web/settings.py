@@ -58,7 +58,9 @@ class Settings:
     redis_url: str
     max_body_bytes: int
     rate_limit_per_minute: int
+    sign_in_rate_limit_per_minute: int
     log_level: str
+    asan_gateway: str
     default_language: str = "az"
     languages: tuple[str, ...] = field(default=("az", "en", "ru"))
 
@@ -95,6 +97,12 @@ def load_settings() -> Settings:
     if database_url.startswith("postgresql://"):
         database_url = "postgres://" + database_url.removeprefix("postgresql://")
 
+    asan_gateway = _env("ASAN_GATEWAY", "disabled" if env == PRODUCTION else "simulator").lower()
+    if asan_gateway not in ("simulator", "disabled"):
+        raise SettingsError("ASAN_GATEWAY must be 'simulator' or 'disabled'")
+    if env == PRODUCTION and asan_gateway == "simulator":
+        raise SettingsError("the Asan İmza simulator is for development only (ASAN_GATEWAY)")
+
     return Settings(
         env=env,
         data_dir=data_dir,
@@ -103,7 +111,9 @@ def load_settings() -> Settings:
         redis_url=_env("REDIS_URL"),
         max_body_bytes=_env_int("MAX_BODY_BYTES", 1024 * 1024),
         rate_limit_per_minute=_env_int("RATE_LIMIT_PER_MINUTE", 600),
+        sign_in_rate_limit_per_minute=_env_int("SIGN_IN_RATE_LIMIT_PER_MINUTE", 20),
         log_level=_env("LOG_LEVEL", "INFO").upper(),
+        asan_gateway=asan_gateway,
     )
 
 

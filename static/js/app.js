@@ -59,8 +59,17 @@
   document.addEventListener("htmx:responseError", announceFailure);
   document.addEventListener("htmx:sendError", announceFailure);
 
+  // Links styled as buttons answer the space bar like real buttons.
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (event.key === " " && target.tagName === "A" && target.getAttribute("role") === "button") {
+      event.preventDefault();
+      target.click();
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
-    var summary = document.querySelector(".error-summary");
+    var summary = document.querySelector(".error-summary:not([data-disable-auto-focus])");
     if (summary) focusElement(summary);
   });
 })();

@@ -27,7 +27,6 @@ def settings(test_database: TestDatabase):
     get_settings.cache_clear()
     settings = get_settings()
     asyncio.run(db.migrate(settings))
-    asyncio.run(db.close_db())
     return settings
 
 
@@ -48,3 +47,31 @@ def make_app(settings):
 async def client(make_app) -> AsyncIterator[AsyncTestClient]:
     async with AsyncTestClient(app=make_app()) as test_client:
         yield test_client
+
+
+@pytest.fixture
+async def db(settings):
+    """The ORM initialised on the (migrated) test database, for service-level tests."""
+    from web import db as database
+
+    await database.init_db(settings)
+    try:
+        yield
+    finally:
+        await database.close_db()
+
+
+@pytest.fixture(scope="session")
+def seeded(settings):
+    """The development demo data (accounts, parties, simulated phones), once a session."""
+    from web import db as database
+    from web.services.demo_data import seed_demo_data
+
+    async def seed():
+        await database.init_db(settings)
+        try:
+            await seed_demo_data(settings)
+        finally:
+            await database.close_db()
+
+    asyncio.run(seed())

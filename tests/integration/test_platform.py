@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-
 from typing import Annotated
 
 from litestar import get, post
@@ -84,26 +83,31 @@ async def test_unsafe_method_with_csrf_token_passes(settings):
 
 async def test_error_pages_are_styled_localized_and_leak_nothing(settings):
     async with AsyncTestClient(app=probe_app(settings)) as client:
-        missing = await client.get("/no-such-page", cookies={"lang": "en"})
+        client.cookies.set("lang", "en")
+        missing = await client.get("/no-such-page")
         assert missing.status_code == 404
         assert "Page not found" in missing.text
         assert 'lang="en"' in missing.text
         assert "/static/css/base.css" in missing.text
 
-        boom = await client.get("/_probe/boom", cookies={"lang": "en"})
+        client.cookies.set("lang", "en")
+        boom = await client.get("/_probe/boom")
         assert boom.status_code == 500
         assert "secret internal detail" not in boom.text
         assert "Traceback" not in boom.text
         assert "Sorry, there is a problem with the service" in boom.text
 
-        bad = await client.get("/_probe/bad", cookies={"lang": "en"})
+        client.cookies.set("lang", "en")
+        bad = await client.get("/_probe/bad")
         assert bad.status_code == 400
         assert "secret validation detail" not in bad.text
 
-        not_allowed = await client.delete("/services", cookies={"lang": "ru"})
+        client.cookies.set("lang", "ru")
+        not_allowed = await client.delete("/services")
         assert not_allowed.status_code == 405
         assert 'lang="ru"' in not_allowed.text
 
+        client.cookies.delete("lang")
         az = await client.get("/no-such-page")
         assert 'lang="az"' in az.text
         assert "Page not found" not in az.text  # translated
@@ -127,7 +131,8 @@ async def test_rate_limit_gives_429_page_with_retry_after(settings):
         statuses = [(await client.get("/services")).status_code for _ in range(5)]
         assert statuses[:3] == [200, 200, 200]
         assert statuses[-1] == 429
-        limited = await client.get("/services", cookies={"lang": "en"})
+        client.cookies.set("lang", "en")
+        limited = await client.get("/services")
         assert "Too many requests" in limited.text
         assert limited.headers.get("retry-after")
         # Health checks and static files are never limited.

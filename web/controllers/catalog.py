@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Controller, Request, get
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from web.rendering import render
@@ -25,7 +26,9 @@ class CatalogController(Controller):
         return Template("services.html.j2", context={"agencies": catalog.AGENCIES})
 
     @get("/agencies/{agency_slug:str}", name="agency")
-    async def agency(self, request: Request, agency_slug: str, q: str = "") -> Template:
+    async def agency(
+        self, request: Request, agency_slug: FromPath[str], q: FromQuery[str] = ""
+    ) -> Template:
         agency = catalog.find_agency(agency_slug)
         if agency is None:
             raise NotFoundException()
@@ -42,7 +45,9 @@ class CatalogController(Controller):
         )
 
     @get("/agencies/{agency_slug:str}/services/{service_slug:str}", name="service_card")
-    async def service_card(self, agency_slug: str, service_slug: str) -> Template:
+    async def service_card(
+        self, agency_slug: FromPath[str], service_slug: FromPath[str]
+    ) -> Template:
         agency = catalog.find_agency(agency_slug)
         service = catalog.find_service(agency, service_slug) if agency else None
         if service is None or not service.is_offered:

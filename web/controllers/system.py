@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Controller, Response, get
 from litestar.datastructures import Cookie
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
 from web import db, i18n
@@ -22,7 +23,7 @@ class SystemController(Controller):
         return Response({"status": "ok", "database": "ok"})
 
     @get("/language/{code:str}", name="set_language")
-    async def set_language(self, code: str, next: str = "/") -> Redirect:  # noqa: A002
+    async def set_language(self, code: FromPath[str], next: FromQuery[str] = "/") -> Redirect:
         language = i18n.pick_language(code)
         return Redirect(
             path=safe_next_path(next),

@@ -1,0 +1,19 @@
+"""Run every benchmark in one go (`make bench`)."""
+
+from __future__ import annotations
+
+import sys
+
+from bench import page_weight
+
+
+def main() -> int:
+    failures = 0
+    for name, module in (("page weight", page_weight),):
+        print(f"== {name} ==")
+        failures += module.main()
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

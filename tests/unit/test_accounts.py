@@ -1,0 +1,100 @@
+"""Passwords: the rules for a new one, and argon2id hashing (no database)."""
+
+from __future__ import annotations
+
+import pytest
+from argon2 import PasswordHasher
+
+from web.services.accounts import (
+    EQUALS_USERNAME,
+    TOO_COMMON,
+    TOO_LONG,
+    TOO_SHORT,
+    hash_password,
+    is_common_password,
+    password_needs_rehash,
+    password_problems,
+    verify_password,
+)
+
+SHORT = TOO_SHORT.msgid
+LONG = TOO_LONG.msgid
+COMMON = TOO_COMMON.msgid
+SAME = EQUALS_USERNAME.msgid
+
+
+@pytest.mark.parametrize(
+    ("password", "username", "problems"),
+    [
+        ("", "leyla", [SHORT]),
+        ("Xq7#vbn", "leyla", [SHORT]),  # 7 characters
+        ("Xq7#vbnM", "leyla", []),  # 8 characters
+        ("Əli-Xq7#", "leyla", []),  # 8 characters, not 8 bytes
+        ("kP9$" * 32, "leyla", []),  # 128 characters
+        ("kP9$" * 32 + "z", "leyla", [LONG]),  # 129 characters
+        ("password", "leyla", [COMMON]),
+        ("PassWord", "leyla", [COMMON]),
+        ("QWERTY123", "leyla", [COMMON]),
+        ("12345678", "leyla", [COMMON]),
+        ("Azerbaijan", "leyla", [COMMON]),
+        ("SALAM123", "leyla", [COMMON]),
+        ("123456", "leyla", [SHORT, COMMON]),
+        ("parol", "leyla", [SHORT, COMMON]),
+        ("leyla.mammadova", "leyla.mammadova", [SAME]),
+        ("Leyla.Mammadova", "leyla.mammadova", [SAME]),
+        ("leyla.mammadova", "Leyla.Mammadova", [SAME]),
+        ("Kx9q", "kx9q", [SHORT, SAME]),
+        ("leyla.mammadova", "", []),
+    ],
+)
+def test_password_problems(password: str, username: str, problems: list[str]) -> None:
+    assert password_problems(password, username=username) == problems
+
+
+def test_problems_are_plain_message_ids() -> None:
+    problems = password_problems("abc", username="x")
+    assert problems == ["The password must be at least 8 characters long."]
+    assert all(type(problem) is str for problem in problems)
+
+
+@pytest.mark.parametrize(
+    "password", ["password", "123456", "qwerty", "12345678", "parol", "salam123", "azerbaijan"]
+)
+def test_the_well_known_ones_are_on_the_list(password: str) -> None:
+    assert is_common_password(password)
+    assert is_common_password(password.upper())
+
+
+def test_the_list_is_lower_case_and_sizeable() -> None:
+    from web.services.accounts import COMMON_PASSWORDS_FILE
+
+    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    assert len(lines) >= 1000
+    assert all(line == line.strip().lower() and line for line in lines)
+    assert len(set(lines)) == len(lines)
+
+
+def test_hash_and_verify_roundtrip() -> None:
+    hashed = hash_password("Xq7#vbnM-long enough")
+    assert verify_password(hashed, "Xq7#vbnM-long enough")
+    assert not verify_password(hashed, "Xq7#vbnM-long enougH")
+    assert not verify_password(hashed, "")
+
+
+def test_hash_is_argon2id_with_a_fresh_salt() -> None:
+    first, second = hash_password("same password"), hash_password("same password")
+    assert first.startswith("$argon2id$")
+    assert first != second
+    assert not password_needs_rehash(first)
+
+
+def test_a_malformed_hash_verifies_nothing() -> None:
+    assert not verify_password("not a hash", "anything")
+    assert not verify_password("", "anything")
+    assert password_needs_rehash("not a hash")
+
+
+def test_a_weaker_hash_needs_rehash_but_still_verifies() -> None:
+    weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("old password")
+    assert verify_password(weak, "old password")
+    assert password_needs_rehash(weak)

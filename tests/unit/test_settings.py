@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import pytest
+
+from web.settings import SettingsError, load_settings
+
+
+@pytest.fixture
+def clean_env(monkeypatch, tmp_path):
+    for name in ("ENV", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "MAX_BODY_BYTES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    return monkeypatch
+
+
+def test_development_generates_and_keeps_a_secret(clean_env, tmp_path):
+    first = load_settings()
+    assert len(first.secret_key) >= 32
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+    assert load_settings().secret_key == first.secret_key
+
+
+def test_development_defaults_to_sqlite_under_data_dir(clean_env, tmp_path):
+    settings = load_settings()
+    assert settings.uses_sqlite
+    assert settings.database_url == f"sqlite://{tmp_path / 'egomruk.sqlite3'}"
+
+
+def test_postgresql_scheme_is_accepted(clean_env):
+    clean_env.setenv("DATABASE_URL", "postgresql://u@h:5432/db")
+    settings = load_settings()
+    assert settings.database_url == "postgres://u@h:5432/db"
+    assert not settings.uses_sqlite
+
+
+def test_production_refuses_development_defaults(clean_env):
+    clean_env.setenv("ENV", "production")
+    clean_env.setenv("DATABASE_URL", "postgres://u@h/db")
+    with pytest.raises(SettingsError, match="SECRET_KEY"):
+        load_settings()
+    clean_env.setenv("SECRET_KEY", "short")
+    with pytest.raises(SettingsError, match="SECRET_KEY"):
+        load_settings()
+    clean_env.setenv("SECRET_KEY", "x" * 40)
+    clean_env.delenv("DATABASE_URL")
+    with pytest.raises(SettingsError, match="DATABASE_URL"):
+        load_settings()
+    clean_env.setenv("DATABASE_URL", "postgres://u@h/db")
+    assert load_settings().is_production
+
+
+def test_bad_values_are_explained(clean_env):
+    clean_env.setenv("ENV", "staging")
+    with pytest.raises(SettingsError, match="ENV"):
+        load_settings()
+    clean_env.setenv("ENV", "development")
+    clean_env.setenv("MAX_BODY_BYTES", "lots")
+    with pytest.raises(SettingsError, match="MAX_BODY_BYTES"):
+        load_settings()
