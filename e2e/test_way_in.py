@@ -75,6 +75,7 @@ def test_way_in_by_keyboard_alone(page: Page):
     expect(page.get_by_role("heading", level=1)).to_have_text("Bütün xidmətlər")
     tab_to(page, "^Dövlət Gömrük Komitəsi$")
     page.keyboard.press("Enter")
+    page.wait_for_url("**/agencies/dgk")
     tab_to(page, "^Vətəndaşlardan")
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_contain_text("onlayn izlənməsi")

@@ -6,8 +6,8 @@ a compare-and-set on ``version`` (``UPDATE … WHERE pk = ? AND version = ?``); 
 models, holds that logic and the conversion to and from the simulator's dataclass records.
 
 Certificates and keys are kept as PEM text; byte strings that are not PEM (signatures) are
-base64 in the JSON, the challenge hash is lower-case hex. Datetimes are timezone-aware and
-written in UTC.
+base64 in the JSON, the challenge hash is lower-case hex. Datetimes are timezone-aware (written
+in the ORM's time zone, like every Tortoise insert, so SQLite's text timestamps stay comparable).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class SimulatedTransaction(Model):
 
     id = fields.CharField(max_length=64, primary_key=True)
     phone = fields.CharField(max_length=32)
-    user_id = fields.TextField(description="as typed by the user; may match no SIM")
+    user_id = fields.TextField(description="as typed by the user, may match no SIM")
     challenge_hash = fields.CharField(max_length=128, description="hex of the SHA-256 hash")
     language = fields.CharField(max_length=8)
     created_at = fields.DatetimeField()

@@ -54,6 +54,24 @@ def _store_factory(settings: Settings):
     return factory
 
 
+class Portal(Litestar):
+    """Litestar runs app-level middleware only for matched routes, so 404/405 pages would
+    miss the language, request id and security headers. These two wrap everything."""
+
+    def __init__(self, *args, settings: Settings, **kwargs) -> None:
+        self._outer_middleware = (
+            request_context_middleware,
+            security_headers_middleware_factory(settings),
+        )
+        super().__init__(*args, **kwargs)
+
+    def _create_asgi_handler(self):
+        handler = super()._create_asgi_handler()
+        for middleware in reversed(self._outer_middleware):
+            handler = middleware(handler)
+        return handler
+
+
 def _is_unsafe_method(request: Request) -> bool:
     return request.method not in ("GET", "HEAD", "OPTIONS")
 
@@ -91,7 +109,9 @@ def create_app(
         store="sign_in_rate_limit",
         check_throttle_handler=_is_unsafe_method,
     )
-    auth_router = Router(path="/", route_handlers=[AuthController], middleware=[sign_in_limit.middleware])
+    auth_router = Router(
+        path="/", route_handlers=[AuthController], middleware=[sign_in_limit.middleware]
+    )
     csrf = CSRFConfig(
         secret=settings.secret_key,
         cookie_name="__Host-csrftoken" if settings.is_production else "csrftoken",
@@ -105,7 +125,8 @@ def create_app(
         cache_control=CacheControlHeader(max_age=STATIC_CACHE_SECONDS, public=True, immutable=True),
         include_in_schema=False,
     )
-    return Litestar(
+    return Portal(
+        settings=settings,
         route_handlers=[
             CatalogController,
             auth_router,
@@ -121,8 +142,6 @@ def create_app(
         csrf_config=csrf,
         compression_config=CompressionConfig(backend="gzip", gzip_compress_level=6),
         middleware=[
-            request_context_middleware,
-            security_headers_middleware_factory(settings),
             rate_limit.middleware,
             session_config(settings).middleware,
             auth_context_middleware,

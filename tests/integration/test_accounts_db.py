@@ -48,10 +48,7 @@ BAKU = ZoneInfo("Asia/Baku")
 
 @pytest.fixture(autouse=True)
 async def _identity_tables(db) -> None:
-    # until the migration exists
-    from tortoise import Tortoise
-
-    await Tortoise.generate_schemas(safe=True)
+    """Every test here talks to the migrated test database."""
 
 
 # The database lives for the whole session: every test takes its own names and numbers.

@@ -86,6 +86,8 @@ async def test_error_pages_are_styled_localized_and_leak_nothing(settings):
         client.cookies.set("lang", "en")
         missing = await client.get("/no-such-page")
         assert missing.status_code == 404
+        assert "frame-ancestors 'none'" in missing.headers["content-security-policy"]
+        assert missing.headers["x-request-id"] in missing.text
         assert "Page not found" in missing.text
         assert 'lang="en"' in missing.text
         assert "/static/css/base.css" in missing.text

@@ -90,7 +90,9 @@ class AuthController(Controller):
                 request.session[PENDING_TOTP] = {"account_id": result.account.id}
                 return redirect(request, "/login/totp")
             if result.outcome is AuthOutcome.LOCKED:
-                minutes = max(1, int((result.locked_until - datetime.now(UTC)).total_seconds() // 60) + 1)
+                minutes = max(
+                    1, int((result.locked_until - datetime.now(UTC)).total_seconds() // 60) + 1
+                )
                 errors["username"] = _(
                     "Too many failed attempts: this account is locked. Try again in %(minutes)s "
                     "minutes.",
@@ -100,7 +102,11 @@ class AuthController(Controller):
                 errors["username"] = _("The user name or password is not right")
         return Template(
             "auth/password.html.j2",
-            context={"values": {"username": username}, "errors": errors, "error_list": error_list(errors)},
+            context={
+                "values": {"username": username},
+                "errors": errors,
+                "error_list": error_list(errors),
+            },
             status_code=422,
         )
 
@@ -123,7 +129,9 @@ class AuthController(Controller):
             return await _finish_sign_in(
                 request, person_id=account.person_id, role=account.role, method="password"
             )
-        errors = {"code": _("The code is not right or has expired. Enter the code your app shows now.")}
+        errors = {
+            "code": _("The code is not right or has expired. Enter the code your app shows now.")
+        }
         return Template(
             "auth/totp.html.j2",
             context={"errors": errors, "error_list": error_list(errors)},
@@ -210,7 +218,10 @@ class AuthController(Controller):
                 context={"user": user, "errors": errors, "error_list": error_list(errors)},
                 status_code=422,
             )
-        request.session[sessions.AUTH_KEY] = {**request.session[sessions.AUTH_KEY], "party_id": party.id}
+        request.session[sessions.AUTH_KEY] = {
+            **request.session[sessions.AUTH_KEY],
+            "party_id": party.id,
+        }
         target = _next(request)
         request.session.pop(NEXT, None)
         return redirect(request, target)

@@ -53,13 +53,19 @@ class AsanSimulatorController(Controller):
             errors = {"phone": _("Enter an Azerbaijani mobile number, like 050 123 45 67")}
             return Template(
                 "simulator/home.html.j2",
-                context={"values": {"phone": phone}, "errors": errors, "error_list": error_list(errors)},
+                context={
+                    "values": {"phone": phone},
+                    "errors": errors,
+                    "error_list": error_list(errors),
+                },
                 status_code=422,
             )
         return Redirect(f"{BASE}/phone/{normalized}", status_code=303)
 
     @get("/phone/{phone:str}", name="simulator_phone")
-    async def phone(self, request: Request, phone: FromPath[str], done: FromQuery[str | None] = None) -> Template:
+    async def phone(
+        self, request: Request, phone: FromPath[str], done: FromQuery[str | None] = None
+    ) -> Template:
         simulator = _simulator(request)
         number = _phone_or_404(phone)
         sim = await simulator.get_phone(number)
@@ -72,13 +78,17 @@ class AsanSimulatorController(Controller):
         )
 
     @get("/phone/{phone:str}/pin", name="simulator_pin")
-    async def pin_form(self, request: Request, phone: FromPath[str], tx: FromQuery[str]) -> Response:
+    async def pin_form(
+        self, request: Request, phone: FromPath[str], tx: FromQuery[str]
+    ) -> Response:
         simulator = _simulator(request)
         number = _phone_or_404(phone)
         pending = await simulator.pending_for(number)
         if pending is None or pending.id != tx:
             return Redirect(f"{BASE}/phone/{number}", status_code=303)
-        return Template("simulator/pin.html.j2", context={"number": number, "pending": pending, "errors": {}})
+        return Template(
+            "simulator/pin.html.j2", context={"number": number, "pending": pending, "errors": {}}
+        )
 
     @post("/phone/{phone:str}/confirm", name="simulator_confirm")
     async def confirm(self, request: Request, phone: FromPath[str], data: FormData) -> Response:
@@ -91,9 +101,7 @@ class AsanSimulatorController(Controller):
             await simulator.confirm_with_pin(tx, number, pin1)
         except WrongPin as wrong:
             if wrong.attempts_left:
-                errors["pin1"] = _(
-                    "Wrong PIN1. Attempts left: %(left)s", left=wrong.attempts_left
-                )
+                errors["pin1"] = _("Wrong PIN1. Attempts left: %(left)s", left=wrong.attempts_left)
             else:
                 return redirect(request, f"{BASE}/phone/{number}?done=blocked")
         except SimBlocked:
@@ -104,7 +112,12 @@ class AsanSimulatorController(Controller):
             pending = await simulator.pending_for(number)
             return Template(
                 "simulator/pin.html.j2",
-                context={"number": number, "pending": pending, "errors": errors, "error_list": error_list(errors)},
+                context={
+                    "number": number,
+                    "pending": pending,
+                    "errors": errors,
+                    "error_list": error_list(errors),
+                },
                 status_code=422,
             )
         return redirect(request, f"{BASE}/phone/{number}?done=signed")

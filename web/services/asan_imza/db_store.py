@@ -6,7 +6,7 @@
 * ``put_*`` is a compare-and-set on ``version``. Version 0 means "must not exist yet" and is an
   ``INSERT`` (a unique-key conflict → :class:`.errors.StaleRecord`); any other version is
   ``UPDATE … SET …, version = version + 1 WHERE <key> = ? AND version = ?`` and 0 rows updated
-  → :class:`.errors.StaleRecord`. The record's key (phone / transaction id) is never changed.
+  → :class:`.errors.StaleRecord`. The key (phone for SIMs, id for transactions) selects the row.
   The saved copy (``version + 1``) is returned, nothing is changed on a conflict.
 * ``list_pending`` returns every stored PENDING transaction of a number, expired ones included
   (the simulator settles expiry itself), oldest first.
@@ -17,9 +17,9 @@ transaction id, so exactly one caller across all workers gets True.
 
 Inserts run in their own (nested, i.e. savepoint) transaction, so a key conflict never aborts a
 transaction the caller may have opened (PostgreSQL). Values too long for their column raise
-``tortoise.exceptions.ValidationError`` before reaching the database, on SQLite as on PostgreSQL;
-datetimes must be timezone-aware (``ValueError`` otherwise), are stored in UTC and read back in
-UTC.
+``tortoise.exceptions.ValidationError`` before reaching the database, on SQLite as on PostgreSQL.
+Datetimes must be timezone-aware (``ValueError`` otherwise); they are written in the ORM's time
+zone (as Tortoise does, which keeps SQLite's text timestamps comparable) and read back in UTC.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tortoise import timezone
 from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
@@ -48,10 +49,15 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _to_utc(value: datetime, label: str) -> datetime:
+def _to_db(value: datetime, label: str) -> datetime:
+    """An aware datetime in the ORM's time zone, the one Tortoise itself writes on INSERT.
+
+    SQLite keeps datetimes as ISO text, so rows (and filters on them) compare correctly only if
+    they are all written with the same offset; PostgreSQL (TIMESTAMPTZ) does not care.
+    """
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{label} must be a timezone-aware datetime")
-    return value.astimezone(UTC)
+    return timezone.localtime(value)
 
 
 def _pem_text(pem: bytes) -> str:
@@ -139,8 +145,8 @@ def _transaction_values(record: Transaction) -> dict[str, Any]:
         "user_id": record.user_id,
         "challenge_hash": bytes(record.challenge_hash).hex(),
         "language": record.language,
-        "created_at": _to_utc(record.created_at, "created_at"),
-        "expires_at": _to_utc(record.expires_at, "expires_at"),
+        "created_at": _to_db(record.created_at, "created_at"),
+        "expires_at": _to_db(record.expires_at, "expires_at"),
         "status": TransactionStatus(record.status).value,
         "delivered": record.delivered,
         "signatures": [
@@ -257,7 +263,10 @@ class DatabaseReplayGuard:
         """Record ``transaction_id`` as used: True the first time, False every time after."""
         if not transaction_id:
             raise ValueError("transaction_id is empty")
-        now = _to_utc(self._now(), "now")
+        now = _to_db(self._now(), "now")
         if self._retention is not None:
-            await UsedAsanTransaction.filter(used_at__lt=now - self._retention).delete()
-        return await _insert(UsedAsanTransaction, {"transaction_id": transaction_id}, {"used_at": now})
+            cutoff = _to_db(now.astimezone(UTC) - self._retention, "cutoff")  # no wall-clock math
+            await UsedAsanTransaction.filter(used_at__lt=cutoff).delete()
+        return await _insert(
+            UsedAsanTransaction, {"transaction_id": transaction_id}, {"used_at": now}
+        )

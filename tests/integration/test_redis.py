@@ -1,0 +1,68 @@
+"""Sessions and rate limits in Redis (several workers). Skips without Redis, except in CI."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from tests.integration.test_sign_in import sign_in
+from tests.support.database import in_ci
+from web.app import create_app
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+pytestmark = pytest.mark.usefixtures("seeded")
+
+
+@pytest.fixture
+async def redis_settings(settings):
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+    except Exception as exc:
+        if in_ci():
+            pytest.fail(f"CI needs Redis at {REDIS_URL}: {exc}")
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}: {exc}")
+    await client.flushdb()
+    yield replace(settings, redis_url=REDIS_URL), client
+    await client.flushdb()
+    await client.aclose()
+
+
+async def test_sessions_live_in_redis_and_survive_another_worker(redis_settings):
+    settings, redis = redis_settings
+    async with AsyncTestClient(app=create_app(settings)) as worker_one:
+        await sign_in(worker_one, "vetendas2")
+        session_id = worker_one.cookies.get("session")
+        assert session_id
+    keys = [key.decode() for key in await redis.keys("*")]
+    assert any(session_id in key for key in keys)
+    # A second app instance (another worker) sees the same session.
+    async with AsyncTestClient(app=create_app(settings)) as worker_two:
+        worker_two.cookies.set("session", session_id)
+        assert (await worker_two.get("/letters", follow_redirects=False)).status_code == 200
+        await worker_two.post(
+            "/logout", data={"_csrf_token": await _token(worker_two)}, follow_redirects=False
+        )
+    keys = [key.decode() for key in await redis.keys("*")]
+    assert not any(session_id in key for key in keys)
+
+
+async def test_rate_limit_is_shared_between_workers(redis_settings):
+    settings, _ = redis_settings
+    settings = replace(settings, rate_limit_per_minute=4)
+    statuses = []
+    for requests in (2, 3):  # two workers one after the other: the count carries over
+        async with AsyncTestClient(app=create_app(settings)) as worker:
+            statuses += [(await worker.get("/services")).status_code for _ in range(requests)]
+    assert statuses == [200, 200, 200, 200, 429]
+
+
+async def _token(client: AsyncTestClient) -> str:
+    if not client.cookies.get("csrftoken"):
+        await client.get("/")
+    return client.cookies.get("csrftoken")
