@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
+from litestar.response import Template
 
 FormData = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -24,3 +25,13 @@ def field(data: dict[str, Any], name: str, max_length: int = 1000) -> str:
 
 def error_list(errors: dict[str, str]) -> list[dict[str, str]]:
     return [{"text": message, "href": f"#{field_id}"} for field_id, message in errors.items()]
+
+
+def invalid_form(template_name: str, errors: dict[str, str], **context: Any) -> Template:
+    """The form again, status 422, with the typed values (in `context`) and the errors
+    both at the fields and in the summary."""
+    return Template(
+        template_name,
+        context={**context, "errors": errors, "error_list": error_list(errors)},
+        status_code=422,
+    )

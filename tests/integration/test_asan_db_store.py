@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.support.clock import Clock
 from web.services.asan_imza import (
     ReplayGuard,
     SignedCertificate,
@@ -54,17 +55,6 @@ def new_phone() -> str:
 @pytest.fixture(autouse=True)
 async def _asan_tables(db) -> None:
     """Every test here talks to the migrated test database."""
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from cryptography.x509.oid import NameOID
 
+from tests.support.clock import Clock
 from web.services.asan_imza import (
     AsanGateway,
     BadSignature,
@@ -69,19 +70,6 @@ FULL_NAME = "Əliyev Əli Vəli oğlu"
 VOEN = "1234567891"
 COMPANY = "Xəzər Logistika MMC"
 T0 = datetime.now(UTC).replace(microsecond=0)  # the module CA is made with the real clock
-
-
-class Clock:
-    """Injected clock the tests move by hand."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture(scope="module")

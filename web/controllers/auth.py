@@ -12,7 +12,7 @@ from litestar.response import Redirect, Response, Template
 from models.identity import Role
 from web import i18n, sessions
 from web.auth import current_user, signed_in
-from web.forms import FormData, error_list, field
+from web.forms import FormData, field, invalid_form
 from web.i18n import gettext as _
 from web.rendering import redirect, render
 from web.safety import safe_next_path
@@ -100,15 +100,7 @@ class AuthController(Controller):
                 )
             else:
                 errors["username"] = _("The user name or password is not right")
-        return Template(
-            "auth/password.html.j2",
-            context={
-                "values": {"username": username},
-                "errors": errors,
-                "error_list": error_list(errors),
-            },
-            status_code=422,
-        )
+        return invalid_form("auth/password.html.j2", errors, values={"username": username})
 
     @get("/login/totp", name="login_totp")
     async def totp_form(self, request: Request) -> Response:
@@ -132,11 +124,7 @@ class AuthController(Controller):
         errors = {
             "code": _("The code is not right or has expired. Enter the code your app shows now.")
         }
-        return Template(
-            "auth/totp.html.j2",
-            context={"errors": errors, "error_list": error_list(errors)},
-            status_code=422,
-        )
+        return invalid_form("auth/totp.html.j2", errors)
 
     # --- Asan İmza -----------------------------------------------------------------------
 
@@ -164,14 +152,8 @@ class AuthController(Controller):
         elif not user_id.isdigit() or len(user_id) > 16:
             errors["user_id"] = _("The user ID is made of digits only, like 123456")
         if errors:
-            return Template(
-                "auth/asan.html.j2",
-                context={
-                    "values": {"phone": raw_phone, "user_id": user_id},
-                    "errors": errors,
-                    "error_list": error_list(errors),
-                },
-                status_code=422,
+            return invalid_form(
+                "auth/asan.html.j2", errors, values={"phone": raw_phone, "user_id": user_id}
             )
         pending = await asan_signin.start(
             service, phone=phone, user_id=user_id, language=i18n.get_language()
@@ -213,11 +195,7 @@ class AuthController(Controller):
         party = next((p for p in user.parties if str(p.id) == chosen), None)
         if party is None:
             errors = {"party": _("Choose on whose behalf you act")}
-            return Template(
-                "auth/party.html.j2",
-                context={"user": user, "errors": errors, "error_list": error_list(errors)},
-                status_code=422,
-            )
+            return invalid_form("auth/party.html.j2", errors, user=user)
         request.session[sessions.AUTH_KEY] = {
             **request.session[sessions.AUTH_KEY],
             "party_id": party.id,

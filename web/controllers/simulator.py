@@ -12,7 +12,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
-from web.forms import FormData, error_list, field
+from web.forms import FormData, field, invalid_form
 from web.i18n import gettext as _
 from web.rendering import redirect, render
 from web.services.asan_imza import (
@@ -51,15 +51,7 @@ class AsanSimulatorController(Controller):
         normalized = normalize_az_mobile(phone)
         if normalized is None:
             errors = {"phone": _("Enter an Azerbaijani mobile number, like 050 123 45 67")}
-            return Template(
-                "simulator/home.html.j2",
-                context={
-                    "values": {"phone": phone},
-                    "errors": errors,
-                    "error_list": error_list(errors),
-                },
-                status_code=422,
-            )
+            return invalid_form("simulator/home.html.j2", errors, values={"phone": phone})
         return Redirect(f"{BASE}/phone/{normalized}", status_code=303)
 
     @get("/phone/{phone:str}", name="simulator_phone")
@@ -110,16 +102,7 @@ class AsanSimulatorController(Controller):
             return redirect(request, f"{BASE}/phone/{number}?done=gone")
         if errors:
             pending = await simulator.pending_for(number)
-            return Template(
-                "simulator/pin.html.j2",
-                context={
-                    "number": number,
-                    "pending": pending,
-                    "errors": errors,
-                    "error_list": error_list(errors),
-                },
-                status_code=422,
-            )
+            return invalid_form("simulator/pin.html.j2", errors, number=number, pending=pending)
         return redirect(request, f"{BASE}/phone/{number}?done=signed")
 
     @post("/phone/{phone:str}/refuse", name="simulator_refuse")
