@@ -90,6 +90,8 @@ def citizen_acting_for_party(connection: ASGIConnection, _: BaseRouteHandler) ->
     user = current_user(connection)
     if user is None:
         raise SignInRequired()
+    if user.is_staff:
+        raise NotFoundException()  # staff work in their own views, never as a party
     if user.party is None:
         raise PartyChoiceRequired()
 

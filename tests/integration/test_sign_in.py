@@ -182,6 +182,9 @@ async def test_staff_routes_are_404_for_citizens(settings):
     async with AsyncTestClient(app=app) as client:
         await sign_in(client, "katib")
         assert (await client.get("/_probe/staff")).text == "staff only"
+        # Staff never act as a party: the citizen's service is not theirs.
+        assert (await client.get("/documents", follow_redirects=False)).status_code == 404
+        assert (await client.get("/party", follow_redirects=False)).headers["location"] == "/"
 
 
 async def test_staff_account_can_require_a_totp_second_factor(client):

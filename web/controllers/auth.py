@@ -184,8 +184,10 @@ class AuthController(Controller):
     # --- on whose behalf, and sign-out -------------------------------------------------
 
     @get("/party", name="party_choice", guards=[signed_in])
-    async def party_form(self, request: Request) -> Template:
+    async def party_form(self, request: Request) -> Response:
         user = current_user(request)
+        if not user.parties:  # staff act for no party
+            return Redirect("/", status_code=303)
         return Template("auth/party.html.j2", context={"user": user, "errors": {}})
 
     @post("/party", name="party_choice_submit", guards=[signed_in])
