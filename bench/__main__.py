@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sys
 
-from bench import page_weight
+from bench import page_weight, upload_memory
 
 
 def main() -> int:
     failures = 0
-    for name, module in (("page weight", page_weight),):
+    for name, module in (("page weight", page_weight), ("upload memory", upload_memory)):
         print(f"== {name} ==")
         failures += module.main()
     return 1 if failures else 0

@@ -6,15 +6,18 @@ to PostgreSQL. `TORTOISE_ORM` is what the `tortoise` CLI reads (see pyproject).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from tortoise import Tortoise
 from tortoise.connection import connections
+from tortoise.context import get_current_context
 
 from models import MODEL_MODULES
 from web.settings import Settings, get_settings
 
 TIMEZONE = "Asia/Baku"
+_OPENED = "_egomruk_opened_connections"
 
 
 def tortoise_config(settings: Settings) -> dict[str, Any]:
@@ -58,6 +61,7 @@ async def init_db(settings: Settings) -> None:
     if settings.uses_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
+    _track_connections(get_current_context().connections)
 
 
 async def migrate(settings: Settings) -> None:
@@ -75,8 +79,36 @@ async def migrate(settings: Settings) -> None:
 
 
 async def close_db() -> None:
+    """Close every connection this process opened, then release the ORM context."""
+    context = get_current_context()
+    if context is not None and context.inited:
+        opened = getattr(context.connections, _OPENED, [])
+        await asyncio.gather(*(connection.close() for connection in opened))
+        opened.clear()
     # Closing through the context also releases the global fallback for the next init.
     await Tortoise.close_connections()
+
+
+def _track_connections(handler: Any) -> None:
+    """Remember every connection the handler creates, in whichever task.
+
+    Tortoise 1.x keeps connections in a context variable: a task that never set its own
+    storage (a request task) shares the variable's default dict, and `close_connections`
+    only sees the caller's copy. Untracked, such connections stay open and their SQLite
+    worker threads keep the process from exiting on shutdown.
+    """
+    if hasattr(handler, _OPENED):
+        return
+    opened: list[Any] = []
+    create = handler._create_connection
+
+    def create_and_track(alias: str) -> Any:
+        connection = create(alias)
+        opened.append(connection)
+        return connection
+
+    setattr(handler, _OPENED, opened)
+    handler._create_connection = create_and_track
 
 
 async def ping() -> bool:

@@ -10,11 +10,12 @@ What this module guarantees
 * **Type by content.** The name's extension must be on the allow-list *and* the first bytes
   must carry the matching signature, at offset 0. Decision: a small explicit table
   (`SIGNATURES`) rather than puremagic. For three types it is clearer, reviewable at a glance,
-  and strict: puremagic knows hundreds of formats and also matches some at non-zero offsets
-  (e.g. `%PDF` anywhere in the first KiB, the classic polyglot trick); we want "starts with
-  exactly these bytes" and nothing else. The type is decided from the first `SNIFF_BYTES`
-  bytes, before anything is written, so an HTML page or an `MZ` executable named `.pdf` is
-  refused after its first chunk.
+  and stricter: puremagic knows hundreds of formats and ranks candidate matches by confidence
+  (`%PDF` also maps to `.fdf`; `\r\n%PDF` counts as a PDF), and raises when it knows nothing;
+  we want "starts with exactly these bytes" and nothing else. The type is decided from the
+  first bytes (at most `SNIFF_BYTES`, as soon as a signature matched or none can), before
+  anything is written, so an HTML page or an `MZ` executable named `.pdf` is refused after its
+  first chunk.
 * **Integrity.** SHA-256 is computed while streaming and returned with the file.
 * **Names.** Storage keys are server-made (`secrets.token_hex(16)`, 32 lowercase hex digits),
   stored as `root/ab/cd/abcd…` (two-level shards). Every key is matched against `KEY_RE`
