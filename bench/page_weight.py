@@ -22,6 +22,10 @@ PAGES = [
     "/agencies/dgk/services/letter-tracking",
     "/documents",
     "/letters",
+    "/login",
+    "/login/asan",
+    "/login/password",
+    "/simulator/asan-imza/",
     "/no-such-page",
 ]
 _ASSET = re.compile(r'(?:href|src)="(/static/[^"]+)"')
@@ -57,6 +61,7 @@ async def run() -> list[tuple[str, int]]:
 
 def main() -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="egomruk-bench-"))
     results = asyncio.run(run())
     worst = max(total for _, total in results)

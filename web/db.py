@@ -82,11 +82,21 @@ async def close_db() -> None:
     """Close every connection this process opened, then release the ORM context."""
     context = get_current_context()
     if context is not None and context.inited:
-        opened = getattr(context.connections, _OPENED, [])
-        await asyncio.gather(*(connection.close() for connection in opened))
-        opened.clear()
+        await close_connections_of_this_loop(context.connections)
     # Closing through the context also releases the global fallback for the next init.
     await Tortoise.close_connections()
+
+
+async def close_connections_of_this_loop(handler: Any) -> None:
+    """Close the tracked connections bound to the running event loop.
+
+    A connection made on another loop (tests drive the ORM from their own loop too) can
+    only be closed from that loop, so it stays tracked for the caller there.
+    """
+    opened: list[Any] = getattr(handler, _OPENED, [])
+    mine = [connection for connection in opened if connection._check_loop()]
+    await asyncio.gather(*(connection.close() for connection in mine), return_exceptions=True)
+    opened[:] = [connection for connection in opened if connection not in mine]
 
 
 def _track_connections(handler: Any) -> None:
