@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from litestar.testing import AsyncTestClient
 
-from tests.support.database import TestDatabase, provision_test_database
+from tests.support.database import TestDatabase, provision_test_database, run_sync
 
 
 @pytest.fixture(scope="session")
@@ -26,7 +25,7 @@ def settings(test_database: TestDatabase):
 
     get_settings.cache_clear()
     settings = get_settings()
-    asyncio.run(db.migrate(settings))
+    run_sync(db.migrate(settings))
     return settings
 
 
@@ -74,4 +73,4 @@ def seeded(settings):
         finally:
             await database.close_db()
 
-    asyncio.run(seed())
+    run_sync(seed())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
@@ -28,7 +29,9 @@ class TestDatabase:
 
     def drop(self) -> None:
         if self.kind == "postgres" and self._name:
-            asyncio.run(_execute(self._admin_url, f'DROP DATABASE IF EXISTS "{self._name}"'))
+            # FORCE: a test may leave a pooled connection behind; the database goes anyway.
+            sql = f'DROP DATABASE IF EXISTS "{self._name}" WITH (FORCE)'
+            run_sync(_execute(self._admin_url, sql))
 
 
 async def _execute(admin_url: str, sql: str) -> None:
@@ -39,6 +42,13 @@ async def _execute(admin_url: str, sql: str) -> None:
         await connection.execute(sql)
     finally:
         await connection.close()
+
+
+def run_sync(coroutine) -> None:
+    """Run a coroutine to the end from sync code, even when an event loop is running in
+    this thread (pytest-asyncio's session loop): on a thread of its own."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
 
 
 def in_ci() -> bool:
@@ -54,7 +64,7 @@ def provision_test_database() -> TestDatabase:
     admin_url = os.environ.get("TEST_POSTGRES_URL", DEFAULT_ADMIN_URL)
     name = f"egomruk_test_{uuid.uuid4().hex[:10]}"
     try:
-        asyncio.run(_execute(admin_url, f'CREATE DATABASE "{name}"'))
+        run_sync(_execute(admin_url, f'CREATE DATABASE "{name}"'))
     except Exception as exc:
         reason = f"PostgreSQL is not reachable at {admin_url}: {exc}"
         if in_ci():
