@@ -89,6 +89,7 @@ def create_app(
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
         await db.init_db(settings)
+        app.state.settings = settings
         app.state.asan = build_asan_service(settings)
         try:
             yield

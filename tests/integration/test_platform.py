@@ -58,6 +58,8 @@ async def test_production_adds_hsts_and_secure_csrf_cookie(settings):
         cookie = response.headers["set-cookie"]
         assert cookie.startswith("__Host-csrftoken=")
         assert "Secure" in cookie and "HttpOnly" in cookie
+        language = await client.get("/language/en", follow_redirects=False)
+        assert "Secure" in language.headers["set-cookie"]
 
 
 async def test_unsafe_method_without_csrf_token_is_refused_with_a_page(settings):

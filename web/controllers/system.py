@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Response, get
+from litestar import Controller, Request, Response, get
 from litestar.datastructures import Cookie
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
@@ -23,7 +23,9 @@ class SystemController(Controller):
         return Response({"status": "ok", "database": "ok"})
 
     @get("/language/{code:str}", name="set_language")
-    async def set_language(self, code: FromPath[str], next: FromQuery[str] = "/") -> Redirect:
+    async def set_language(
+        self, request: Request, code: FromPath[str], next: FromQuery[str] = "/"
+    ) -> Redirect:
         language = i18n.pick_language(code)
         return Redirect(
             path=safe_next_path(next),
@@ -35,6 +37,7 @@ class SystemController(Controller):
                     max_age=LANGUAGE_COOKIE_SECONDS,
                     httponly=True,
                     samesite="lax",
+                    secure=request.app.state.settings.is_production,
                     path="/",
                 )
             ],
