@@ -9,7 +9,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
-from models.identity import Role
+from models.identity import Account, Person, Role
 from web import i18n, sessions
 from web.auth import current_user, signed_in
 from web.forms import FormData, field, invalid_form
@@ -38,8 +38,6 @@ def _remember_next(request: Request, next_path: str | None) -> None:
 async def _finish_sign_in(request: Request, *, person_id: int, role: Role, method: str) -> Response:
     """Fresh session id, then the party choice when there is one, else straight on."""
     target = _next(request)
-    from models.identity import Person
-
     person = await Person.get(id=person_id)
     parties = await accounts.parties_of(person)
     auth = {"person_id": person_id, "role": str(role), "method": method, "party_id": None}
@@ -113,8 +111,6 @@ class AuthController(Controller):
         pending = request.session.get(PENDING_TOTP)
         if not pending:
             return redirect(request, "/login/password")
-        from models.identity import Account
-
         account = await Account.get_or_none(id=pending.get("account_id"), is_active=True)
         code = field(data, "code", 12).replace(" ", "")
         if account and await accounts.verify_totp(account, code, now=datetime.now(UTC)):
