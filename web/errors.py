@@ -8,6 +8,7 @@ from litestar.exceptions import HTTPException
 from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from web import sessions
 from web.auth import PartyChoiceRequired, SignInRequired, login_url, requested_path
 from web.rendering import redirect
 
@@ -43,7 +44,7 @@ def sign_in_required_handler(request: Request, exc: SignInRequired) -> Response:
 
 
 def party_choice_required_handler(request: Request, exc: PartyChoiceRequired) -> Response:
-    request.session["next_after_sign_in"] = requested_path(request)
+    request.session[sessions.NEXT_KEY] = requested_path(request)
     return redirect(request, "/party")
 
 

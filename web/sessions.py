@@ -29,6 +29,7 @@ _ROTATE = "rotate_session"
 _NEW_ID = "rotated_session_id"
 
 AUTH_KEY = "auth"
+NEXT_KEY = "next_after_sign_in"  # where to go once signed in (and the party chosen)
 NOTICE_KEY = "notice"
 NOTICE_EXPIRED = "session_expired"
 NOTICE_SIGNED_OUT = "signed_out"

@@ -22,7 +22,7 @@ from web.services.asan_imza import normalize_az_mobile
 
 PENDING_ASAN = "asan_pending"
 PENDING_TOTP = "totp_pending"
-NEXT = "next_after_sign_in"
+NEXT = sessions.NEXT_KEY
 UNCONFIGURED_MEANS = ("e-imza", "egov")
 
 
