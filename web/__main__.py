@@ -17,8 +17,15 @@ from web.settings import get_settings
 
 
 async def _migrate() -> None:
+    from web.services.reference_data import ensure_customs_bodies
+
     settings = get_settings()
     await db.migrate(settings)
+    await db.init_db(settings)
+    try:
+        await ensure_customs_bodies()
+    finally:
+        await db.close_db()
 
 
 async def _seed() -> None:

@@ -61,6 +61,16 @@ class Settings:
     sign_in_rate_limit_per_minute: int
     log_level: str
     asan_gateway: str
+    letter_due_working_days: int = 15
+    letter_extension_max_working_days: int = 30
+    letter_lookup_rate_limit_per_minute: int = 20
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "e-Gömrük <no-reply@e-gomruk.local>"
+    smtp_security: str = "starttls"
+    notification_interval_seconds: int = 30
     default_language: str = "az"
     languages: tuple[str, ...] = field(default=("az", "en", "ru"))
 
@@ -103,6 +113,13 @@ def load_settings() -> Settings:
     if env == PRODUCTION and asan_gateway == "simulator":
         raise SettingsError("the Asan İmza simulator is for development only (ASAN_GATEWAY)")
 
+    smtp_security = _env("SMTP_SECURITY", "starttls").lower()
+    if smtp_security not in ("starttls", "tls", "none"):
+        raise SettingsError("SMTP_SECURITY must be 'starttls', 'tls' or 'none'")
+    smtp_host = _env("SMTP_HOST")
+    if env == PRODUCTION and smtp_host and smtp_security == "none":
+        raise SettingsError("SMTP_SECURITY=none is for development only")
+
     return Settings(
         env=env,
         data_dir=data_dir,
@@ -114,6 +131,16 @@ def load_settings() -> Settings:
         sign_in_rate_limit_per_minute=_env_int("SIGN_IN_RATE_LIMIT_PER_MINUTE", 20),
         log_level=_env("LOG_LEVEL", "INFO").upper(),
         asan_gateway=asan_gateway,
+        letter_due_working_days=_env_int("LETTER_DUE_WORKING_DAYS", 15),
+        letter_extension_max_working_days=_env_int("LETTER_EXTENSION_MAX_WORKING_DAYS", 30),
+        letter_lookup_rate_limit_per_minute=_env_int("LETTER_LOOKUP_RATE_LIMIT_PER_MINUTE", 20),
+        smtp_host=smtp_host,
+        smtp_port=_env_int("SMTP_PORT", 465 if smtp_security == "tls" else 587),
+        smtp_username=_env("SMTP_USERNAME"),
+        smtp_password=_env("SMTP_PASSWORD"),
+        smtp_from=_env("SMTP_FROM", "e-Gömrük <no-reply@e-gomruk.local>"),
+        smtp_security=smtp_security,
+        notification_interval_seconds=_env_int("NOTIFICATION_INTERVAL_SECONDS", 30),
     )
 
 
