@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -23,12 +24,15 @@ from web import db
 from web.auth import auth_context_middleware
 from web.controllers.auth import AuthController
 from web.controllers.catalog import CatalogController
+from web.controllers.letters import LettersController
+from web.controllers.registry import RegistryController
 from web.controllers.services import ServicePagesController
 from web.controllers.simulator import AsanSimulatorController
 from web.controllers.system import SystemController
 from web.errors import EXCEPTION_HANDLERS
 from web.logging import configure_logging
 from web.middleware import request_context_middleware, security_headers_middleware_factory
+from web.services import notifications
 from web.services.asan_signin import build_asan_service
 from web.sessions import session_config
 from web.settings import Settings, get_settings
@@ -91,9 +95,24 @@ def create_app(
         await db.init_db(settings)
         app.state.settings = settings
         app.state.asan = build_asan_service(settings)
+        # E-mail the notifications outbox when SMTP is configured (every worker may run
+        # this: rows are claimed before sending).
+        stop = asyncio.Event()
+        sender = None
+        if settings.smtp_host:
+            sender = asyncio.create_task(
+                notifications.delivery_loop(
+                    notifications.smtp_sender(settings),
+                    settings.notification_interval_seconds,
+                    stop,
+                )
+            )
         try:
             yield
         finally:
+            stop.set()
+            if sender is not None:
+                await asyncio.gather(sender, return_exceptions=True)
             await db.close_db()
 
     # The phone simulator exists only where the simulated operator does (never production).
@@ -132,6 +151,8 @@ def create_app(
             CatalogController,
             auth_router,
             ServicePagesController,
+            LettersController,
+            RegistryController,
             *simulator_routes,
             SystemController,
             static_router,

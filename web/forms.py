@@ -6,6 +6,7 @@ Errors are kept as `{field_id: message}`; templates feed them to the components'
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from litestar.enums import RequestEncodingType
@@ -35,3 +36,19 @@ def invalid_form(template_name: str, errors: dict[str, str], **context: Any) -> 
         context={**context, "errors": errors, "error_list": error_list(errors)},
         status_code=422,
     )
+
+
+def date_parts(data: Any, name: str) -> dict[str, str]:
+    """The day, month and year typed into a `date_input` named `name`."""
+    return {part: field(data, f"{name}-{part}", 4) for part in ("day", "month", "year")}
+
+
+def parse_date(parts: dict[str, str]) -> date | None:
+    """A real calendar date from `date_parts`, or None."""
+    try:
+        day, month, year = (int(parts[key]) for key in ("day", "month", "year"))
+        if year < 1900 or year > 2999:
+            return None
+        return date(year, month, day)
+    except (KeyError, ValueError):
+        return None

@@ -1,11 +1,11 @@
-"""Entry pages of the two services this portal offers, behind sign-in."""
+"""Entry page of the documents service, behind sign-in (letters: web/controllers/letters.py)."""
 
 from __future__ import annotations
 
 from litestar import Controller, get
 from litestar.response import Template
 
-from web.auth import citizen_acting_for_party, signed_in
+from web.auth import citizen_acting_for_party
 from web.services import catalog
 
 
@@ -13,7 +13,3 @@ class ServicePagesController(Controller):
     @get("/documents", name="documents_service", guards=[citizen_acting_for_party])
     async def documents(self) -> Template:
         return Template("service_entry.html.j2", context={"service": catalog.CLEARANCE_DOCUMENTS})
-
-    @get("/letters", name="letters_service", guards=[signed_in])
-    async def letters(self) -> Template:
-        return Template("service_entry.html.j2", context={"service": catalog.LETTER_TRACKING})

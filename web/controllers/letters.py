@@ -1,0 +1,220 @@
+"""Letter tracking for citizens: the lookup, “Mənim müraciətlərim”, “Yeni müraciət” and
+“Bildirişlər”. Another person's letter is the same 404 as a missing one."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.middleware.rate_limit import get_remote_address
+from litestar.params import FromPath
+from litestar.response import Response, Template
+
+from models.letters import CustomsBody, LetterChannel
+from web.auth import current_user, signed_in
+from web.forms import FormData, date_parts, error_list, field, parse_date
+from web.i18n import gettext as _
+from web.rendering import redirect, render
+from web.services import catalog, lookup_limit, notifications
+from web.services import letters as service
+
+LOOKUP_STORE = "letter_lookup_rate_limit"
+TRACK_TEMPLATE = "letters/track.html.j2"
+
+
+def _int(value: str) -> int | None:
+    return int(value) if value.isdigit() and len(value) < 10 else None
+
+
+async def _body_items(selected: int | None) -> list[dict]:
+    items = [{"value": "", "text": _("Choose a customs body")}]
+    items += [
+        {"value": body.id, "text": body.name, "selected": body.id == selected}
+        for body in await service.active_bodies()
+    ]
+    return items
+
+
+async def _result_context(letter) -> dict:
+    today = service.today_in_baku()
+    return {
+        "letter": letter,
+        "history": await service.public_history(letter),
+        "overdue": service.is_overdue(letter, today),
+        "status_label": service.status_label,
+    }
+
+
+async def _track_context(**extra) -> dict:
+    values = extra.pop("values", {})
+    return {
+        "service": catalog.LETTER_TRACKING,
+        "values": values,
+        "errors": {},
+        "lookup_errors": [],
+        "bodies": await _body_items(_int(str(values.get("body", "")))),
+        "call_centre": service.CALL_CENTRE_PHONE,
+        **extra,
+    }
+
+
+class LettersController(Controller):
+    path = "/letters"
+    guards = [signed_in]  # noqa: RUF012 - Litestar reads a list
+
+    @get("/", name="letters_service")
+    async def track_form(self, request: Request) -> Template:
+        again = request.query_params.get("again") == "1"
+        return render(
+            request, TRACK_TEMPLATE, await _track_context(again=again), fragment="tracking"
+        )
+
+    @get("/track", name="letters_track")
+    async def track(self, request: Request) -> Template:
+        query = request.query_params
+        body_raw = field(query, "body", 12)
+        number = field(query, "number", 60)
+        parts = date_parts(query, "registered")
+        values = {"body": body_raw, "number": number, "registered": parts}
+        errors: dict[str, str] = {}
+        body_id = _int(body_raw)
+        if body_id is None:
+            errors["body"] = _("Choose the customs body the letter was sent to")
+        if not number:
+            errors["number"] = _("Enter the letter's number, like M-1024/2026")
+        registered_on = parse_date(parts)
+        if not any(parts.values()):
+            errors["registered"] = _("Enter the registration date")
+        elif registered_on is None:
+            errors["registered"] = _("Enter a real date, like 03 11 2026")
+        if errors:
+            summary = [
+                {**item, "href": "#registered-day"} if item["href"] == "#registered" else item
+                for item in error_list(errors)
+            ]
+            context = await _track_context(values=values, errors=errors, lookup_errors=summary)
+            return render(request, TRACK_TEMPLATE, context, fragment="tracking", status_code=422)
+
+        user = current_user(request)
+        allowed = await lookup_limit.allow_lookup(
+            request.app.stores.get(LOOKUP_STORE),
+            person_id=user.person.id,
+            address=get_remote_address(request),
+            limit=request.app.state.settings.letter_lookup_rate_limit_per_minute,
+        )
+        if not allowed:
+            return Template(
+                "letters/too_many.html.j2",
+                context={"call_centre": service.CALL_CENTRE_PHONE},
+                status_code=429,
+                headers={"Retry-After": "60"},
+            )
+        letter = await service.find_for_applicant(user.person, body_id, number, registered_on)
+        if letter is None:
+            context = await _track_context(values=values, not_found=True)
+        else:
+            context = await _track_context(values=values, **await _result_context(letter))
+        return render(request, TRACK_TEMPLATE, context, fragment="tracking")
+
+    @get("/{letter_id:int}", name="letters_result")
+    async def result(self, request: Request, letter_id: FromPath[int]) -> Template:
+        letter = await service.letter_of(current_user(request).person, letter_id)
+        if letter is None:
+            raise NotFoundException()
+        context = await _track_context(**await _result_context(letter))
+        return render(request, TRACK_TEMPLATE, context, fragment="tracking")
+
+    @get("/mine", name="letters_mine")
+    async def mine(self, request: Request) -> Template:
+        letters = await service.letters_of(current_user(request).person)
+        return Template(
+            "letters/mine.html.j2",
+            context={
+                "service": catalog.LETTER_TRACKING,
+                "letters": letters,
+                "status_label": service.status_label,
+            },
+        )
+
+    @get("/new", name="letters_new")
+    async def new_form(self) -> Template:
+        return Template("letters/new.html.j2", context=await _new_context())
+
+    @post("/new", name="letters_new_submit")
+    async def new_submit(self, request: Request, data: FormData) -> Response:
+        body_raw = field(data, "body", 12)
+        subject = field(data, "subject", service.MAX_SUBJECT_LENGTH + 1)
+        text = field(data, "text", service.MAX_TEXT_LENGTH + 1)
+        values = {"body": body_raw, "subject": subject, "text": text}
+        errors: dict[str, str] = {}
+        body_id = _int(body_raw)
+        body = await CustomsBody.get_or_none(id=body_id, is_active=True) if body_id else None
+        if body is None:
+            errors["body"] = _("Choose the customs body you are writing to")
+        if not subject:
+            errors["subject"] = _("Enter the subject of your appeal")
+        elif len(subject) > service.MAX_SUBJECT_LENGTH:
+            errors["subject"] = _(
+                "The subject must be %(max)s characters or fewer", max=service.MAX_SUBJECT_LENGTH
+            )
+        if not text:
+            errors["text"] = _("Enter the text of your appeal")
+        elif len(text) > service.MAX_TEXT_LENGTH:
+            errors["text"] = _(
+                "The text must be %(max)s characters or fewer", max=service.MAX_TEXT_LENGTH
+            )
+        if errors:
+            return Template(
+                "letters/new.html.j2",
+                context={
+                    **await _new_context(values),
+                    "errors": errors,
+                    "error_list": error_list(errors),
+                },
+                status_code=422,
+            )
+        person = current_user(request).person
+        letter = await service.register_letter(
+            body=body,
+            applicant=service.Applicant(
+                person=person,
+                fin=person.fin,
+                name=person.full_name,
+                phone=person.phone,
+                email=person.email,
+            ),
+            channel=LetterChannel.ELECTRONIC,
+            subject=subject,
+            text=text,
+            due_working_days=request.app.state.settings.letter_due_working_days,
+        )
+        return redirect(request, f"/letters/{letter.id}/accepted")
+
+    @get("/{letter_id:int}/accepted", name="letters_accepted")
+    async def accepted(self, request: Request, letter_id: FromPath[int]) -> Template:
+        letter = await service.letter_of(current_user(request).person, letter_id)
+        if letter is None:
+            raise NotFoundException()
+        return Template(
+            "letters/accepted.html.j2",
+            context={"service": catalog.LETTER_TRACKING, "letter": letter},
+        )
+
+    @get("/notifications", name="letters_notifications")
+    async def notices(self, request: Request) -> Template:
+        rows = await notifications.notifications_for(current_user(request).person.id)
+        shown = [(row, *notifications.render(row.kind, row.params)) for row in rows]
+        return Template(
+            "letters/notifications.html.j2",
+            context={"service": catalog.LETTER_TRACKING, "notices": shown},
+        )
+
+
+async def _new_context(values: dict | None = None) -> dict:
+    values = values or {}
+    return {
+        "service": catalog.LETTER_TRACKING,
+        "values": values,
+        "errors": {},
+        "bodies": await _body_items(_int(str(values.get("body", "")))),
+        "max_text": service.MAX_TEXT_LENGTH,
+    }
