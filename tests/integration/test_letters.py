@@ -1,0 +1,411 @@
+"""Letter tracking end to end through HTTP, plus the numbering and outbox services."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from litestar.testing import AsyncTestClient
+
+from models.identity import Person
+from models.letters import (
+    CustomsBody,
+    EmailStatus,
+    Executor,
+    Letter,
+    LetterChannel,
+    Notification,
+    StructuralUnit,
+)
+from tests.integration.letters_support import csrf, lookup_params, sign_in
+from web.services import letters as service
+from web.services import notifications
+
+pytestmark = pytest.mark.usefixtures("seeded")
+
+DEMO_NUMBER = "M-1024/2026"
+DEMO_DATE = "03.11.2026"
+BAKI = "Bakı Baş Gömrük İdarəsi"
+HTMX = {"hx-request": "true"}
+
+
+async def _body_id(name: str = BAKI) -> int:
+    return (await CustomsBody.get(name=name)).id
+
+
+async def _fresh_body() -> CustomsBody:
+    return await CustomsBody.create(name=f"Test gömrük idarəsi {uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture
+async def second_client(client):
+    """A second browser on the same running app (one app holds the ORM at a time)."""
+    transport = httpx.ASGITransport(app=client.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as other:
+        yield other
+
+
+# --- tracking and privacy --------------------------------------------------------------
+
+
+async def test_the_demo_citizen_tracks_the_demo_letter(client):
+    await sign_in(client, "vetendas")
+    page = await client.get("/letters")
+    assert page.status_code == 200
+    for label in ("Gömrük orqanı", "Məktubun nömrəsi", "Qeydiyyat tarixi"):
+        assert label in page.text
+    assert "Məktubun hansı gömrük orqanında olduğunu göstər" in page.text
+    options = re.findall(r"<option value=\"\d+\"[^>]*>([^<]+)</option>", page.text)
+    assert options[:3] == [
+        "Dövlət Gömrük Komitəsinin Aparatı",
+        BAKI,
+        "Hava Nəqliyyatı Baş Gömrük İdarəsi",
+    ]
+
+    result = await client.get(
+        "/letters/track", params=lookup_params(await _body_id(), "  m-1024/2026 ", DEMO_DATE)
+    )
+    assert result.status_code == 200
+    text = result.text
+    for expected in (
+        "Gömrük rəsmiləşdirilməsi şöbəsi",
+        "Elnur Həsənov",
+        'href="tel:+994125051124"',
+        "+994 12 505 11 24",
+        "İcradadır",
+        "Struktur bölmə",
+        "İcraçı",
+        "İcra vəziyyəti",
+    ):
+        assert expected in text, expected
+    # The history, newest first, without the internal note.
+    history = text[text.index('class="timeline"') :]
+    assert history.index("İcradadır") < history.index("İcraçıya göndərilib")
+    assert history.index("İcraçıya göndərilib") < history.index("Qeydiyyata alınıb")
+    assert "Sənədlər siyahısı" not in text
+
+
+async def test_not_found_is_the_same_answer_for_every_mismatch(client, second_client):
+    baki = await _body_id()
+    other_body = await _body_id("Hava Nəqliyyatı Baş Gömrük İdarəsi")
+    await sign_in(client, "vetendas")
+    await sign_in(second_client, "vetendas2")
+    cases = [
+        (client, lookup_params(other_body, DEMO_NUMBER, DEMO_DATE)),  # wrong body
+        (client, lookup_params(baki, DEMO_NUMBER, "04.11.2026")),  # wrong date
+        (client, lookup_params(baki, "M-9999/2026", DEMO_DATE)),  # wrong number
+        (second_client, lookup_params(baki, DEMO_NUMBER, DEMO_DATE)),  # someone else's
+    ]
+    fragments = []
+    for who, params in cases:
+        response = await who.get("/letters/track", params=params, headers=HTMX)
+        assert response.status_code == 200
+        fragments.append(response.content)
+        page = await who.get("/letters/track", params=params)
+        assert page.status_code == 200
+        assert "Bu məlumatlarla məktub tapılmadı" in page.text
+        assert "Elnur" not in page.text
+    assert len(set(fragments)) == 1, "every mismatch must give byte-identical answers"
+    assert b"1567" in fragments[0]  # the call centre's number is in the advice
+
+
+async def test_another_persons_letter_id_is_a_plain_404(client):
+    letter = await Letter.get(number=DEMO_NUMBER)
+    await sign_in(client, "vetendas2")
+    for path in (f"/letters/{letter.id}", f"/letters/{letter.id}/accepted", "/letters/999999"):
+        response = await client.get(path)
+        assert response.status_code == 404
+        assert "Elnur" not in response.text
+
+
+async def test_invalid_lookup_is_422_with_errors_linked_to_fields(client):
+    await sign_in(client, "vetendas")
+    response = await client.get(
+        "/letters/track",
+        params={"body": "", "number": "", "registered-day": "31", "registered-month": "02"},
+        headers=HTMX,
+    )
+    assert response.status_code == 422
+    for anchor in ('href="#body"', 'href="#number"', 'href="#registered-day"'):
+        assert anchor in response.text
+    assert 'id="tracking"' in response.text  # the fragment, swapped in place
+
+
+async def test_lookups_are_rate_limited_with_a_clear_page(make_app):
+    async with AsyncTestClient(app=make_app(letter_lookup_rate_limit_per_minute=3)) as client:
+        await sign_in(client, "vetendas")
+        params = lookup_params(await _body_id(), DEMO_NUMBER, DEMO_DATE)
+        for _ in range(3):
+            assert (await client.get("/letters/track", params=params)).status_code == 200
+        refused = await client.get("/letters/track", params=params)
+        assert refused.status_code == 429
+        assert refused.headers["retry-after"] == "60"
+        assert "<h1>" in refused.text and "1567" in refused.text
+
+
+async def test_the_registry_is_404_for_citizens_and_other_staff(client, second_client):
+    response = await client.get("/registry", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    await sign_in(client, "vetendas")
+    letter = await Letter.get(number=DEMO_NUMBER)
+    for path in (
+        "/registry",
+        "/registry/new",
+        f"/registry/letters/{letter.id}",
+        "/registry/bodies",
+    ):
+        assert (await client.get(path)).status_code == 404, path
+    forward = await client.post(
+        f"/registry/letters/{letter.id}/forward",
+        data={"unit": "1", "executor": "1", "_csrf_token": await csrf(client)},
+    )
+    assert forward.status_code == 404
+    await sign_in(second_client, "mufettis")
+    assert (await second_client.get("/registry")).status_code == 404
+
+
+async def test_bodies_are_for_administrators(client, second_client):
+    await sign_in(client, "katib")
+    assert (await client.get("/registry")).status_code == 200
+    assert (await client.get("/registry/bodies")).status_code == 404
+    await sign_in(second_client, "admin")
+    name = f"Naxçıvan gömrük postu {uuid.uuid4().hex[:6]}"
+    added = await second_client.post(
+        "/registry/bodies",
+        data={"name": name, "_csrf_token": await csrf(second_client)},
+        follow_redirects=False,
+    )
+    assert added.status_code == 303
+    body = await CustomsBody.get(name=name)
+    await second_client.post(
+        f"/registry/bodies/{body.id}/units",
+        data={"unit_name": "Poçt şöbəsi", "_csrf_token": await csrf(second_client)},
+    )
+    assert await StructuralUnit.exists(body=body, name="Poçt şöbəsi")
+    await second_client.post(
+        f"/registry/bodies/{body.id}",
+        data={"name": name + " (köhnə)", "active": "0", "_csrf_token": await csrf(second_client)},
+    )
+    body = await CustomsBody.get(id=body.id)
+    assert body.name.endswith("(köhnə)") and not body.is_active
+    citizen_form = await second_client.get("/letters/new")
+    assert body.name not in citizen_form.text  # inactive bodies are not offered
+
+
+# --- appeals, the registry and the citizen's history -----------------------------------
+
+
+async def _appeal(client, body_id: int, subject: str, text: str = "Mətn") -> Letter:
+    response = await client.post(
+        "/letters/new",
+        data={
+            "body": str(body_id),
+            "subject": subject,
+            "text": text,
+            "_csrf_token": await csrf(client),
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    letter_id = int(re.search(r"/letters/(\d+)/accepted", response.headers["location"]).group(1))
+    return await Letter.get(id=letter_id)
+
+
+async def test_appeal_forward_and_history_with_internal_notes_hidden(client, second_client):
+    baki = await _body_id()
+    await sign_in(client, "vetendas")
+    letter = await _appeal(client, baki, "<script>alert(1)</script> rüsum")
+    assert re.fullmatch(r"M-\d+/\d{4}", letter.number)
+    assert letter.sequence > 1024  # continues after the demo letter
+    confirmation = await client.get(f"/letters/{letter.id}/accepted")
+    assert "Qeydiyyat nömrəsi" in confirmation.text and "Qeydiyyat tarixi" in confirmation.text
+    assert letter.number in confirmation.text
+    assert "<script>alert(1)</script>" not in confirmation.text
+    assert "&lt;script&gt;" in confirmation.text
+    mine = await client.get("/letters/mine")
+    assert letter.number in mine.text and "<script>alert" not in mine.text
+    notices = await client.get("/letters/notifications")
+    assert f"Müraciətiniz qəbul edildi: {letter.number}" in notices.text
+
+    await sign_in(second_client, "katib")
+    unit = await StructuralUnit.get(body_id=baki, name="Gömrük ödənişləri şöbəsi")
+    executor = await Executor.get(body_id=baki, full_name="Kamran Əhmədov")
+    staff_page = await second_client.get(f"/registry/letters/{letter.id}")
+    assert "&lt;script&gt;" in staff_page.text and "<script>alert" not in staff_page.text
+    forwarded = await second_client.post(
+        f"/registry/letters/{letter.id}/forward",
+        data={
+            "unit": str(unit.id),
+            "executor": str(executor.id),
+            "forward-public": "Ödənişlər şöbəsinə göndərildi.",
+            "forward-internal": "GİZLİ-DAXİLİ-QEYD",
+            "_csrf_token": await csrf(second_client),
+        },
+        follow_redirects=False,
+    )
+    assert forwarded.status_code == 303
+    staff_page = await second_client.get(forwarded.headers["location"])
+    assert "GİZLİ-DAXİLİ-QEYD" in staff_page.text  # staff see internal notes
+
+    result = await client.get(f"/letters/{letter.id}")
+    assert "Gömrük ödənişləri şöbəsi" in result.text
+    assert "Kamran Əhmədov" in result.text and "tel:+994125051208" in result.text
+    assert "İcraçıya göndərilib" in result.text
+    assert "Ödənişlər şöbəsinə göndərildi." in result.text
+    assert "GİZLİ-DAXİLİ-QEYD" not in result.text
+    notices = await client.get("/letters/notifications")
+    assert "İcraçıya göndərilib" in notices.text
+
+    # A status change with a note, then a second extension is refused.
+    changed = await second_client.post(
+        f"/registry/letters/{letter.id}/status",
+        data={"status": "in_progress", "_csrf_token": await csrf(second_client)},
+        follow_redirects=False,
+    )
+    assert changed.status_code == 303
+    extended = await second_client.post(
+        f"/registry/letters/{letter.id}/extend",
+        data={"days": "10", "_csrf_token": await csrf(second_client)},
+        follow_redirects=False,
+    )
+    assert extended.status_code == 303
+    again = await second_client.post(
+        f"/registry/letters/{letter.id}/extend",
+        data={"days": "5", "_csrf_token": await csrf(second_client)},
+    )
+    assert again.status_code == 422
+    refreshed = await Letter.get(id=letter.id)
+    assert refreshed.extended and refreshed.status == "extended"
+
+    # The second demo citizen cannot see it.
+    second_client.cookies.clear()
+    await sign_in(second_client, "vetendas2")
+    assert (await second_client.get(f"/letters/{letter.id}")).status_code == 404
+
+
+async def test_appeal_form_keeps_values_and_reports_errors(client):
+    await sign_in(client, "vetendas")
+    response = await client.post(
+        "/letters/new",
+        data={
+            "body": "",
+            "subject": "Mövzu <b>",
+            "text": "x" * 5001,
+            "_csrf_token": await csrf(client),
+        },
+    )
+    assert response.status_code == 422
+    assert 'href="#body"' in response.text and 'href="#text"' in response.text
+    assert 'value="Mövzu &lt;b&gt;"' in response.text
+
+
+async def test_paper_letter_is_numbered_and_found_by_fin(client):
+    await sign_in(client, "katib")
+    baki = await _body_id()
+    response = await client.post(
+        "/registry/new",
+        data={
+            "fin": "7xyzw34",
+            "name": "Rəşad Əliyev",
+            "phone": "+994 55 111 22 33",
+            "email": "resad@example.az",
+            "channel": "paper",
+            "body": str(baki),
+            "subject": "Kağız məktub",
+            "_csrf_token": await csrf(client),
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    letter_id = int(re.search(r"/registry/letters/(\d+)", response.headers["location"]).group(1))
+    letter = await Letter.get(id=letter_id)
+    person = await Person.get(fin="7XYZW34")
+    assert letter.applicant_id == person.id and letter.channel == LetterChannel.PAPER
+    notice = await Notification.get(letter_id=letter.id)
+    assert notice.email_to == "resad@example.az" and notice.email_status == EmailStatus.PENDING
+    found = await client.get("/registry/search", params={"fin": "7XYZW34"})
+    assert letter.number in found.text
+    bad = await client.get("/registry/search", params={"fin": "12"})
+    assert bad.status_code == 422
+    listing = await client.get("/registry", params={"body": str(baki), "status": "registered"})
+    assert letter.number in listing.text
+
+
+# --- numbering under load ------------------------------------------------------------
+
+
+async def test_concurrent_appeals_get_distinct_consecutive_numbers(db):
+    body = await _fresh_body()
+    person = await Person.get(fin="5ABCD12")
+    applicant = service.Applicant(person=person, fin=person.fin, name=person.full_name)
+
+    async def submit(index: int) -> Letter:
+        return await service.register_letter(
+            body=body,
+            applicant=applicant,
+            channel=LetterChannel.ELECTRONIC,
+            subject=f"Müraciət {index}",
+            text="Mətn",
+            due_working_days=15,
+        )
+
+    letters = await asyncio.gather(*(submit(index) for index in range(100)))
+    sequences = sorted(letter.sequence for letter in letters)
+    assert sequences == list(range(1, 101))
+    assert len({letter.number for letter in letters}) == 100
+    assert await Letter.filter(body=body).count() == 100
+
+
+# --- the outbox ----------------------------------------------------------------------
+
+
+async def test_outbox_retries_with_backoff_and_never_loses_a_notice(db):
+    body = await _fresh_body()
+    address = f"{uuid.uuid4().hex[:8]}@example.az"
+    letter = await service.register_letter(
+        body=body,
+        applicant=service.Applicant(person=None, fin=None, name="Kağız", email=address),
+        channel=LetterChannel.PAPER,
+        subject="Sınaq",
+        text="",
+        due_working_days=15,
+    )
+    notice = await Notification.get(letter_id=letter.id)
+    clock = [datetime.now(UTC) + timedelta(seconds=1)]
+    sent: list[tuple[str, str]] = []
+    failures = [ConnectionRefusedError("smtp down"), TimeoutError("slow")]
+
+    async def flaky(to: str, subject: str, body_text: str) -> None:
+        if to != address:  # other tests' notices are delivered at once
+            return
+        if failures:
+            raise failures.pop(0)
+        sent.append((to, subject))
+
+    def now() -> datetime:
+        return clock[0]
+
+    async def run() -> None:
+        # Other tests' notices may be due too: only ours is counted.
+        await notifications.deliver_pending(flaky, now=now, batch_size=1000)
+
+    await run()
+    row = await Notification.get(id=notice.id)
+    assert row.email_status == EmailStatus.PENDING and row.attempts == 1
+    assert "smtp down" in row.last_error
+    await run()  # not due yet: nothing happens
+    assert (await Notification.get(id=notice.id)).attempts == 1
+    clock[0] += timedelta(minutes=1, seconds=1)
+    await run()
+    row = await Notification.get(id=notice.id)
+    assert row.attempts == 2 and "TimeoutError" in row.last_error
+    clock[0] += timedelta(minutes=2, seconds=1)
+    await run()
+    row = await Notification.get(id=notice.id)
+    assert row.email_status == EmailStatus.SENT and row.sent_at is not None
+    assert (address, row.subject) in sent
+    assert row.subject.startswith("Müraciətiniz qəbul edildi")
