@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import sys
 
-from bench import page_weight, upload_memory
+from bench import letters_lookup, page_weight, upload_memory
 
 
 def main() -> int:
     failures = 0
-    for name, module in (("page weight", page_weight), ("upload memory", upload_memory)):
+    for name, module in (
+        ("page weight", page_weight),
+        ("upload memory", upload_memory),
+        ("letter lookup", letters_lookup),
+    ):
         print(f"== {name} ==")
         failures += module.main()
     return 1 if failures else 0

@@ -204,10 +204,11 @@ async def register_letter(
 
 async def claim_paper_letters(person: Person) -> None:
     """Paper letters registered under this person's FIN before they had an account."""
-    if person.fin:
-        await Letter.filter(applicant_id=None, applicant_fin=person.fin).update(
-            applicant_id=person.id
-        )
+    if not person.fin:
+        return
+    unclaimed = Letter.filter(applicant_id=None, applicant_fin=person.fin)
+    if await unclaimed.exists():  # a read first: lookups should not write
+        await unclaimed.update(applicant_id=person.id)
 
 
 async def find_for_applicant(
