@@ -23,6 +23,11 @@ from web import db
 from web.auth import auth_context_middleware
 from web.controllers.auth import AuthController
 from web.controllers.catalog import CatalogController
+from web.controllers.documents import (
+    AuditLogController,
+    DocumentsController,
+    OfficerDocumentsController,
+)
 from web.controllers.services import ServicePagesController
 from web.controllers.simulator import AsanSimulatorController
 from web.controllers.system import SystemController
@@ -30,6 +35,7 @@ from web.errors import EXCEPTION_HANDLERS
 from web.logging import configure_logging
 from web.middleware import request_context_middleware, security_headers_middleware_factory
 from web.services.asan_signin import build_asan_service
+from web.services.storage import LocalDiskStorage
 from web.sessions import session_config
 from web.settings import Settings, get_settings
 from web.static_assets import STATIC_CACHE_SECONDS, STATIC_DIR, STATIC_PREFIX, sri, static_url
@@ -91,6 +97,7 @@ def create_app(
         await db.init_db(settings)
         app.state.settings = settings
         app.state.asan = build_asan_service(settings)
+        app.state.storage = LocalDiskStorage(settings.upload_dir)
         try:
             yield
         finally:
@@ -132,6 +139,9 @@ def create_app(
             CatalogController,
             auth_router,
             ServicePagesController,
+            DocumentsController,
+            OfficerDocumentsController,
+            AuditLogController,
             *simulator_routes,
             SystemController,
             static_router,
@@ -141,7 +151,9 @@ def create_app(
         plugins=[HTMXPlugin()],
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment)),
         csrf_config=csrf,
-        compression_config=CompressionConfig(backend="gzip", gzip_compress_level=6),
+        compression_config=CompressionConfig(
+            backend="gzip", gzip_compress_level=6, exclude_opt_key="skip_compression"
+        ),
         middleware=[
             rate_limit.middleware,
             session_config(settings).middleware,

@@ -27,4 +27,7 @@ def build_environment() -> Environment:
     )
     env.globals["get_language"] = i18n.get_language
     env.globals["LANGUAGES"] = i18n.LANGUAGES
+    env.filters["filesize"] = i18n.format_size
+    env.filters["day"] = i18n.format_date
+    env.filters["moment"] = i18n.format_datetime
     return env

@@ -5,15 +5,11 @@ from __future__ import annotations
 from litestar import Controller, get
 from litestar.response import Template
 
-from web.auth import citizen_acting_for_party, signed_in
+from web.auth import signed_in
 from web.services import catalog
 
 
 class ServicePagesController(Controller):
-    @get("/documents", name="documents_service", guards=[citizen_acting_for_party])
-    async def documents(self) -> Template:
-        return Template("service_entry.html.j2", context={"service": catalog.CLEARANCE_DOCUMENTS})
-
     @get("/letters", name="letters_service", guards=[signed_in])
     async def letters(self) -> Template:
         return Template("service_entry.html.j2", context={"service": catalog.LETTER_TRACKING})
