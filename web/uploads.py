@@ -222,9 +222,14 @@ DOWNLOAD_HEADERS = {
 }
 
 
+_FALLBACK_SAFE = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,_-()[]+"
+)
+
+
 def content_disposition(filename: str, *, inline: bool = False) -> str:
     """RFC 6266: an ASCII fallback name plus the real name as RFC 5987 `filename*`."""
-    fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\;' else "_" for c in filename)
+    fallback = "".join(c if c in _FALLBACK_SAFE else "_" for c in filename)
     kind = "inline" if inline else "attachment"
     return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 

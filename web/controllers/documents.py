@@ -213,6 +213,7 @@ class DocumentsController(Controller):
             "service": catalog.CLEARANCE_DOCUMENTS,
             "acknowledged": await documents.acknowledgment_of(party) is not None,
             "values": {},
+            "errors": {},
             "kind_items": _kind_items(),
             "limits": settings,
             "declaration_example": documents.DECLARATION_NUMBER_EXAMPLE,
@@ -246,8 +247,7 @@ class DocumentsController(Controller):
             return invalid_form(
                 "documents/detail.html.j2",
                 {"reason": error},
-                **_detail_context(document, "owner"),
-                values={"reason": reason},
+                **{**_detail_context(document, "owner"), "values": {"reason": reason}},
             )
         await documents.mark_mistaken(document, user.person, reason)
         return redirect(request, f"/documents/{document.id}")
@@ -273,6 +273,7 @@ def _detail_context(document: ClearanceDocument, viewer: str) -> dict[str, Any]:
         "kind_label": documents.KIND_LABELS[DocumentKind(document.kind)],
         "file_url": lambda file: f"{base}/{document.id}/files/{file.id}",
         "values": {},
+        "errors": {},
     }
 
 

@@ -21,7 +21,7 @@ from math import ceil
 from zoneinfo import ZoneInfo
 
 from tortoise import timezone
-from tortoise.functions import Count, Sum
+from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from models.documents import (
@@ -270,10 +270,10 @@ def validate_details(
 
 
 async def used_bytes(party: Party) -> int:
-    row = (
-        await DocumentFile.filter(document__party=party).annotate(total=Sum("size")).values("total")
-    )
-    return int((row[0]["total"] if row else 0) or 0)
+    """Bytes stored for the party. (Summed here: Tortoise 1.x's `annotate(Sum)` over a joined
+    filter groups per row and returned a single file's size.)"""
+    sizes = await DocumentFile.filter(document__party=party).values_list("size", flat=True)
+    return sum(sizes)
 
 
 async def create_document(
