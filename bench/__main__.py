@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import sys
 
-from bench import page_weight, upload_memory
+from bench import page_weight, upload_http, upload_memory
 
 
 def main() -> int:
     failures = 0
-    for name, module in (("page weight", page_weight), ("upload memory", upload_memory)):
+    for name, module in (
+        ("page weight", page_weight),
+        ("upload memory (storage)", upload_memory),
+        ("upload through the portal", upload_http),
+    ):
         print(f"== {name} ==")
         failures += module.main()
     return 1 if failures else 0

@@ -178,7 +178,8 @@ def test_everything_works_without_javascript(no_js_page: Page):
 
 def test_officer_finds_opens_and_the_administrator_reads_the_log(page: Page):
     sign_in(page, "mufettis", "/officer/documents")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Sahibkarların rəsmiləşdirmə sənədləri")
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_have_text("Sahibkarların rəsmiləşdirmə sənədləri")
     assert_accessible(page)
     page.get_by_label("Tərəfin FİN və ya VÖEN-i").fill("1234567891")
     page.get_by_role("button", name="Axtar").click()

@@ -512,3 +512,46 @@ async def test_officer_and_audit_pages_are_404_for_others(client):
     await sign_in(client, "vetendas2")
     assert (await client.get("/officer/documents")).status_code == 404
     assert (await client.get("/admin/audit")).status_code == 404
+
+
+# --------------------------------------------------------------------------- storage check
+
+
+async def test_storage_check_reports_orphans_and_missing_files(client, settings, tmp_path):
+    import os
+    import time
+
+    from web.services.storage import LocalDiskStorage, new_key
+    from web.services.stored_files import check
+
+    await new_trader(client)
+    await acknowledge(client)
+    await upload(client)
+    backend = LocalDiskStorage(settings.upload_dir)
+    document = (
+        await ClearanceDocument.filter(party__name__startswith="Sınaq").order_by("-id").first()
+    )
+    kept = await DocumentFile.filter(document=document).first()
+    # An orphan (old enough to count) and a row whose file went missing.
+    orphan = new_key()
+    path = backend.path_for(orphan)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(PDF)
+    old = time.time() - 7200
+    os.utime(path, (old, old))
+    lost = await DocumentFile.create(
+        document=document,
+        storage_key=new_key(),
+        original_name="lost.pdf",
+        content_type="application/pdf",
+        size=1,
+        sha256="0" * 64,
+    )
+    result = await check(backend)
+    assert orphan in result.report.orphans and lost.storage_key in result.report.missing
+    assert kept.storage_key not in result.report.orphans
+    assert path.exists()
+    result = await check(backend, remove=True)
+    assert orphan in result.removed and not path.exists()
+    assert backend.path_for(kept.storage_key).exists()
+    await lost.delete()
