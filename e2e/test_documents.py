@@ -8,9 +8,11 @@ import re
 import secrets
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.support import assert_accessible, assert_no_horizontal_scroll, sign_in
+from e2e.conftest import new_context
+from e2e.support import assert_accessible, assert_no_horizontal_scroll, set_language, sign_in
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 PDF = FIXTURES / "invoice.pdf"
@@ -194,3 +196,28 @@ def test_officer_finds_opens_and_the_administrator_reads_the_log(page: Page):
     expect(page.get_by_role("heading", level=1)).to_have_text("Audit jurnalı")
     expect(page.locator("#audit-table")).to_contain_text("Sənədi açdı")
     assert_accessible(page)
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_pages_in_english_and_russian_at_200_percent_zoom(browser, base_url, language):
+    # 200% zoom of a 1280 px window lays the page out in 640 CSS px.
+    context = new_context(browser, base_url, viewport={"width": 640, "height": 400})
+    page = context.new_page()
+    sign_in(page, "vetendas2", "/documents")
+    set_language(page, language)
+    for path in ("/documents", "/documents/obligation", "/documents/new"):
+        page.goto(path)
+        assert_no_horizontal_scroll(page)
+        assert_accessible(page)
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    context.close()
+
+
+def test_pages_at_320px(browser, base_url):
+    context = new_context(browser, base_url, viewport={"width": 320, "height": 640})
+    page = context.new_page()
+    sign_in(page, "vetendas", "/documents", party=COMPANY)
+    for path in ("/documents", "/documents/obligation", "/documents/new"):
+        page.goto(path)
+        assert_no_horizontal_scroll(page)
+    context.close()
