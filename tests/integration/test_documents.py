@@ -555,3 +555,28 @@ async def test_storage_check_reports_orphans_and_missing_files(client, settings,
     assert orphan in result.removed and not path.exists()
     assert backend.path_for(kept.storage_key).exists()
     await lost.delete()
+
+
+async def test_an_interrupted_upload_leaves_neither_file_nor_row(client, settings):
+    await new_trader(client)
+    await acknowledge(client)
+    rows = await DocumentFile.all().count()
+    before = await stored_files(settings)
+    boundary = "cut-here-2026"
+    fields = {"_csrf_token": await csrf_token(client), **details()}
+    head = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in fields.items()
+    )
+    body = (
+        head + f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="a.pdf"\r\n'
+        "Content-Type: application/pdf\r\n\r\n"
+    ).encode() + PDF  # the connection ends here: no closing boundary
+    response = await client.post(
+        "/documents/new",
+        content=body,
+        headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert response.status_code == 400
+    assert await DocumentFile.all().count() == rows
+    assert await stored_files(settings) == before
