@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import sys
 
-from bench import letters_lookup, page_weight, upload_memory
+from bench import letters_lookup, page_weight, upload_http, upload_memory
 
 
 def main() -> int:
     failures = 0
     for name, module in (
         ("page weight", page_weight),
-        ("upload memory", upload_memory),
+        ("upload memory (storage)", upload_memory),
+        ("upload through the portal", upload_http),
         ("letter lookup", letters_lookup),
     ):
         print(f"== {name} ==")

@@ -28,6 +28,14 @@ PAGES = [
     "/simulator/asan-imza/",
     "/no-such-page",
 ]
+# Pages behind sign-in, measured as the demo user who sees them.
+SIGNED_IN_PAGES = [
+    ("vetendas2", "/documents"),
+    ("vetendas2", "/documents/obligation"),
+    ("vetendas2", "/documents/new"),
+    ("mufettis", "/officer/documents?party=1234567891"),
+    ("admin", "/admin/audit"),
+]
 _ASSET = re.compile(r'(?:href|src)="(/static/[^"]+)"')
 
 
@@ -47,15 +55,31 @@ async def run() -> list[tuple[str, int]]:
 
     from web import db
     from web.app import create_app
+    from web.services.demo_data import DEMO_PASSWORD, seed_demo_data
     from web.settings import get_settings
 
     settings = get_settings()
     await db.migrate(settings)
+    await db.init_db(settings)
+    await seed_demo_data(settings)
+    await db.close_db()
     results = []
     async with AsyncTestClient(app=create_app(settings)) as client:
         for path in PAGES:
             sizes = await measure(client, path)
             results.append((path, sum(sizes.values())))
+        for username, path in SIGNED_IN_PAGES:
+            await client.get("/login")
+            await client.post(
+                "/login/password",
+                data={
+                    "username": username,
+                    "password": DEMO_PASSWORD,
+                    "_csrf_token": client.cookies.get("csrftoken"),
+                },
+            )
+            sizes = await measure(client, path)
+            results.append((f"{path} ({username})", sum(sizes.values())))
     return results
 
 

@@ -24,3 +24,18 @@ def assert_no_horizontal_scroll(page: Page) -> None:
 
 def set_language(page: Page, language: str) -> None:
     page.goto(f"/language/{language}?next=/")
+
+
+PASSWORD = "Demo-2026-gomruk"  # every demo account's (README)
+
+
+def sign_in(page: Page, username: str, next_path: str = "/", party: str | None = None) -> None:
+    """Sign in with user name and password (works with and without JavaScript)."""
+    page.goto(f"/login?next={next_path}")
+    page.goto("/login/password")
+    page.get_by_label("İstifadəçi adı").fill(username)
+    page.get_by_label("Şifrə").fill(PASSWORD)
+    page.get_by_role("button", name="Daxil ol").click()
+    if party is not None:
+        page.get_by_label(party).check()
+        page.get_by_role("button", name="Davam et").click()

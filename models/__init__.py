@@ -1,3 +1,3 @@
 """Tortoise ORM models. One module per area; list new modules in `MODEL_MODULES`."""
 
-MODEL_MODULES = ["models.asan", "models.identity", "models.letters"]
+MODEL_MODULES = ["models.asan", "models.identity", "models.documents", "models.letters"]

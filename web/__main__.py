@@ -1,4 +1,4 @@
-"""Command line: `python -m web migrate | seed | serve`.
+"""Command line: `python -m web migrate | seed | serve | storage-check [--remove-orphans]`.
 
 `serve` is what `make run` uses: it applies migrations, seeds demo data in development,
 then starts uvicorn (graceful shutdown on SIGTERM/SIGINT).
@@ -43,6 +43,31 @@ async def _seed() -> None:
         await db.close_db()
 
 
+async def _storage_check(remove: bool) -> int:
+    """Report stored files no row points to (orphans) and rows whose file is missing."""
+    from web.services.storage import LocalDiskStorage
+    from web.services.stored_files import check
+
+    settings = get_settings()
+    await db.init_db(settings)
+    try:
+        result = await check(LocalDiskStorage(settings.upload_dir), remove=remove)
+    finally:
+        await db.close_db()
+    report = result.report
+    print(
+        f"Storage {settings.upload_dir}: {len(report.orphans)} orphan(s), "
+        f"{len(report.missing)} missing file(s)."
+    )
+    for key in report.orphans:
+        print(f"  orphan   {key}{'  (removed)' if key in result.removed else ''}")
+    for key in report.missing:
+        print(f"  missing  {key}")
+    if report.orphans and not remove:
+        print("Run again with --remove-orphans to delete them (missing files are only reported).")
+    return 0 if report.ok or (not report.missing and result.removed) else 1
+
+
 def _serve() -> None:
     settings = get_settings()
     asyncio.run(_migrate())
@@ -71,11 +96,17 @@ def main() -> None:
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("seed", help="load demo data (development only)")
     sub.add_parser("serve", help="migrate, seed (development) and serve")
+    check = sub.add_parser("storage-check", help="compare stored files with the database")
+    check.add_argument(
+        "--remove-orphans", action="store_true", help="delete files that no row points to"
+    )
     args = parser.parse_args()
     if args.command == "migrate":
         asyncio.run(_migrate())
     elif args.command == "seed":
         asyncio.run(_seed())
+    elif args.command == "storage-check":
+        raise SystemExit(asyncio.run(_storage_check(args.remove_orphans)))
     else:
         _serve()
 

@@ -24,9 +24,13 @@ from web import db
 from web.auth import auth_context_middleware
 from web.controllers.auth import AuthController
 from web.controllers.catalog import CatalogController
+from web.controllers.documents import (
+    AuditLogController,
+    DocumentsController,
+    OfficerDocumentsController,
+)
 from web.controllers.letters import LettersController
 from web.controllers.registry import RegistryController
-from web.controllers.services import ServicePagesController
 from web.controllers.simulator import AsanSimulatorController
 from web.controllers.system import SystemController
 from web.errors import EXCEPTION_HANDLERS
@@ -34,6 +38,7 @@ from web.logging import configure_logging
 from web.middleware import request_context_middleware, security_headers_middleware_factory
 from web.services import notifications
 from web.services.asan_signin import build_asan_service
+from web.services.storage import LocalDiskStorage
 from web.sessions import session_config
 from web.settings import Settings, get_settings
 from web.static_assets import STATIC_CACHE_SECONDS, STATIC_DIR, STATIC_PREFIX, sri, static_url
@@ -107,6 +112,7 @@ def create_app(
                     stop,
                 )
             )
+        app.state.storage = LocalDiskStorage(settings.upload_dir)
         try:
             yield
         finally:
@@ -150,9 +156,11 @@ def create_app(
         route_handlers=[
             CatalogController,
             auth_router,
-            ServicePagesController,
             LettersController,
             RegistryController,
+            DocumentsController,
+            OfficerDocumentsController,
+            AuditLogController,
             *simulator_routes,
             SystemController,
             static_router,
@@ -162,7 +170,9 @@ def create_app(
         plugins=[HTMXPlugin()],
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment)),
         csrf_config=csrf,
-        compression_config=CompressionConfig(backend="gzip", gzip_compress_level=6),
+        compression_config=CompressionConfig(
+            backend="gzip", gzip_compress_level=6, exclude_opt_key="skip_compression"
+        ),
         middleware=[
             rate_limit.middleware,
             session_config(settings).middleware,

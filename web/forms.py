@@ -28,7 +28,7 @@ def error_list(errors: dict[str, str]) -> list[dict[str, str]]:
     return [{"text": message, "href": f"#{field_id}"} for field_id, message in errors.items()]
 
 
-def invalid_form(template_name: str, errors: dict[str, str], **context: Any) -> Template:
+def invalid_form(template_name: str, errors: dict[str, str], /, **context: Any) -> Template:
     """The form again, status 422, with the typed values (in `context`) and the errors
     both at the fields and in the summary."""
     return Template(

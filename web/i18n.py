@@ -13,11 +13,13 @@ from contextvars import ContextVar
 from functools import cache
 from io import BytesIO
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
+from babel.units import format_unit
 
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 DOMAIN = "messages"
@@ -119,3 +121,28 @@ def fold_for_search(text: str) -> str:
     lowered = text.casefold().replace("ə", "e").replace("ı", "i")
     decomposed = unicodedata.normalize("NFKD", lowered)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def format_size(size: int) -> str:
+    """A file size in the user's language, in decimal units (10 MB = 10 000 000 bytes, as
+    the upload limits are set)."""
+    locale = get_locale()
+    for unit, factor in (("digital-megabyte", 1000**2), ("digital-kilobyte", 1000)):
+        if size >= factor:
+            return format_unit(size / factor, unit, length="short", locale=locale, format="#,##0.#")
+    return format_unit(size, "digital-byte", length="short", locale=locale)
+
+
+DATE_FORMAT = "%d.%m.%Y"  # how dates are written in Azerbaijan (and Russia): 03.11.2026
+PORTAL_TIME_ZONE = ZoneInfo("Asia/Baku")
+
+
+def format_date(value) -> str:
+    return value.strftime(DATE_FORMAT) if value else ""
+
+
+def format_datetime(value) -> str:
+    """Date and time in Asia/Baku, the portal's (and DGK's) time zone."""
+    if not value:
+        return ""
+    return value.astimezone(PORTAL_TIME_ZONE).strftime(DATE_FORMAT + " %H:%M")

@@ -118,3 +118,23 @@ def take_notice(request: Request) -> str | None:
     if session and NOTICE_KEY in session:
         return session.pop(NOTICE_KEY)
     return None
+
+
+FLASH_KEY = "flash"
+
+
+def flash(request: Request, key: str, value: Any) -> None:
+    """Keep a value for the next page only (e.g. the reference of what was just saved)."""
+    request.session.setdefault(FLASH_KEY, {})[key] = value
+
+
+def take_flash(request: Request, key: str) -> Any:
+    if "session" not in request.scope or not request.session:
+        return None
+    stored = request.session.get(FLASH_KEY) or {}
+    if key not in stored:
+        return None
+    value = stored.pop(key)
+    if not stored:
+        request.session.pop(FLASH_KEY, None)
+    return value

@@ -71,12 +71,22 @@ class Settings:
     smtp_from: str = "e-Gömrük <no-reply@e-gomruk.local>"
     smtp_security: str = "starttls"
     notification_interval_seconds: int = 30
+    document_retention_years: int = 5
+    upload_max_file_bytes: int = 10 * 1000 * 1000
+    upload_max_files: int = 10
+    upload_max_document_bytes: int = 50 * 1000 * 1000
+    party_quota_bytes: int = 2 * 1000 * 1000 * 1000
     default_language: str = "az"
     languages: tuple[str, ...] = field(default=("az", "en", "ru"))
 
     @property
     def is_production(self) -> bool:
         return self.env == PRODUCTION
+
+    @property
+    def upload_dir(self) -> Path:
+        """Uploaded files: under DATA_DIR, never under a directory the server serves."""
+        return self.data_dir / "uploads"
 
     @property
     def uses_sqlite(self) -> bool:
@@ -141,6 +151,11 @@ def load_settings() -> Settings:
         smtp_from=_env("SMTP_FROM", "e-Gömrük <no-reply@e-gomruk.local>"),
         smtp_security=smtp_security,
         notification_interval_seconds=_env_int("NOTIFICATION_INTERVAL_SECONDS", 30),
+        document_retention_years=_env_int("DOCUMENT_RETENTION_YEARS", 5),
+        upload_max_file_bytes=_env_int("UPLOAD_MAX_FILE_BYTES", 10 * 1000 * 1000),
+        upload_max_files=_env_int("UPLOAD_MAX_FILES", 10),
+        upload_max_document_bytes=_env_int("UPLOAD_MAX_DOCUMENT_BYTES", 50 * 1000 * 1000),
+        party_quota_bytes=_env_int("PARTY_QUOTA_BYTES", 2 * 1000 * 1000 * 1000),
     )
 
 

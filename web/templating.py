@@ -46,4 +46,7 @@ def build_environment() -> Environment:
     env.globals["LANGUAGES"] = i18n.LANGUAGES
     env.filters["localdate"] = local_date
     env.filters["localdatetime"] = local_datetime
+    env.filters["filesize"] = i18n.format_size
+    env.filters["day"] = i18n.format_date
+    env.filters["moment"] = i18n.format_datetime
     return env

@@ -5,9 +5,13 @@
    - focus moves to the fragment's [data-focus-after-swap] element (a result heading
      or the error summary), never away from a field the user is typing in;
    - failed requests are announced instead of failing silently;
-   - on a full page load an error summary takes focus, as GOV.UK does. */
+   - on a full page load an error summary takes focus, as GOV.UK does, or else an element
+     marked [data-focus-on-load] (a confirmation panel after a redirect);
+   - [data-print] buttons print the page (they are hidden without JavaScript: .js-only). */
 (function () {
   "use strict";
+
+  document.documentElement.classList.add("js");
 
   function statusRegion() {
     return document.getElementById("status");
@@ -68,8 +72,13 @@
     }
   });
 
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-print]") : null;
+    if (button) window.print();
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     var summary = document.querySelector(".error-summary:not([data-disable-auto-focus])");
-    if (summary) focusElement(summary);
+    focusElement(summary || document.querySelector("[data-focus-on-load]"));
   });
 })();

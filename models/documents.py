@@ -1,0 +1,130 @@
+"""Copies of the documents customs clearance needs (service “Rəsmiləşdirmə üçün tələb olunan
+sənədlərin surətləri”), the party's acknowledgment of the obligation to keep them, and the
+audit log of what customs officers opened.
+
+A `ClearanceDocument` belongs to a `Party` (never to the person who typed it in: a company's
+documents stay with the company when staff change). Its files are `DocumentFile` rows whose
+bytes live in file storage under a server-made key (`web/services/storage.py`).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.base import TimestampedModel
+
+
+class DocumentKind(StrEnum):
+    """“Sənədin növü”. Labels (az/en/ru) live in `web/services/documents.py`."""
+
+    INVOICE = "invoice"
+    TRADE_CONTRACT = "trade_contract"
+    TRANSPORT = "transport"
+    ORIGIN_CERTIFICATE = "origin_certificate"
+    PACKING_LIST = "packing_list"
+    CONFORMITY = "conformity"
+    OTHER = "other"
+
+
+class ClearanceDocument(TimestampedModel):
+    id = fields.IntField(primary_key=True)
+    party = fields.ForeignKeyField(
+        "models.Party", related_name="clearance_documents", on_delete=fields.RESTRICT
+    )
+    entered_by = fields.ForeignKeyField(
+        "models.Person", related_name="entered_documents", on_delete=fields.RESTRICT
+    )
+    kind = fields.CharEnumField(DocumentKind, max_length=32)
+    number = fields.CharField(max_length=100)
+    issued_on = fields.DateField()
+    declaration_number = fields.CharField(max_length=40, null=True, db_index=True)
+    note = fields.TextField(null=True)
+    # “Səhvən daxil edilib”: hidden from the owner's default list, kept for officers.
+    mistaken_at = fields.DatetimeField(null=True)
+    mistaken_by = fields.ForeignKeyField(
+        "models.Person",
+        related_name="documents_marked_mistaken",
+        null=True,
+        on_delete=fields.RESTRICT,
+    )
+    mistaken_reason = fields.TextField(null=True)
+
+    files: fields.ReverseRelation[DocumentFile]
+
+    class Meta:
+        table = "clearance_document"
+        indexes = (("party_id", "created_at"),)
+
+    @property
+    def reference(self) -> str:
+        """The entry's reference shown to the user (stable: derived from the id)."""
+        return f"RS-{self.id:07d}"
+
+
+class DocumentFile(Model):
+    id = fields.IntField(primary_key=True)
+    document = fields.ForeignKeyField(
+        "models.ClearanceDocument", related_name="files", on_delete=fields.RESTRICT
+    )
+    storage_key = fields.CharField(max_length=32, unique=True)
+    original_name = fields.CharField(max_length=300)
+    content_type = fields.CharField(max_length=64)
+    size = fields.BigIntField()
+    sha256 = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "document_file"
+
+
+class ObligationAcknowledgment(Model):
+    """The party read “Öhdəlik forması” and pressed “Tanış oldum” (once per party)."""
+
+    id = fields.IntField(primary_key=True)
+    party = fields.OneToOneField(
+        "models.Party", related_name="obligation_acknowledgment", on_delete=fields.RESTRICT
+    )
+    person = fields.ForeignKeyField(
+        "models.Person", related_name="obligation_acknowledgments", on_delete=fields.RESTRICT
+    )
+    retention_years = fields.SmallIntField()
+    acknowledged_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "obligation_acknowledgment"
+
+
+class AuditAction(StrEnum):
+    SEARCH = "search"
+    VIEW = "view"
+    DOWNLOAD = "download"
+
+
+class AuditEntry(Model):
+    """One access by a customs officer to a party's documents (who, what, when)."""
+
+    id = fields.IntField(primary_key=True)
+    actor = fields.ForeignKeyField(
+        "models.Person", related_name="audit_entries", on_delete=fields.RESTRICT
+    )
+    action = fields.CharEnumField(AuditAction, max_length=16)
+    party = fields.ForeignKeyField(
+        "models.Party", related_name="audit_entries", null=True, on_delete=fields.RESTRICT
+    )
+    document = fields.ForeignKeyField(
+        "models.ClearanceDocument",
+        related_name="audit_entries",
+        null=True,
+        on_delete=fields.RESTRICT,
+    )
+    file = fields.ForeignKeyField(
+        "models.DocumentFile", related_name="audit_entries", null=True, on_delete=fields.RESTRICT
+    )
+    detail = fields.CharField(max_length=500, default="")
+    at = fields.DatetimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        table = "audit_entry"

@@ -1,0 +1,38 @@
+"""Driving the app like a browser in integration tests: CSRF token, sign-in, party choice."""
+
+from __future__ import annotations
+
+import re
+
+from litestar.testing import AsyncTestClient
+
+from web.services.demo_data import DEMO_PASSWORD
+
+
+async def csrf_token(client: AsyncTestClient) -> str:
+    if not client.cookies.get("csrftoken"):
+        await client.get("/login")
+    return client.cookies.get("csrftoken")
+
+
+async def sign_in(client: AsyncTestClient, username: str, password: str = DEMO_PASSWORD):
+    return await client.post(
+        "/login/password",
+        data={"username": username, "password": password, "_csrf_token": await csrf_token(client)},
+        follow_redirects=False,
+    )
+
+
+async def act_for(client: AsyncTestClient, party_name: str) -> None:
+    """Choose the party whose label names `party_name` on “Kimin adından daxil olursunuz?”."""
+    page = await client.get("/party")
+    for match in re.finditer(r'value="(\d+)"[^>]*>\s*<label[^>]*>\s*([^<]+)', page.text):
+        if party_name in match.group(2):
+            response = await client.post(
+                "/party",
+                data={"party": match.group(1), "_csrf_token": await csrf_token(client)},
+                follow_redirects=False,
+            )
+            assert response.status_code == 303, response.text
+            return
+    raise AssertionError(f"no party {party_name!r} to choose")

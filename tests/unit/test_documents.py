@@ -1,0 +1,119 @@
+"""Domain rules of the documents service, without HTTP or a database."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from web.paging import pagination_params
+from web.services import documents
+from web.uploads import content_disposition
+
+TODAY = date(2026, 11, 22)
+
+
+def test_default_period_is_the_last_30_days_including_today():
+    period = documents.default_period(TODAY)
+    assert (period.start, period.end) == (date(2026, 10, 24), TODAY)
+    assert (period.end - period.start).days + 1 == 30
+
+
+def test_period_bounds_are_baku_midnights_both_days_inclusive():
+    first, after = documents.Period(date(2026, 11, 14), date(2026, 11, 14)).bounds
+    assert first.astimezone(UTC) == datetime(2026, 11, 13, 20, 0, tzinfo=UTC)
+    assert after.astimezone(UTC) == datetime(2026, 11, 14, 20, 0, tzinfo=UTC)
+
+
+def test_today_follows_baku_not_utc():
+    assert documents.today_in_baku(datetime(2026, 11, 21, 19, 59, tzinfo=UTC)) == date(2026, 11, 21)
+    assert documents.today_in_baku(datetime(2026, 11, 21, 20, 0, tzinfo=UTC)) == date(2026, 11, 22)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2026-11-03", date(2026, 11, 3)),
+        ("03.11.2026", date(2026, 11, 3)),
+        (" 2026-11-03 ", date(2026, 11, 3)),
+        ("2026-02-29", None),
+        ("31.04.2026", None),
+        ("1899-01-01", None),
+        ("yesterday", None),
+        ("", None),
+    ],
+)
+def test_dates_must_be_real(raw, expected):
+    assert documents.parse_date(raw) == expected
+
+
+def test_period_parsing():
+    assert documents.parse_period("", "", TODAY) == (documents.default_period(TODAY), {})
+    assert documents.parse_period("", "", TODAY, optional=True) == (None, {})
+    period, errors = documents.parse_period("2026-11-01", "2026-11-01", TODAY)
+    assert errors == {} and period == documents.Period(date(2026, 11, 1), date(2026, 11, 1))
+    _, errors = documents.parse_period("2026-11-02", "2026-11-01", TODAY)
+    assert list(errors) == ["to"]
+    _, errors = documents.parse_period("2026-13-01", "", TODAY)
+    assert list(errors) == ["from", "to"]
+
+
+def valid(**changes):
+    return {
+        "kind": "invoice",
+        "number": "A-1",
+        "issued_on": "2026-11-03",
+        "declaration_number": " 10200010/031126/0001234 ",
+        "note": "",
+        **changes,
+    }
+
+
+def test_details_are_checked_and_normalised():
+    details, errors = documents.validate_details(valid(), TODAY)
+    assert errors == {}
+    assert details.declaration_number == "10200010/031126/0001234"
+    assert details.note is None
+    _, errors = documents.validate_details(valid(declaration_number=""), TODAY)
+    assert errors == {}  # optional
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"kind": "passport"}, "kind"),
+        ({"number": ""}, "number"),
+        ({"number": "x" * 101}, "number"),
+        ({"issued_on": ""}, "issued_on"),
+        ({"issued_on": "2026-11-23"}, "issued_on"),  # tomorrow
+        ({"declaration_number": "10200010-031126-0001234"}, "declaration_number"),
+        ({"note": "ə" * 501}, "note"),
+    ],
+)
+def test_each_field_has_its_error(changes, field):
+    details, errors = documents.validate_details(valid(**changes), TODAY)
+    assert details is None and list(errors) == [field]
+
+
+def test_bounds_of_the_note_and_number():
+    _, errors = documents.validate_details(valid(note="ə" * 500, number="x" * 100), TODAY)
+    assert errors == {}
+
+
+def test_pagination_shows_ends_neighbours_and_gaps():
+    assert pagination_params(1, 1, str) is None
+    params = pagination_params(5, 9, lambda n: f"?page={n}")
+    numbers = [item.get("number") for item in params["items"]]
+    assert numbers == [1, None, 4, 5, 6, None, 9]
+    assert params["previous"]["href"] == "?page=4" and params["next"]["href"] == "?page=6"
+    assert next(i for i in params["items"] if i.get("current"))["number"] == 5
+    assert "previous" not in pagination_params(1, 3, str)
+
+
+def test_download_names_follow_rfc_6266():
+    header = content_disposition('Hesab "17"; <b>.pdf')
+    assert header == (
+        'attachment; filename="Hesab _17__ _b_.pdf"; '
+        "filename*=UTF-8''Hesab%20%2217%22%3B%20%3Cb%3E.pdf"
+    )
+    assert content_disposition("möhür.png", inline=True).startswith('inline; filename="m_h_r.png"')
