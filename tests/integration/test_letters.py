@@ -6,6 +6,7 @@ import asyncio
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -199,17 +200,21 @@ async def test_bodies_are_for_administrators(client, second_client):
 # --- appeals, the registry and the citizen's history -----------------------------------
 
 
-async def _appeal(client, body_id: int, subject: str, text: str = "Mətn") -> Letter:
-    response = await client.post(
+NO_FILE = [("files", ("", b"", "application/octet-stream"))]  # what a browser sends
+PDF = (Path(__file__).resolve().parents[1] / "fixtures" / "invoice.pdf").read_bytes()
+
+
+async def _post_appeal(client, files=None, **fields: str):
+    return await client.post(
         "/letters/new",
-        data={
-            "body": str(body_id),
-            "subject": subject,
-            "text": text,
-            "_csrf_token": await csrf(client),
-        },
+        data={"_csrf_token": await csrf(client), **fields},
+        files=files or NO_FILE,
         follow_redirects=False,
     )
+
+
+async def _appeal(client, body_id: int, subject: str, text: str = "Mətn", files=None) -> Letter:
+    response = await _post_appeal(client, files, body=str(body_id), subject=subject, text=text)
     assert response.status_code == 303, response.text
     letter_id = int(re.search(r"/letters/(\d+)/accepted", response.headers["location"]).group(1))
     return await Letter.get(id=letter_id)
@@ -289,18 +294,42 @@ async def test_appeal_forward_and_history_with_internal_notes_hidden(client, sec
 
 async def test_appeal_form_keeps_values_and_reports_errors(client):
     await sign_in(client, "vetendas")
-    response = await client.post(
-        "/letters/new",
-        data={
-            "body": "",
-            "subject": "Mövzu <b>",
-            "text": "x" * 5001,
-            "_csrf_token": await csrf(client),
-        },
-    )
+    response = await _post_appeal(client, body="", subject="Mövzu <b>", text="x" * 5001)
     assert response.status_code == 422
     assert 'href="#body"' in response.text and 'href="#text"' in response.text
     assert 'value="Mövzu &lt;b&gt;"' in response.text
+
+
+async def test_appeal_with_attachments_only_its_applicant_and_staff_download(client, second_client):
+    await sign_in(client, "vetendas")
+    refused = await _post_appeal(
+        client,
+        [("files", ("page.pdf", b"<html>not a pdf</html>", "application/pdf"))],
+        body=str(await _body_id()),
+        subject="Əlavə ilə",
+        text="Mətn",
+    )
+    assert refused.status_code == 422
+    assert 'href="#files"' in refused.text and "page.pdf" in refused.text
+    assert 'value="Əlavə ilə"' in refused.text
+    letter = await _appeal(
+        client,
+        await _body_id(),
+        "Əlavə ilə",
+        files=[("files", ("qaimə <1>.pdf", PDF, "application/pdf"))],
+    )
+    result = await client.get(f"/letters/{letter.id}")
+    link = re.search(r'href="(/letters/\d+/files/\d+)"', result.text).group(1)
+    assert "qaimə &lt;1&gt;.pdf" in result.text
+    download = await client.get(link)
+    assert download.status_code == 200 and download.content == PDF
+    assert download.headers["content-security-policy"] == "sandbox"
+    await sign_in(second_client, "vetendas2")
+    assert (await second_client.get(link)).status_code == 404
+    second_client.cookies.clear()
+    await sign_in(second_client, "katib")
+    staff_link = link.replace("/letters/", "/registry/letters/", 1)
+    assert (await second_client.get(staff_link)).content == PDF
 
 
 async def test_paper_letter_is_numbered_and_found_by_fin(client):

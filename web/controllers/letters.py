@@ -7,17 +7,20 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.middleware.rate_limit import get_remote_address
 from litestar.params import FromPath
-from litestar.response import Response, Template
+from litestar.response import Response, Stream, Template
 
 from models.letters import CustomsBody, LetterChannel
 from web.auth import current_user, signed_in
-from web.forms import FormData, date_parts, error_list, field, parse_date
+from web.forms import date_parts, error_list, field, parse_date
 from web.i18n import gettext as _
 from web.rendering import redirect, render
 from web.services import catalog, lookup_limit, notifications
 from web.services import letters as service
+from web.services.storage import UploadBatch
+from web.uploads import file_response, receive_form, rejection_message
 
 LOOKUP_STORE = "letter_lookup_rate_limit"
+SKIP_COMPRESSION = {"skip_compression": True}  # PDF/JPEG/PNG are compressed already
 TRACK_TEMPLATE = "letters/track.html.j2"
 
 
@@ -38,6 +41,7 @@ async def _result_context(letter) -> dict:
     today = service.today_in_baku()
     return {
         "letter": letter,
+        "attachments": await service.attachments_of(letter),
         "history": await service.public_history(letter),
         "overdue": service.is_overdue(letter, today),
         "status_label": service.status_label,
@@ -136,58 +140,86 @@ class LettersController(Controller):
         )
 
     @get("/new", name="letters_new")
-    async def new_form(self) -> Template:
-        return Template("letters/new.html.j2", context=await _new_context())
+    async def new_form(self, request: Request) -> Template:
+        return Template("letters/new.html.j2", context=await _new_context(request))
 
-    @post("/new", name="letters_new_submit")
-    async def new_submit(self, request: Request, data: FormData) -> Response:
-        body_raw = field(data, "body", 12)
-        subject = field(data, "subject", service.MAX_SUBJECT_LENGTH + 1)
-        text = field(data, "text", service.MAX_TEXT_LENGTH + 1)
-        values = {"body": body_raw, "subject": subject, "text": text}
-        errors: dict[str, str] = {}
-        body_id = _int(body_raw)
-        body = await CustomsBody.get_or_none(id=body_id, is_active=True) if body_id else None
-        if body is None:
-            errors["body"] = _("Choose the customs body you are writing to")
-        if not subject:
-            errors["subject"] = _("Enter the subject of your appeal")
-        elif len(subject) > service.MAX_SUBJECT_LENGTH:
-            errors["subject"] = _(
-                "The subject must be %(max)s characters or fewer", max=service.MAX_SUBJECT_LENGTH
+    @post(
+        "/new",
+        name="letters_new_submit",
+        opt={"exclude_from_csrf": True, "skip_compression": True},  # checked in receive_form
+        request_max_body_size=None,  # receive_form applies the settings' limit
+    )
+    async def new_submit(self, request: Request) -> Response:
+        settings = request.app.state.settings
+        async with UploadBatch(
+            request.app.state.storage,
+            max_files=settings.upload_max_files,
+            max_file_bytes=settings.upload_max_file_bytes,
+            max_total_bytes=settings.upload_max_document_bytes,
+        ) as batch:
+            received = await receive_form(
+                request, batch, max_body_bytes=2 * settings.upload_max_document_bytes + 1_000_000
             )
-        if not text:
-            errors["text"] = _("Enter the text of your appeal")
-        elif len(text) > service.MAX_TEXT_LENGTH:
-            errors["text"] = _(
-                "The text must be %(max)s characters or fewer", max=service.MAX_TEXT_LENGTH
+            body_raw = received.get("body", 12)
+            subject = received.get("subject", service.MAX_SUBJECT_LENGTH + 1)
+            text = received.get("text", service.MAX_TEXT_LENGTH + 1)
+            values = {"body": body_raw, "subject": subject, "text": text}
+            errors: dict[str, str] = {}
+            body_id = _int(body_raw)
+            body = await CustomsBody.get_or_none(id=body_id, is_active=True) if body_id else None
+            if body is None:
+                errors["body"] = _("Choose the customs body you are writing to")
+            if not subject:
+                errors["subject"] = _("Enter the subject of your appeal")
+            elif len(subject) > service.MAX_SUBJECT_LENGTH:
+                errors["subject"] = _(
+                    "The subject must be %(max)s characters or fewer",
+                    max=service.MAX_SUBJECT_LENGTH,
+                )
+            if not text:
+                errors["text"] = _("Enter the text of your appeal")
+            elif len(text) > service.MAX_TEXT_LENGTH:
+                errors["text"] = _(
+                    "The text must be %(max)s characters or fewer", max=service.MAX_TEXT_LENGTH
+                )
+            if received.rejections:
+                errors["files"] = " ".join(rejection_message(r) for r in received.rejections)
+            if errors:
+                return Template(
+                    "letters/new.html.j2",
+                    context={
+                        **await _new_context(request, values),
+                        "errors": errors,
+                        "error_list": error_list(errors),
+                        "files_lost": received.files_sent > 0,
+                    },
+                    status_code=422,
+                )
+            person = current_user(request).person
+            letter = await service.register_letter(
+                body=body,
+                applicant=service.Applicant(
+                    person=person,
+                    fin=person.fin,
+                    name=person.full_name,
+                    phone=person.phone,
+                    email=person.email,
+                ),
+                channel=LetterChannel.ELECTRONIC,
+                subject=subject,
+                text=text,
+                due_working_days=settings.letter_due_working_days,
+                attachments=batch.staged,
             )
-        if errors:
-            return Template(
-                "letters/new.html.j2",
-                context={
-                    **await _new_context(values),
-                    "errors": errors,
-                    "error_list": error_list(errors),
-                },
-                status_code=422,
-            )
-        person = current_user(request).person
-        letter = await service.register_letter(
-            body=body,
-            applicant=service.Applicant(
-                person=person,
-                fin=person.fin,
-                name=person.full_name,
-                phone=person.phone,
-                email=person.email,
-            ),
-            channel=LetterChannel.ELECTRONIC,
-            subject=subject,
-            text=text,
-            due_working_days=request.app.state.settings.letter_due_working_days,
-        )
+            await batch.commit_all()  # after the database commit
         return redirect(request, f"/letters/{letter.id}/accepted")
+
+    @get("/{letter_id:int}/files/{file_id:int}", name="letters_file", opt=SKIP_COMPRESSION)
+    async def file(
+        self, request: Request, letter_id: FromPath[int], file_id: FromPath[int]
+    ) -> Stream:
+        letter = await service.letter_of(current_user(request).person, letter_id)
+        return await attachment_response(request, await service.attachment_of(letter, file_id))
 
     @get("/{letter_id:int}/accepted", name="letters_accepted")
     async def accepted(self, request: Request, letter_id: FromPath[int]) -> Template:
@@ -209,7 +241,7 @@ class LettersController(Controller):
         )
 
 
-async def _new_context(values: dict | None = None) -> dict:
+async def _new_context(request: Request, values: dict | None = None) -> dict:
     values = values or {}
     return {
         "service": catalog.LETTER_TRACKING,
@@ -217,4 +249,19 @@ async def _new_context(values: dict | None = None) -> dict:
         "errors": {},
         "bodies": await _body_items(_int(str(values.get("body", "")))),
         "max_text": service.MAX_TEXT_LENGTH,
+        "limits": request.app.state.settings,
+        "files_lost": False,
     }
+
+
+async def attachment_response(request: Request, attachment) -> Stream:
+    """Download one attachment (shared with the staff registry); missing is a 404."""
+    if attachment is None:
+        raise NotFoundException()
+    return await file_response(
+        request.app.state.storage,
+        key=attachment.storage_key,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+        size=attachment.size,
+    )

@@ -12,12 +12,13 @@ import re
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
-from litestar.response import Response, Template
+from litestar.response import Response, Stream, Template
 from tortoise.exceptions import IntegrityError
 
 from models.identity import FIN_PATTERN, Role
 from models.letters import CustomsBody, Executor, LetterChannel, LetterStatus, StructuralUnit
 from web.auth import current_user, staff_with
+from web.controllers.letters import attachment_response
 from web.forms import FormData, error_list, field
 from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
@@ -178,6 +179,17 @@ class RegistryController(Controller):
             "registry/letter.html.j2",
             context=await _letter_context(request, letter, done=DONE_MESSAGES.get(done)),
         )
+
+    @get(
+        "/letters/{letter_id:int}/files/{file_id:int}",
+        name="registry_file",
+        opt={"skip_compression": True},
+    )
+    async def file(
+        self, request: Request, letter_id: FromPath[int], file_id: FromPath[int]
+    ) -> Stream:
+        letter = await service.staff_letter(letter_id)
+        return await attachment_response(request, await service.attachment_of(letter, file_id))
 
     @post("/letters/{letter_id:int}/forward", name="registry_forward")
     async def forward(self, request: Request, letter_id: FromPath[int], data: FormData) -> Response:
@@ -403,6 +415,7 @@ async def _letter_context(request: Request, letter, **extra) -> dict:
     values = extra.pop("values", {})
     return {
         "letter": letter,
+        "attachments": await service.attachments_of(letter),
         "history": await service.public_history(letter),
         "overdue": service.is_overdue(letter, service.today_in_baku()),
         "final": service.is_final(letter),

@@ -12,6 +12,7 @@ rolls the increment back, so they are gap-free.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -25,6 +26,7 @@ from models.letters import (
     CustomsBody,
     Executor,
     Letter,
+    LetterAttachment,
     LetterChannel,
     LetterCounter,
     LetterEvent,
@@ -33,6 +35,7 @@ from models.letters import (
 )
 from web.i18n import lazy_gettext as _l
 from web.services import notifications
+from web.services.storage import StagedFile
 from web.services.working_days import add_working_days
 
 NUMBER_PREFIX = "M"
@@ -154,9 +157,11 @@ async def register_letter(
     due_working_days: int,
     actor: Person | None = None,
     now: datetime | None = None,
+    attachments: Sequence[StagedFile] = (),
 ) -> Letter:
-    """Issue the next number and store the letter, its first event and the acceptance
-    notice, all in one transaction."""
+    """Issue the next number and store the letter, its attachments' rows, its first event
+    and the acceptance notice, all in one transaction. The caller commits the staged files
+    (`UploadBatch.commit_all`) after this returns."""
     now = localtime(now or utcnow())
     registered_on = now.date()
     person = applicant.person
@@ -186,6 +191,16 @@ async def register_letter(
             status_changed_at=now,
             using_db=connection,
         )
+        for staged in attachments:
+            await LetterAttachment.create(
+                letter=letter,
+                storage_key=staged.key,
+                filename=staged.original_name,
+                content_type=staged.content_type,
+                size=staged.size,
+                sha256=staged.sha256,
+                using_db=connection,
+            )
         await LetterEvent.create(
             letter=letter,
             at=now,
@@ -248,6 +263,16 @@ async def letters_of(person: Person) -> list[Letter]:
 async def public_history(letter: Letter) -> list[LetterEvent]:
     """Newest first. Callers show `public_note` only, never `internal_note`."""
     return await LetterEvent.filter(letter_id=letter.id).order_by("-at", "-id")
+
+
+async def attachments_of(letter: Letter) -> list[LetterAttachment]:
+    return await LetterAttachment.filter(letter_id=letter.id).order_by("id")
+
+
+async def attachment_of(letter: Letter | None, attachment_id: int) -> LetterAttachment | None:
+    if letter is None:
+        return None
+    return await LetterAttachment.get_or_none(id=attachment_id, letter_id=letter.id)
 
 
 async def active_bodies() -> list[CustomsBody]:
