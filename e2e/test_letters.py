@@ -5,6 +5,7 @@ every new page."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -15,6 +16,7 @@ from e2e.support import assert_accessible, assert_no_horizontal_scroll, set_lang
 PASSWORD = "Demo-2026-gomruk"
 BAKI = "Bakı Baş Gömrük İdarəsi"
 SHOW = "Məktubun hansı gömrük orqanında olduğunu göstər"
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 
 
 def sign_in(page: Page, username: str, next_path: str = "/letters") -> None:
@@ -72,6 +74,7 @@ def test_an_appeal_moved_by_a_clerk_is_seen_moving(browser: Browser, base_url: s
     citizen.get_by_label("Gömrük orqanı").select_option(label=BAKI)
     citizen.get_by_label("Mövzu").fill("Poçt göndərişinin rüsumu")
     citizen.get_by_label("Müraciətin mətni").fill("Göndərişin gömrük rüsumu necə hesablanır?")
+    citizen.get_by_label("Əlavələr").set_input_files(FIXTURES / "invoice.pdf")
     citizen.get_by_role("button", name="Göndər").click()
     panel = citizen.locator(".panel")
     expect(panel).to_contain_text("Müraciətiniz qəbul edildi")
@@ -115,6 +118,7 @@ def test_an_appeal_moved_by_a_clerk_is_seen_moving(browser: Browser, base_url: s
     expect(result).to_contain_text("İcraçıya göndərilib")
     expect(result).to_contain_text("Müraciət ödənişlər şöbəsinə verildi.")
     expect(result).not_to_contain_text("tələsik")
+    expect(citizen.get_by_role("link", name="invoice.pdf")).to_be_visible()
     citizen.goto("/letters/notifications")
     expect(citizen.locator(".notice-list")).to_contain_text("İcraçıya göndərilib")
     assert_accessible(citizen)

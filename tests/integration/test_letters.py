@@ -438,3 +438,51 @@ async def test_outbox_retries_with_backoff_and_never_loses_a_notice(db):
     assert row.email_status == EmailStatus.SENT and row.sent_at is not None
     assert (address, row.subject) in sent
     assert row.subject.startswith("Müraciətiniz qəbul edildi")
+
+
+async def test_smtp_sender_delivers_through_a_real_smtp_conversation(settings):
+    from dataclasses import replace
+
+    from tests.support.smtp import TinySmtpServer
+
+    async with TinySmtpServer(fail_next=1) as server:
+        smtp = replace(settings, smtp_host="127.0.0.1", smtp_port=server.port, smtp_security="none")
+        send = notifications.smtp_sender(smtp)
+        with pytest.raises(Exception, match="451"):
+            await send("vetendas@example.az", "Müraciətiniz qəbul edildi", "Mətn")
+        await send("vetendas@example.az", "Müraciətiniz qəbul edildi: M-1/2026", "Mətn")
+    assert len(server.messages) == 1
+    assert b"vetendas@example.az" in server.messages[0]
+    assert b"Subject:" in server.messages[0]
+
+
+async def test_the_app_runs_the_outbox_when_smtp_is_configured(make_app):
+    from tests.support.smtp import TinySmtpServer
+
+    async with TinySmtpServer() as server:
+        app = make_app(
+            smtp_host="127.0.0.1",
+            smtp_port=server.port,
+            smtp_security="none",
+            notification_interval_seconds=1,
+        )
+        async with AsyncTestClient(app=app) as client:
+            await sign_in(client, "katib")
+            address = f"{uuid.uuid4().hex[:8]}@example.az"
+            await client.post(
+                "/registry/new",
+                data={
+                    "name": "Kağız Müraciətçi",
+                    "email": address,
+                    "channel": "paper",
+                    "body": str(await _body_id()),
+                    "subject": "SMTP sınağı",
+                    "_csrf_token": await csrf(client),
+                },
+            )
+            for _ in range(100):  # the loop runs every second; wait at most ~10 s
+                if any(address.encode() in message for message in server.messages):
+                    break
+                await asyncio.sleep(0.1)
+            row = await Notification.get(email_to=address)
+            assert row.email_status == EmailStatus.SENT
