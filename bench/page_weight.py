@@ -35,6 +35,13 @@ SIGNED_IN_PAGES = [
     ("vetendas2", "/documents/new"),
     ("mufettis", "/officer/documents?party=1234567891"),
     ("admin", "/admin/audit"),
+    ("vetendas2", "/letters"),
+    ("vetendas2", "/letters/mine"),
+    ("vetendas2", "/letters/new"),
+    ("vetendas2", "/letters/notifications"),
+    ("katib", "/registry"),
+    ("katib", "/registry/new"),
+    ("admin", "/registry/bodies"),
 ]
 _ASSET = re.compile(r'(?:href|src)="(/static/[^"]+)"')
 

@@ -55,7 +55,10 @@ async def _track_context(**extra) -> dict:
         "values": values,
         "errors": {},
         "lookup_errors": [],
-        "bodies": await _body_items(_int(str(values.get("body", "")))),
+        # The select is rendered only with the form, not with a result.
+        "bodies": []
+        if "letter" in extra or extra.get("not_found")
+        else await _body_items(_int(str(values.get("body", "")))),
         "call_centre": service.CALL_CENTRE_PHONE,
         **extra,
     }
