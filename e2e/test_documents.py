@@ -221,3 +221,12 @@ def test_pages_at_320px(browser, base_url):
         page.goto(path)
         assert_no_horizontal_scroll(page)
     context.close()
+
+
+def test_obligation_prints_on_one_a4_page(page: Page):
+    sign_in(page, "vetendas", "/documents", party=COMPANY)
+    page.goto("/documents/obligation")
+    pdf = page.pdf(format="A4", print_background=False)
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert pages == 1, f"the obligation form prints on {pages} A4 pages"
+    assert b"%PDF" in pdf[:8]
