@@ -102,6 +102,9 @@ def test_trader_adds_documents_finds_them_and_downloads(page: Page):
     page.goto("/documents")
     page.get_by_role("link", name=number).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Sənəd RS-")
+    preview = page.get_by_role("img", name="Şəkil: stamp.png")
+    expect(preview).to_be_visible()
+    assert preview.evaluate("image => image.complete && image.naturalWidth") == 4
     assert_accessible(page)
     with page.expect_download() as download:
         page.get_by_role("link", name="Yüklə invoice.pdf").click()
@@ -221,3 +224,12 @@ def test_pages_at_320px(browser, base_url):
         page.goto(path)
         assert_no_horizontal_scroll(page)
     context.close()
+
+
+def test_obligation_prints_on_one_a4_page(page: Page):
+    sign_in(page, "vetendas", "/documents", party=COMPANY)
+    page.goto("/documents/obligation")
+    pdf = page.pdf(format="A4", print_background=False)
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert pages == 1, f"the obligation form prints on {pages} A4 pages"
+    assert b"%PDF" in pdf[:8]

@@ -407,6 +407,13 @@ async def test_download_is_an_attachment_with_the_stored_type(client):
     assert "filename*=UTF-8''Hesab-faktura%20%E2%84%9617.pdf" in pdf.headers["content-disposition"]
     png = await client.get(f"/documents/{document.id}/files/{files[1].id}")
     assert png.content == PNG and png.headers["content-type"] == "image/png"
+    # Images preview inline on the details page (still sandboxed); PDFs never do.
+    assert f'src="/documents/{document.id}/files/{files[1].id}?preview=1"' in page.text
+    preview = await client.get(f"/documents/{document.id}/files/{files[1].id}?preview=1")
+    assert preview.headers["content-disposition"].startswith("inline;")
+    assert preview.headers["content-security-policy"] == "sandbox"
+    pdf_preview = await client.get(f"/documents/{document.id}/files/{files[0].id}?preview=1")
+    assert pdf_preview.headers["content-disposition"].startswith("attachment;")
     assert files[0].sha256 == hashlib.sha256(PDF).hexdigest()
     listing = await client.get("/documents")
     row = re.search(rf'href="/documents/{document.id}".*?</tr>', listing.text, re.S).group()

@@ -11,6 +11,8 @@ from litestar import get
 from litestar.testing import AsyncTestClient
 
 from models.identity import Person, Role
+from tests.support.web import csrf_token as _csrf
+from tests.support.web import sign_in
 from web import sessions
 from web.app import create_app
 from web.auth import staff_with
@@ -23,20 +25,6 @@ pytestmark = pytest.mark.usefixtures("seeded")
 @get("/_probe/staff", guards=[staff_with(Role.REGISTRY_CLERK)])
 async def staff_probe() -> str:
     return "staff only"
-
-
-async def _csrf(client: AsyncTestClient) -> str:
-    if not client.cookies.get("csrftoken"):
-        await client.get("/login")
-    return client.cookies.get("csrftoken")
-
-
-async def sign_in(client: AsyncTestClient, username: str, password: str = DEMO_PASSWORD):
-    return await client.post(
-        "/login/password",
-        data={"username": username, "password": password, "_csrf_token": await _csrf(client)},
-        follow_redirects=False,
-    )
 
 
 async def test_protected_service_leads_to_sign_in_and_back(client):

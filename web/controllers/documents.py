@@ -27,6 +27,7 @@ from web.uploads import file_response, receive_form, rejection_message
 
 CREATED_FLASH = "created_document"
 SKIP_COMPRESSION = {"skip_compression": True}  # PDF/JPEG/PNG are compressed already
+PREVIEWABLE = frozenset({"image/jpeg", "image/png"})
 
 
 def _user(request: Request) -> CurrentUser:
@@ -72,6 +73,12 @@ async def _file_of(document: ClearanceDocument | None, file_id: int) -> Document
     return file
 
 
+def _wants_preview(request: Request, file: DocumentFile) -> bool:
+    """`?preview=1` shows an image inline (in the details page's <img>). PDFs are always
+    attachments: browsers' PDF viewers do not run under `Content-Security-Policy: sandbox`."""
+    return request.query_params.get("preview") == "1" and file.content_type in PREVIEWABLE
+
+
 async def _download(request: Request, file: DocumentFile) -> Stream:
     return await file_response(
         _storage(request),
@@ -79,6 +86,7 @@ async def _download(request: Request, file: DocumentFile) -> Stream:
         filename=file.original_name,
         content_type=file.content_type,
         size=file.size,
+        inline=_wants_preview(request, file),
     )
 
 
@@ -272,6 +280,7 @@ def _detail_context(document: ClearanceDocument, viewer: str) -> dict[str, Any]:
         "viewer": viewer,
         "kind_label": documents.KIND_LABELS[DocumentKind(document.kind)],
         "file_url": lambda file: f"{base}/{document.id}/files/{file.id}",
+        "previewable": PREVIEWABLE,
         "values": {},
         "errors": {},
     }
@@ -357,7 +366,11 @@ class OfficerDocumentsController(Controller):
         file = await _file_of(document, file_id)
         response = await _download(request, file)
         await documents.audit(
-            _user(request).person, AuditAction.DOWNLOAD, document=document, file=file
+            _user(request).person,
+            AuditAction.DOWNLOAD,
+            document=document,
+            file=file,
+            detail="preview" if _wants_preview(request, file) else "",
         )
         return response
 

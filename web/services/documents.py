@@ -183,12 +183,15 @@ async def list_documents(
     return await _page(query, page)
 
 
-async def document_of_party(party: Party, document_id: int) -> ClearanceDocument | None:
-    """The party's own document, or None (another party's id looks exactly like a missing one)."""
-    document = await ClearanceDocument.get_or_none(id=document_id, party=party)
+async def _with_details(document: ClearanceDocument | None) -> ClearanceDocument | None:
     if document is not None:
         await document.fetch_related("files", "entered_by", "mistaken_by", "party")
     return document
+
+
+async def document_of_party(party: Party, document_id: int) -> ClearanceDocument | None:
+    """The party's own document, or None (another party's id looks exactly like a missing one)."""
+    return await _with_details(await ClearanceDocument.get_or_none(id=document_id, party=party))
 
 
 async def file_of_document(document: ClearanceDocument, file_id: int) -> DocumentFile | None:
@@ -341,10 +344,7 @@ async def officer_search(
 
 
 async def document_for_officer(document_id: int) -> ClearanceDocument | None:
-    document = await ClearanceDocument.get_or_none(id=document_id)
-    if document is not None:
-        await document.fetch_related("files", "entered_by", "mistaken_by", "party")
-    return document
+    return await _with_details(await ClearanceDocument.get_or_none(id=document_id))
 
 
 async def audit(
