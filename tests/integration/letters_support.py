@@ -1,28 +1,22 @@
-"""Helpers for the letter tests: sign in, find the demo body, pull a letter's CSRF."""
+"""Helpers for the letter tests, on top of tests/support/web.py."""
 
 from __future__ import annotations
 
 from litestar.testing import AsyncTestClient
 
-from web.services.demo_data import DEMO_PASSWORD
+from tests.support import web
 
-
-async def csrf(client: AsyncTestClient) -> str:
-    if not client.cookies.get("csrftoken"):
-        await client.get("/login")
-    return client.cookies.get("csrftoken")
+csrf = web.csrf_token
 
 
 async def sign_in(client: AsyncTestClient, username: str) -> None:
-    response = await client.post(
-        "/login/password",
-        data={"username": username, "password": DEMO_PASSWORD, "_csrf_token": await csrf(client)},
-        follow_redirects=False,
-    )
+    """Sign in with the demo password; letters are the person's own, so no party choice."""
+    response = await web.sign_in(client, username)
     assert response.status_code == 303, response.text
 
 
 def lookup_params(body_id: int, number: str, day: str) -> dict[str, str]:
+    """The tracking form's query for a body id, a number and a date written dd.mm.yyyy."""
     d, m, y = day.split(".")
     return {
         "body": str(body_id),
