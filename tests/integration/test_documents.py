@@ -587,3 +587,24 @@ async def test_an_interrupted_upload_leaves_neither_file_nor_row(client, setting
     assert response.status_code == 400
     assert await DocumentFile.all().count() == rows
     assert await stored_files(settings) == before
+
+
+async def test_every_table_holding_storage_keys_is_checked():
+    """A table missing from KEY_COLUMNS would have its files removed as orphans."""
+    import importlib
+
+    from tortoise.models import Model
+
+    from models import MODEL_MODULES
+    from web.services.stored_files import KEY_COLUMNS
+
+    with_keys = {
+        value
+        for module in map(importlib.import_module, MODEL_MODULES)
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and issubclass(value, Model)
+        and value.__module__ == module.__name__
+        and "storage_key" in value._meta.fields_map
+    }
+    assert with_keys == {model for model, _column in KEY_COLUMNS}

@@ -12,9 +12,13 @@ from dataclasses import dataclass, field
 from tortoise.models import Model
 
 from models.documents import DocumentFile
+from models.letters import LetterAttachment
 from web.services.storage import StorageBackend, StorageReport, check_storage, remove_orphans
 
-KEY_COLUMNS: list[tuple[type[Model], str]] = [(DocumentFile, "storage_key")]
+KEY_COLUMNS: list[tuple[type[Model], str]] = [
+    (DocumentFile, "storage_key"),  # copies of clearance documents
+    (LetterAttachment, "storage_key"),  # attachments of electronic appeals
+]
 
 
 async def known_storage_keys() -> set[str]:
