@@ -35,10 +35,17 @@ def acknowledge_if_needed(page: Page, *, check_axe: bool = True) -> None:
     expect(page.get_by_text("Tanış olunub")).to_be_visible()
 
 
+def fill_date(page: Page, day: str, month: str, year: str) -> None:
+    date = page.get_by_role("group", name="Sənədin tarixi")
+    date.get_by_label("Gün").fill(day)
+    date.get_by_label("Ay").fill(month)
+    date.get_by_label("İl").fill(year)
+
+
 def fill_new_document(page: Page, number: str) -> None:
     page.get_by_label("Sənədin növü").select_option(label="Hesab-faktura")
     page.get_by_label("Sənədin nömrəsi").fill(number)
-    page.get_by_label("Sənədin tarixi").fill("2026-11-03")
+    fill_date(page, "03", "11", "2026")
     page.get_by_label("Gömrük bəyannaməsinin nömrəsi").fill("10200010/031126/0001234")
 
 
@@ -57,17 +64,17 @@ def test_trader_adds_documents_finds_them_and_downloads(page: Page):
     # A mistake first: nothing saved, the summary leads to the field, typed values stay.
     number = f"INV-{secrets.token_hex(3)}"
     fill_new_document(page, number)
-    page.get_by_label("Sənədin tarixi").fill("")
+    fill_date(page, "", "", "")
     page.get_by_label("Fayllar").set_input_files([PDF])
     page.get_by_role("button", name="Yadda saxla").click()
     expect(page.locator(".error-summary")).to_be_focused()
     expect(page.get_by_label("Sənədin nömrəsi")).to_have_value(number)
     expect(page.get_by_text("Faylları yenidən seçin")).to_be_visible()
     assert_accessible(page)
-    page.locator(".error-summary a[href='#issued_on']").click()
-    expect(page.get_by_label("Sənədin tarixi")).to_be_focused()
+    page.locator(".error-summary a[href='#issued_on-day']").click()
+    expect(page.locator("#issued_on-day")).to_be_focused()
 
-    page.get_by_label("Sənədin tarixi").fill("2026-11-03")
+    fill_date(page, "03", "11", "2026")
     page.get_by_label("Fayllar").set_input_files([PDF, PNG])
     page.get_by_role("button", name="Yadda saxla").click()
     expect(page).to_have_url(re.compile(r"/documents$"))
@@ -134,8 +141,9 @@ def test_keyboard_only_at_360px(mobile_page: Page):
     page.keyboard.press("ArrowDown")  # the first real type
     page.keyboard.press("Tab")
     page.keyboard.type(number)
-    page.keyboard.press("Tab")
-    page.get_by_label("Sənədin tarixi").fill("2026-11-03")  # the native date field's own keys vary
+    for part in ("03", "11", "2026"):  # Gün, Ay, İl
+        page.keyboard.press("Tab")
+        page.keyboard.type(part)
     tab_to(page, page.get_by_label("Fayllar"))  # past the optional fields
     with page.expect_file_chooser() as chooser:
         page.keyboard.press("Space")

@@ -6,7 +6,7 @@ Errors are kept as `{field_id: message}`; templates feed them to the components'
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from litestar.enums import RequestEncodingType
@@ -24,16 +24,27 @@ def field(data: dict[str, Any], name: str, max_length: int = 1000) -> str:
     return str(value).strip()[:max_length]
 
 
-def error_list(errors: dict[str, str]) -> list[dict[str, str]]:
-    return [{"text": message, "href": f"#{field_id}"} for field_id, message in errors.items()]
+def error_list(errors: dict[str, str], date_fields: tuple[str, ...] = ()) -> list[dict[str, str]]:
+    """The error summary's links. A three-field `date_input` is reached through its day field."""
+    return [
+        {"text": message, "href": f"#{field_id}-day" if field_id in date_fields else f"#{field_id}"}
+        for field_id, message in errors.items()
+    ]
 
 
-def invalid_form(template_name: str, errors: dict[str, str], /, **context: Any) -> Template:
+def invalid_form(
+    template_name: str,
+    errors: dict[str, str],
+    /,
+    *,
+    date_fields: tuple[str, ...] = (),
+    **context: Any,
+) -> Template:
     """The form again, status 422, with the typed values (in `context`) and the errors
     both at the fields and in the summary."""
     return Template(
         template_name,
-        context={**context, "errors": errors, "error_list": error_list(errors)},
+        context={**context, "errors": errors, "error_list": error_list(errors, date_fields)},
         status_code=422,
     )
 
@@ -43,12 +54,28 @@ def date_parts(data: Any, name: str) -> dict[str, str]:
     return {part: field(data, f"{name}-{part}", 4) for part in ("day", "month", "year")}
 
 
-def parse_date(parts: dict[str, str]) -> date | None:
-    """A real calendar date from `date_parts`, or None."""
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2999  # outside these a typed year is a typo
+
+
+def date_from_parts(parts: dict[str, str]) -> date | None:
+    """A real calendar date from `date_parts` (the three-field `date_input`), or None."""
     try:
         day, month, year = (int(parts[key]) for key in ("day", "month", "year"))
-        if year < 1900 or year > 2999:
+        if year < EARLIEST_YEAR or year > LATEST_YEAR:
             return None
         return date(year, month, day)
     except (KeyError, ValueError):
         return None
+
+
+def date_from_text(raw: str) -> date | None:
+    """A real calendar date typed into one field: YYYY-MM-DD (what `<input type=date>` sends)
+    or DD.MM.YYYY (how dates are written in Azerbaijan, for browsers without a date picker)."""
+    raw = raw.strip()
+    for pattern in ("%Y-%m-%d", "%d.%m.%Y"):
+        try:
+            value = datetime.strptime(raw, pattern).date()
+        except ValueError:
+            continue
+        return value if EARLIEST_YEAR <= value.year <= LATEST_YEAR else None
+    return None

@@ -63,10 +63,14 @@ async def acknowledge(client: AsyncTestClient) -> None:
 
 
 def details(**changes: str) -> dict[str, str]:
+    """The form's fields; `issued_on="YYYY-MM-DD"` fills the three date fields."""
+    year, month, day = changes.pop("issued_on", "2026-11-03").split("-")
     return {
         "kind": "invoice",
         "number": "INV-2026/17",
-        "issued_on": "2026-11-03",
+        "issued_on-day": day,
+        "issued_on-month": month,
+        "issued_on-year": year,
         "declaration_number": "10200010/031126/0001234",
         "note": "",
         **changes,
@@ -237,7 +241,7 @@ async def test_invalid_form_saves_nothing_and_keeps_the_typed_values(client, set
         declaration_number="not a number",
     )
     assert response.status_code == 422
-    for field_id in ("kind", "issued_on", "declaration_number", "note"):
+    for field_id in ("kind", "issued_on-day", "declaration_number", "note"):
         assert f'href="#{field_id}"' in response.text
     assert 'value="KEEP-ME-77"' in response.text
     assert "Faylları yenidən seçin" in response.text

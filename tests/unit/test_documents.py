@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from web.forms import date_from_parts, date_from_text
 from web.paging import pagination_params
 from web.services import documents
 from web.uploads import content_disposition
@@ -39,12 +40,13 @@ def test_today_follows_baku_not_utc():
         ("2026-02-29", None),
         ("31.04.2026", None),
         ("1899-01-01", None),
+        ("3000-01-01", None),
         ("yesterday", None),
         ("", None),
     ],
 )
 def test_dates_must_be_real(raw, expected):
-    assert documents.parse_date(raw) == expected
+    assert date_from_text(raw) == expected
 
 
 def test_period_parsing():
@@ -62,7 +64,7 @@ def valid(**changes):
     return {
         "kind": "invoice",
         "number": "A-1",
-        "issued_on": "2026-11-03",
+        "issued_on": {"day": "3", "month": "11", "year": "2026"},
         "declaration_number": " 10200010/031126/0001234 ",
         "note": "",
         **changes,
@@ -84,8 +86,9 @@ def test_details_are_checked_and_normalised():
         ({"kind": "passport"}, "kind"),
         ({"number": ""}, "number"),
         ({"number": "x" * 101}, "number"),
-        ({"issued_on": ""}, "issued_on"),
-        ({"issued_on": "2026-11-23"}, "issued_on"),  # tomorrow
+        ({"issued_on": {"day": "", "month": "", "year": ""}}, "issued_on"),
+        ({"issued_on": {"day": "31", "month": "4", "year": "2026"}}, "issued_on"),
+        ({"issued_on": {"day": "23", "month": "11", "year": "2026"}}, "issued_on"),  # tomorrow
         ({"declaration_number": "10200010-031126-0001234"}, "declaration_number"),
         ({"note": "ə" * 501}, "note"),
     ],
@@ -117,3 +120,10 @@ def test_download_names_follow_rfc_6266():
         "filename*=UTF-8''Hesab%20%2217%22%3B%20%3Cb%3E.pdf"
     )
     assert content_disposition("möhür.png", inline=True).startswith('inline; filename="m_h_r.png"')
+
+
+def test_three_field_dates():
+    assert date_from_parts({"day": "03", "month": "11", "year": "2026"}) == date(2026, 11, 3)
+    assert date_from_parts({"day": "29", "month": "2", "year": "2026"}) is None
+    assert date_from_parts({"day": "1", "month": "1", "year": "26"}) is None
+    assert date_from_parts({"day": "x", "month": "1", "year": "2026"}) is None

@@ -15,7 +15,7 @@ from litestar.response import Response, Stream, Template
 from models.documents import AuditAction, ClearanceDocument, DocumentFile, DocumentKind
 from models.identity import Role
 from web.auth import CurrentUser, citizen_acting_for_party, current_user, staff_with
-from web.forms import FormData, error_list, field, invalid_form
+from web.forms import FormData, date_parts, error_list, field, invalid_form
 from web.i18n import gettext as _
 from web.paging import pagination_params
 from web.rendering import redirect, render
@@ -189,10 +189,11 @@ class DocumentsController(Controller):
             received = await receive_form(
                 request, batch, max_body_bytes=2 * settings.upload_max_document_bytes + 1_000_000
             )
-            values = {
+            values: dict[str, Any] = {
                 name: received.get(name, 5000)
-                for name in ("kind", "number", "issued_on", "declaration_number", "note")
+                for name in ("kind", "number", "declaration_number", "note")
             }
+            values["issued_on"] = date_parts(received.fields, "issued_on")
             details, errors = documents.validate_details(values, documents.today_in_baku())
             if received.rejections:
                 errors["files"] = " ".join(rejection_message(r) for r in received.rejections)
@@ -209,6 +210,7 @@ class DocumentsController(Controller):
                 return invalid_form(
                     "documents/new.html.j2",
                     errors,
+                    date_fields=("issued_on",),
                     **{**context, "values": values, "files_lost": received.files_sent > 0},
                 )
         flash(request, CREATED_FLASH, document.id)

@@ -11,7 +11,7 @@ from litestar.response import Response, Stream, Template
 
 from models.letters import CustomsBody, LetterChannel
 from web.auth import current_user, signed_in
-from web.forms import date_parts, error_list, field, parse_date
+from web.forms import date_from_parts, date_parts, error_list, field
 from web.i18n import gettext as _
 from web.rendering import redirect, render
 from web.services import catalog, lookup_limit, notifications
@@ -88,16 +88,13 @@ class LettersController(Controller):
             errors["body"] = _("Choose the customs body the letter was sent to")
         if not number:
             errors["number"] = _("Enter the letter's number, like M-1024/2026")
-        registered_on = parse_date(parts)
+        registered_on = date_from_parts(parts)
         if not any(parts.values()):
             errors["registered"] = _("Enter the registration date")
         elif registered_on is None:
             errors["registered"] = _("Enter a real date, like 03 11 2026")
         if errors:
-            summary = [
-                {**item, "href": "#registered-day"} if item["href"] == "#registered" else item
-                for item in error_list(errors)
-            ]
+            summary = error_list(errors, date_fields=("registered",))
             context = await _track_context(values=values, errors=errors, lookup_errors=summary)
             return render(request, TRACK_TEMPLATE, context, fragment="tracking", status_code=422)
 

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from math import ceil
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise import timezone
@@ -33,6 +34,7 @@ from models.documents import (
     ObligationAcknowledgment,
 )
 from models.identity import Party, Person
+from web.forms import date_from_parts, date_from_text
 from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
 from web.services.storage import UploadBatch, check_quota
@@ -43,7 +45,6 @@ PAGE_SIZE = 20
 NUMBER_MAX = 100
 NOTE_MAX = 500
 REASON_MAX = 500
-EARLIEST_YEAR = 1990
 
 KIND_LABELS = {
     DocumentKind.INVOICE: _l("Invoice"),
@@ -98,19 +99,6 @@ def default_period(today: date) -> Period:
     return Period(today - timedelta(days=DEFAULT_PERIOD_DAYS - 1), today)
 
 
-def parse_date(raw: str) -> date | None:
-    """A real calendar date typed as YYYY-MM-DD (what `<input type=date>` sends) or
-    DD.MM.YYYY (how dates are written in Azerbaijan, for browsers without a date picker)."""
-    raw = raw.strip()
-    for pattern in ("%Y-%m-%d", "%d.%m.%Y"):
-        try:
-            value = datetime.strptime(raw, pattern).date()
-        except ValueError:
-            continue
-        return value if value.year >= EARLIEST_YEAR else None
-    return None
-
-
 def parse_period(
     raw_from: str, raw_to: str, today: date, *, optional: bool = False
 ) -> tuple[Period | None, dict[str, str]]:
@@ -121,8 +109,8 @@ def parse_period(
     if not raw_from and not raw_to:
         return (None if optional else default_period(today)), {}
     errors: dict[str, str] = {}
-    start = parse_date(raw_from) if raw_from else None
-    end = parse_date(raw_to) if raw_to else None
+    start = date_from_text(raw_from) if raw_from else None
+    end = date_from_text(raw_to) if raw_to else None
     if not raw_from:
         errors["from"] = _("Enter the first day of the period")
     elif start is None:
@@ -232,9 +220,10 @@ def normalize_declaration_number(raw: str) -> str:
 
 
 def validate_details(
-    values: dict[str, str], today: date
+    values: dict[str, Any], today: date
 ) -> tuple[DocumentDetails | None, dict[str, str]]:
-    """Check the typed fields of “Yeni sənəd”. Errors are keyed by field id, in form order."""
+    """Check the typed fields of “Yeni sənəd” (`issued_on` as `{day, month, year}`). Errors are
+    keyed by field name, in form order."""
     errors: dict[str, str] = {}
     kind = values.get("kind", "")
     if kind not in DocumentKind._value2member_map_:
@@ -244,12 +233,12 @@ def validate_details(
         errors["number"] = _("Enter the number of the document")
     elif len(number) > NUMBER_MAX:
         errors["number"] = _("The number must be %(max)d characters or fewer", max=NUMBER_MAX)
-    raw_date = values.get("issued_on", "")
-    issued_on = parse_date(raw_date) if raw_date else None
-    if not raw_date:
+    parts = values.get("issued_on") or {}
+    issued_on = date_from_parts(parts)
+    if not any(parts.values()):
         errors["issued_on"] = _("Enter the date of the document")
     elif issued_on is None:
-        errors["issued_on"] = _("Enter a real date, for example 03.11.2026")
+        errors["issued_on"] = _("Enter a real date, like 03 11 2026")
     elif issued_on > today:
         errors["issued_on"] = _("The date of the document cannot be in the future")
     declaration = normalize_declaration_number(values.get("declaration_number", ""))
