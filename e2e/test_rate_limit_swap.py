@@ -1,0 +1,33 @@
+"""A rate limit met by an htmx request: the limit page takes <main>'s place, its heading
+takes focus and is announced (instead of a silent failure)."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, Route, expect
+
+from e2e.support import assert_accessible, sign_in
+
+
+def test_429_during_an_htmx_search_is_shown_and_announced(page: Page):
+    sign_in(page, "vetendas2", "/documents")
+    limit_page = page.request.get("/no-such-page").text()  # a real error page of the portal
+    limit_page = limit_page.replace("Səhifə tapılmadı", "Həddindən çox sorğu")
+
+    def too_many(route: Route) -> None:
+        if route.request.headers.get("hx-request") == "true":
+            route.fulfill(status=429, body=limit_page, content_type="text/html; charset=utf-8")
+        else:
+            route.continue_()
+
+    page.route(re.compile(r".*/documents\?from=.*"), too_many)
+    page.get_by_label("Tarixdən").fill("2026-01-01")
+    page.get_by_label("Tarixədək").fill("2026-01-31")
+    page.get_by_role("button", name="Axtar").click()
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_have_text("Həddindən çox sorğu")
+    expect(heading).to_be_focused()
+    expect(page.locator("#status")).to_have_text("Həddindən çox sorğu")
+    assert page.locator("main").count() == 1
+    assert_accessible(page)
