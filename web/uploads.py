@@ -20,6 +20,7 @@ or the form's `_csrf_token` field, which our templates place first in the form.
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from secrets import compare_digest
 from typing import TYPE_CHECKING, Any
@@ -168,6 +169,22 @@ async def receive_form(
     if not csrf_checked:
         raise PermissionDeniedException("CSRF token verification failed")
     return received
+
+
+@asynccontextmanager
+async def receiving_files(request: Request) -> AsyncIterator[tuple[UploadBatch, ReceivedForm]]:
+    """Receive a form with files under the settings' upload limits (the same for every upload
+    route). Staged files are discarded on leaving unless `batch.commit_all()` ran."""
+    settings = request.app.state.settings
+    async with UploadBatch(
+        request.app.state.storage,
+        max_files=settings.upload_max_files,
+        max_file_bytes=settings.upload_max_file_bytes,
+        max_total_bytes=settings.upload_max_document_bytes,
+    ) as batch:
+        # Twice the files' limit: a little too much still gets a form error, not a 413.
+        max_body = 2 * settings.upload_max_document_bytes + 1_000_000
+        yield batch, await receive_form(request, batch, max_body_bytes=max_body)
 
 
 def rejection_message(rejection: UploadRejected) -> str:

@@ -145,7 +145,11 @@ async def test_lookups_are_rate_limited_with_a_clear_page(make_app):
         refused = await client.get("/letters/track", params=params)
         assert refused.status_code == 429
         assert refused.headers["retry-after"] == "60"
-        assert "<h1>" in refused.text and "1567" in refused.text
+        assert (
+            "<h1 " in refused.text
+            and "Həddindən çox sorğu" in refused.text
+            and "1567" in refused.text
+        )
 
 
 async def test_the_registry_is_404_for_citizens_and_other_staff(client, second_client):

@@ -20,10 +20,10 @@ from web.i18n import gettext as _
 from web.paging import pagination_params
 from web.rendering import redirect, render
 from web.services import catalog, documents
-from web.services.storage import LocalDiskStorage, QuotaExceeded, UploadBatch
+from web.services.storage import LocalDiskStorage, QuotaExceeded
 from web.sessions import flash, take_flash
 from web.settings import Settings
-from web.uploads import file_response, receive_form, rejection_message
+from web.uploads import file_response, receiving_files, rejection_message
 
 CREATED_FLASH = "created_document"
 SKIP_COMPRESSION = {"skip_compression": True}  # PDF/JPEG/PNG are compressed already
@@ -180,15 +180,7 @@ class DocumentsController(Controller):
         context = await self._form_context(request)
         if not context["acknowledged"]:
             return redirect(request, "/documents/new")
-        async with UploadBatch(
-            _storage(request),
-            max_files=settings.upload_max_files,
-            max_file_bytes=settings.upload_max_file_bytes,
-            max_total_bytes=settings.upload_max_document_bytes,
-        ) as batch:
-            received = await receive_form(
-                request, batch, max_body_bytes=2 * settings.upload_max_document_bytes + 1_000_000
-            )
+        async with receiving_files(request) as (batch, received):
             values: dict[str, Any] = {
                 name: received.get(name, 5000)
                 for name in ("kind", "number", "declaration_number", "note")

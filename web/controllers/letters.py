@@ -16,8 +16,7 @@ from web.i18n import gettext as _
 from web.rendering import redirect, render
 from web.services import catalog, lookup_limit, notifications
 from web.services import letters as service
-from web.services.storage import UploadBatch
-from web.uploads import file_response, receive_form, rejection_message
+from web.uploads import file_response, receiving_files, rejection_message
 
 LOOKUP_STORE = "letter_lookup_rate_limit"
 SKIP_COMPRESSION = {"skip_compression": True}  # PDF/JPEG/PNG are compressed already
@@ -151,15 +150,7 @@ class LettersController(Controller):
     )
     async def new_submit(self, request: Request) -> Response:
         settings = request.app.state.settings
-        async with UploadBatch(
-            request.app.state.storage,
-            max_files=settings.upload_max_files,
-            max_file_bytes=settings.upload_max_file_bytes,
-            max_total_bytes=settings.upload_max_document_bytes,
-        ) as batch:
-            received = await receive_form(
-                request, batch, max_body_bytes=2 * settings.upload_max_document_bytes + 1_000_000
-            )
+        async with receiving_files(request) as (batch, received):
             body_raw = received.get("body", 12)
             subject = received.get("subject", service.MAX_SUBJECT_LENGTH + 1)
             text = received.get("text", service.MAX_TEXT_LENGTH + 1)
