@@ -82,6 +82,11 @@ def test_trader_adds_documents_finds_them_and_downloads(page: Page):
     expect(panel).to_contain_text("Sənəd yadda saxlanıldı")
     expect(panel).to_contain_text(re.compile(r"RS-\d{7}"))
     expect(panel).to_be_focused()
+    # Focused, it keeps its colours (white on green), so it stays readable.
+    colours = panel.evaluate(
+        "e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]"
+    )
+    assert colours == ["rgb(255, 255, 255)", "rgb(0, 112, 60)"]
     assert count(page) == before + 1
     expect(page.get_by_role("link", name=number)).to_be_visible()
     assert_accessible(page)

@@ -401,6 +401,7 @@ async def test_download_is_an_attachment_with_the_stored_type(client):
     )
     page = await client.get(f"/documents/{document.id}")
     assert "Hesab-faktura №17.pdf" in page.text and "möhür.png" in page.text
+    assert "&lt;span" not in page.text  # no markup shown as text
     assert "Yüklə" in page.text
     files = await DocumentFile.filter(document=document).order_by("id")
     pdf = await client.get(f"/documents/{document.id}/files/{files[0].id}")
