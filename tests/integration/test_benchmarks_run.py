@@ -1,0 +1,25 @@
+"""The benchmarks still run against today's forms and routes (a quick pass of each)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.parametrize("module", ["bench.upload_http", "bench.letters_lookup"])
+def test_benchmark_runs(module, tmp_path):
+    env = {
+        **os.environ,
+        "BENCH_QUICK": "1",
+        "DATA_DIR": str(tmp_path),
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("DATABASE_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-m", module], env=env, capture_output=True, text=True, timeout=110
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    assert "throughput" in result.stdout, result.stdout
