@@ -65,7 +65,7 @@ class ReceivedForm:
 
 
 def _decode_token(token: str, secret: str) -> str | None:
-    if len(token) <= CSRF_SECRET_LENGTH:
+    if len(token) <= CSRF_SECRET_LENGTH or not token.isascii():  # compare_digest needs ASCII
         return None
     secret_part, digest = token[:CSRF_SECRET_LENGTH], token[CSRF_SECRET_LENGTH:]
     return secret_part if compare_digest(digest, generate_csrf_hash(secret_part, secret)) else None

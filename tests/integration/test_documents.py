@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from litestar.testing import AsyncTestClient
 
-from models.documents import AuditEntry, ClearanceDocument, DocumentFile
-from models.identity import MembershipSource, Person
+from models.documents import AuditEntry, ClearanceDocument, DocumentFile, DocumentKind
+from models.identity import MembershipSource, Party, Person
 from tests.support.web import act_for, csrf_token, sign_in
 from web.services import accounts
 from web.services import documents as service
@@ -339,13 +339,14 @@ async def test_upload_needs_csrf(client):
         "/documents/new", data=details(), files=[pdf_file()], follow_redirects=False
     )
     assert response.status_code == 403
-    forged = await client.post(
-        "/documents/new",
-        data={"_csrf_token": "x" * 80, **details()},
-        files=[pdf_file()],
-        follow_redirects=False,
-    )
-    assert forged.status_code == 403
+    for token in ("x" * 80, "ə" * 80):
+        forged = await client.post(
+            "/documents/new",
+            data={"_csrf_token": token, **details()},
+            files=[pdf_file()],
+            follow_redirects=False,
+        )
+        assert forged.status_code == 403
 
 
 async def test_markup_and_hostile_filenames_stay_text(client):
@@ -613,3 +614,37 @@ async def test_every_table_holding_storage_keys_is_checked():
         and "storage_key" in value._meta.fields_map
     }
     assert with_keys == {model for model, _column in KEY_COLUMNS}
+
+
+async def test_two_uploads_at_once_cannot_both_pass_the_quota(client, settings):
+    import asyncio
+    from datetime import date
+
+    from web.services.storage import LocalDiskStorage, QuotaExceeded, UploadBatch
+
+    company = await new_trader(client)
+    party = await Party.get(name=company)
+    person = await Person.filter(memberships__party=party).first()
+    details = service.DocumentDetails(
+        kind=DocumentKind.INVOICE,
+        number="Q-1",
+        issued_on=date(2026, 11, 3),
+        declaration_number=None,
+        note=None,
+    )
+    storage = LocalDiskStorage(settings.upload_dir)
+
+    async def one_chunk():
+        yield PDF
+
+    async def save() -> str:
+        async with UploadBatch(storage) as batch:
+            await batch.add(one_chunk(), filename="q.pdf")
+            try:
+                await service.create_document(party, person, details, batch, len(PDF) * 3 // 2)
+            except QuotaExceeded:
+                return "refused"
+            return "saved"
+
+    assert sorted(await asyncio.gather(save(), save())) == ["refused", "saved"]
+    assert await DocumentFile.filter(document__party=party).count() == 1

@@ -19,6 +19,8 @@ from models.letters import (
     Executor,
     Letter,
     LetterChannel,
+    LetterEvent,
+    LetterStatus,
     Notification,
     StructuralUnit,
 )
@@ -366,6 +368,20 @@ async def test_paper_letter_is_numbered_and_found_by_fin(client):
     assert bad.status_code == 422
     listing = await client.get("/registry", params={"body": str(baki), "status": "registered"})
     assert letter.number in listing.text
+    past_the_end = await client.get("/registry", params={"body": str(baki), "page": "999"})
+    assert "/registry/letters/" in past_the_end.text  # the last page, not an empty one
+    broken_email = await client.post(
+        "/registry/new",
+        data={
+            "name": "Rəşad Əliyev",
+            "email": "resad@example.az\r\nBcc: x@example.az",
+            "channel": "paper",
+            "body": str(baki),
+            "subject": "Kağız məktub",
+            "_csrf_token": await csrf(client),
+        },
+    )
+    assert broken_email.status_code == 422 and 'href="#email"' in broken_email.text
 
 
 # --- numbering under load ------------------------------------------------------------
@@ -490,3 +506,53 @@ async def test_the_app_runs_the_outbox_when_smtp_is_configured(make_app):
                 await asyncio.sleep(0.1)
             row = await Notification.get(email_to=address)
             assert row.email_status == EmailStatus.SENT
+
+
+# --- staff acting on the same letter at once ---------------------------------------------
+
+
+async def _paper_letter(body: CustomsBody, fin: str) -> Letter:
+    return await service.register_letter(
+        body=body,
+        applicant=service.Applicant(person=None, fin=fin, name="Kağız Müraciətçi"),
+        channel=LetterChannel.PAPER,
+        subject="Kağız məktub",
+        text="",
+        due_working_days=15,
+    )
+
+
+async def test_two_staff_changes_on_what_they_both_saw_do_not_both_land(db):
+    body = await _fresh_body()
+    clerk = await Person.get(accounts__username="katib")
+    letter = await _paper_letter(body, "9QWE123")
+    seen_by_a = await service.staff_letter(letter.id)
+    seen_by_b = await service.staff_letter(letter.id)
+    await service.change_status(seen_by_a, actor=clerk, status=LetterStatus.ANSWERED)
+    with pytest.raises(service.LetterError):
+        await service.change_status(seen_by_b, actor=clerk, status=LetterStatus.IN_PROGRESS)
+    stored = await Letter.get(id=letter.id)
+    assert stored.status == LetterStatus.ANSWERED
+    assert await LetterEvent.filter(letter_id=letter.id).count() == 2  # registered, answered
+
+    # Extending twice from the same view: only once.
+    other = await _paper_letter(body, "9QWE124")
+    first, second = await service.staff_letter(other.id), await service.staff_letter(other.id)
+    due = first.due_on
+    await service.extend(first, actor=clerk, working_days=5, max_working_days=30)
+    with pytest.raises(service.LetterError):
+        await service.extend(second, actor=clerk, working_days=30, max_working_days=30)
+    stored = await Letter.get(id=other.id)
+    assert stored.extended and stored.due_on > due
+    assert (stored.due_on - due).days < 30
+
+
+async def test_notices_of_a_paper_letter_follow_it_to_the_account_made_later(db):
+    body = await _fresh_body()
+    fin = "8ZXC987"
+    letter = await _paper_letter(body, fin)
+    assert await Notification.filter(letter_id=letter.id, recipient_id=None).count() == 1
+    person = await Person.create(fin=fin, full_name="Kağız Müraciətçi")
+    await service.claim_paper_letters(person)
+    assert (await Letter.get(id=letter.id)).applicant_id == person.id
+    assert await Notification.filter(letter_id=letter.id, recipient_id=person.id).count() == 1

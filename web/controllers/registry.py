@@ -8,6 +8,7 @@ Citizens and other staff get the same 404 as a missing page (`staff_with`).
 from __future__ import annotations
 
 import re
+from math import ceil
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
@@ -33,6 +34,9 @@ DONE_MESSAGES = {
     "status": _l("The status was changed."),
     "extended": _l("The due date was extended."),
 }
+# One @, a dot in the domain, no spaces or control characters (the mail library refuses
+# those, and the notice would be retried for ever).
+EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 PAGE_SIZE = 50
 
 
@@ -85,6 +89,12 @@ class RegistryController(Controller):
         rows, total = await service.registry_list(
             filters, today, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )
+        last_page = max(1, ceil(total / PAGE_SIZE))
+        if page > last_page:  # an old link past the end shows the last page, not nothing
+            page = last_page
+            rows, total = await service.registry_list(
+                filters, today, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+            )
         choices = await _choices()
         return Template(
             "registry/list.html.j2",
@@ -135,7 +145,7 @@ class RegistryController(Controller):
             errors["fin"] = _("A FIN is 7 Latin letters and digits, like 5ABCD12")
         if not values["name"]:
             errors["name"] = _("Enter the applicant's name")
-        if values["email"] and ("@" not in values["email"] or " " in values["email"]):
+        if values["email"] and not EMAIL_RE.fullmatch(values["email"]):
             errors["email"] = _("Enter an e-mail address like name@example.az")
         if values["channel"] not in LetterChannel._value2member_map_:
             errors["channel"] = _("Choose how the letter came")

@@ -277,8 +277,22 @@ async def create_document(
 ) -> ClearanceDocument:
     """Save the document and its staged files: rows in one transaction, then the files are
     moved into place. Raises `QuotaExceeded` before anything is written."""
-    check_quota(await used_bytes(party), batch.total_bytes, quota_bytes)
-    async with in_transaction():
+    check_quota(await used_bytes(party), batch.total_bytes, quota_bytes)  # fail fast
+    async with in_transaction() as connection:
+        # Two uploads for one party must not both pass the quota check: an UPDATE of the
+        # party's row locks it until commit on PostgreSQL and takes SQLite's write lock, so
+        # the second upload counts the first one's files.
+        await (
+            Party.filter(id=party.id)
+            .using_db(connection)
+            .update(updated_at=db_datetime(datetime.now(UTC)))
+        )
+        sizes = (
+            await DocumentFile.filter(document__party_id=party.id)
+            .using_db(connection)
+            .values_list("size", flat=True)
+        )
+        check_quota(sum(sizes), batch.total_bytes, quota_bytes)
         document = await ClearanceDocument.create(
             party=party,
             entered_by=person,
@@ -287,6 +301,7 @@ async def create_document(
             issued_on=details.issued_on,
             declaration_number=details.declaration_number,
             note=details.note,
+            using_db=connection,
         )
         for staged in batch.staged:
             await DocumentFile.create(
@@ -296,6 +311,7 @@ async def create_document(
                 content_type=staged.content_type,
                 size=staged.size,
                 sha256=staged.sha256,
+                using_db=connection,
             )
     # The rows are committed: only now do the files move into place.
     await batch.commit_all()

@@ -31,6 +31,7 @@ from models.letters import (
     LetterCounter,
     LetterEvent,
     LetterStatus,
+    Notification,
     StructuralUnit,
 )
 from web.i18n import lazy_gettext as _l
@@ -222,8 +223,14 @@ async def claim_paper_letters(person: Person) -> None:
     if not person.fin:
         return
     unclaimed = Letter.filter(applicant_id=None, applicant_fin=person.fin)
-    if await unclaimed.exists():  # a read first: lookups should not write
-        await unclaimed.update(applicant_id=person.id)
+    letter_ids = await unclaimed.values_list("id", flat=True)  # a read first: lookups rarely write
+    if letter_ids:
+        async with in_transaction():
+            await Letter.filter(id__in=letter_ids, applicant_id=None).update(applicant_id=person.id)
+            # The notices written before the account existed follow the letters to it.
+            await Notification.filter(letter_id__in=letter_ids, recipient_id=None).update(
+                recipient_id=person.id
+            )
 
 
 async def find_for_applicant(
@@ -343,19 +350,46 @@ async def _record(
     public_note: str = "",
     internal_note: str = "",
     move: bool = False,
+    due_on: date | None = None,
 ) -> LetterEvent:
     """Change the letter and write the event (who, when, from, to) in one transaction, then
-    queue the applicant's notice."""
+    queue the applicant's notice.
+
+    The change is a compare-and-set on what the member of staff saw (status, unit, executor,
+    extension): if someone else changed the letter meanwhile, nothing is written and they are
+    asked to look again. Only the changed columns are written, never the whole row (a
+    citizen's lookup may link the applicant at the same moment)."""
     from_status = LetterStatus(letter.status)
     from_unit = letter.unit.name if letter.unit_id and letter.unit else ""
     from_executor = letter.executor.full_name if letter.executor_id and letter.executor else ""
+    changes: dict = {"status": to_status, "status_changed_at": now}
     if move:
-        letter.unit = unit
-        letter.executor = executor
-    letter.status = to_status
-    letter.status_changed_at = now
+        changes.update(
+            unit_id=unit.id if unit else None, executor_id=executor.id if executor else None
+        )
+    if due_on is not None:
+        changes.update(due_on=due_on, extended=True)
     async with in_transaction() as connection:
-        await letter.save(using_db=connection)
+        updated = (
+            await Letter.filter(
+                id=letter.id,
+                status=from_status,
+                unit_id=letter.unit_id,
+                executor_id=letter.executor_id,
+                extended=letter.extended,
+            )
+            .using_db(connection)
+            .update(**changes)
+        )
+        if not updated:
+            raise LetterError(
+                _l("Someone else changed this letter a moment ago. Look at it again and retry.")
+            )
+        if move:
+            letter.unit, letter.executor = unit, executor
+        for name, value in changes.items():
+            if not name.endswith("_id"):
+                setattr(letter, name, value)
         event = await LetterEvent.create(
             letter=letter,
             at=now,
@@ -446,8 +480,6 @@ async def extend(
         raise LetterError(_l("The deadline of this letter has already been extended once."))
     if not 1 <= working_days <= max_working_days:
         raise LetterError(_l("Extend by 1 to %(max)s working days."), max=max_working_days)
-    letter.due_on = add_working_days(letter.due_on, working_days)
-    letter.extended = True
     return await _record(
         letter,
         actor=actor,
@@ -455,4 +487,5 @@ async def extend(
         now=localtime(now or utcnow()),
         public_note=public_note,
         internal_note=internal_note,
+        due_on=add_working_days(letter.due_on, working_days),
     )
