@@ -556,3 +556,18 @@ async def test_notices_of_a_paper_letter_follow_it_to_the_account_made_later(db)
     await service.claim_paper_letters(person)
     assert (await Letter.get(id=letter.id)).applicant_id == person.id
     assert await Notification.filter(letter_id=letter.id, recipient_id=person.id).count() == 1
+
+
+async def test_appeal_attachments_count_towards_the_upload_quota(make_app):
+    async with AsyncTestClient(app=make_app(party_quota_bytes=1)) as client:
+        await sign_in(client, "vetendas2")
+        refused = await _post_appeal(
+            client,
+            [("files", ("qaimə.pdf", PDF, "application/pdf"))],
+            body=str(await _body_id()),
+            subject="Kvota",
+            text="Mətn",
+        )
+        assert refused.status_code == 422
+        assert 'href="#files"' in refused.text and "Yaddaşınız doludur" in refused.text
+        assert not await Letter.filter(subject="Kvota").exists()

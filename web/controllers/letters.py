@@ -16,6 +16,7 @@ from web.i18n import gettext as _
 from web.rendering import redirect, render
 from web.services import catalog, lookup_limit, notifications
 from web.services import letters as service
+from web.services.storage import QuotaExceeded, check_quota
 from web.uploads import file_response, receiving_files, rejection_message
 
 LOOKUP_STORE = "letter_lookup_rate_limit"
@@ -173,8 +174,16 @@ class LettersController(Controller):
                 errors["text"] = _(
                     "The text must be %(max)s characters or fewer", max=service.MAX_TEXT_LENGTH
                 )
+            person = current_user(request).person
             if received.rejections:
                 errors["files"] = " ".join(rejection_message(r) for r in received.rejections)
+            elif batch.staged:
+                # The documents service's quota, per person, for appeal attachments.
+                used = await service.attachment_bytes_of(person)
+                try:
+                    check_quota(used, batch.total_bytes, settings.party_quota_bytes)
+                except QuotaExceeded as quota:
+                    errors["files"] = rejection_message(quota)
             if errors:
                 return Template(
                     "letters/new.html.j2",
@@ -186,7 +195,6 @@ class LettersController(Controller):
                     },
                     status_code=422,
                 )
-            person = current_user(request).person
             letter = await service.register_letter(
                 body=body,
                 applicant=service.Applicant(

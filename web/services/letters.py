@@ -272,6 +272,14 @@ async def public_history(letter: Letter) -> list[LetterEvent]:
     return await LetterEvent.filter(letter_id=letter.id).order_by("-at", "-id")
 
 
+async def attachment_bytes_of(person: Person) -> int:
+    """Bytes of the attachments of a person's appeals (their upload quota counts these)."""
+    sizes = await LetterAttachment.filter(letter__applicant_id=person.id).values_list(
+        "size", flat=True
+    )
+    return sum(sizes)
+
+
 async def attachments_of(letter: Letter) -> list[LetterAttachment]:
     return await LetterAttachment.filter(letter_id=letter.id).order_by("id")
 
