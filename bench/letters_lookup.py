@@ -60,10 +60,11 @@ async def _load(client, path: str, params: dict | None, headers: dict) -> dict[s
 
 
 async def run() -> dict[str, dict[str, float]]:
+    from bench.support import sign_in
     from models.letters import CustomsBody
     from web import db
     from web.app import create_app
-    from web.services.demo_data import DEMO_PASSWORD, seed_demo_data
+    from web.services.demo_data import seed_demo_data
     from web.settings import get_settings
 
     settings = replace(
@@ -88,15 +89,7 @@ async def run() -> dict[str, dict[str, float]]:
             transport=httpx.ASGITransport(app=app), base_url="http://testserver.local"
         ) as client,
     ):
-        await client.get("/login")
-        await client.post(
-            "/login/password",
-            data={
-                "username": "vetendas",
-                "password": DEMO_PASSWORD,
-                "_csrf_token": client.cookies.get("csrftoken"),
-            },
-        )
+        await sign_in(client, "vetendas")
         body = await CustomsBody.get(name="Bakı Baş Gömrük İdarəsi")
         params = {
             "body": str(body.id),

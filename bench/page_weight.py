@@ -60,9 +60,10 @@ async def measure(client, path: str) -> dict[str, int]:
 async def run() -> list[tuple[str, int]]:
     from litestar.testing import AsyncTestClient
 
+    from bench.support import sign_in
     from web import db
     from web.app import create_app
-    from web.services.demo_data import DEMO_PASSWORD, seed_demo_data
+    from web.services.demo_data import seed_demo_data
     from web.settings import get_settings
 
     settings = get_settings()
@@ -76,15 +77,7 @@ async def run() -> list[tuple[str, int]]:
             sizes = await measure(client, path)
             results.append((path, sum(sizes.values())))
         for username, path in SIGNED_IN_PAGES:
-            await client.get("/login")
-            await client.post(
-                "/login/password",
-                data={
-                    "username": username,
-                    "password": DEMO_PASSWORD,
-                    "_csrf_token": client.cookies.get("csrftoken"),
-                },
-            )
+            await sign_in(client, username)
             sizes = await measure(client, path)
             results.append((f"{path} ({username})", sum(sizes.values())))
     return results

@@ -76,9 +76,10 @@ async def upload(client: httpx.AsyncClient, total: int) -> None:
 async def run(data_dir: Path) -> tuple[dict[int, int], float, float]:
     os.environ["DATA_DIR"] = str(data_dir)
     os.environ.pop("DATABASE_URL", None)
+    from bench.support import sign_in
     from web import db
     from web.app import create_app
-    from web.services.demo_data import DEMO_PASSWORD, seed_demo_data
+    from web.services.demo_data import seed_demo_data
     from web.settings import get_settings
 
     get_settings.cache_clear()
@@ -100,15 +101,7 @@ async def run(data_dir: Path) -> tuple[dict[int, int], float, float]:
     async with app.lifespan():
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            await client.get("/login")
-            await client.post(
-                "/login/password",
-                data={
-                    "username": "vetendas2",
-                    "password": DEMO_PASSWORD,
-                    "_csrf_token": client.cookies.get("csrftoken"),
-                },
-            )
+            await sign_in(client, "vetendas2")
             await client.post(
                 "/documents/obligation", data={"_csrf_token": client.cookies.get("csrftoken")}
             )
