@@ -14,9 +14,10 @@ from tortoise.connection import connections
 from tortoise.context import get_current_context
 
 from models import MODEL_MODULES
+from web import portal_time
 from web.settings import Settings, get_settings
 
-TIMEZONE = "Asia/Baku"
+TIMEZONE = portal_time.TIME_ZONE_NAME
 _OPENED = "_egomruk_opened_connections"
 
 

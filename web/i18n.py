@@ -13,7 +13,6 @@ from contextvars import ContextVar
 from functools import cache
 from io import BytesIO
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.messages.mofile import write_mo
@@ -131,18 +130,3 @@ def format_size(size: int) -> str:
         if size >= factor:
             return format_unit(size / factor, unit, length="short", locale=locale, format="#,##0.#")
     return format_unit(size, "digital-byte", length="short", locale=locale)
-
-
-DATE_FORMAT = "%d.%m.%Y"  # how dates are written in Azerbaijan (and Russia): 03.11.2026
-PORTAL_TIME_ZONE = ZoneInfo("Asia/Baku")
-
-
-def format_date(value) -> str:
-    return value.strftime(DATE_FORMAT) if value else ""
-
-
-def format_datetime(value) -> str:
-    """Date and time in Asia/Baku, the portal's (and DGK's) time zone."""
-    if not value:
-        return ""
-    return value.astimezone(PORTAL_TIME_ZONE).strftime(DATE_FORMAT + " %H:%M")

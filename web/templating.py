@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from web import i18n
+from web import i18n, portal_time
 
 WEB_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = WEB_DIR / "templates"
 COMPONENTS_DIR = WEB_DIR.parent / "components"
-BAKU = ZoneInfo("Asia/Baku")
-
-
-def local_date(value: date | datetime | None) -> str:
-    """dd.mm.yyyy, as Azerbaijani documents write dates (Baku time for datetimes)."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        value = value.astimezone(BAKU).date()
-    return value.strftime("%d.%m.%Y")
-
-
-def local_datetime(value: datetime | None) -> str:
-    """dd.mm.yyyy HH:MM in Baku time."""
-    return value.astimezone(BAKU).strftime("%d.%m.%Y %H:%M") if value else ""
 
 
 def build_environment() -> Environment:
@@ -44,9 +27,7 @@ def build_environment() -> Environment:
     )
     env.globals["get_language"] = i18n.get_language
     env.globals["LANGUAGES"] = i18n.LANGUAGES
-    env.filters["localdate"] = local_date
-    env.filters["localdatetime"] = local_datetime
+    env.filters["localdate"] = portal_time.format_date
+    env.filters["localdatetime"] = portal_time.format_datetime
     env.filters["filesize"] = i18n.format_size
-    env.filters["day"] = i18n.format_date
-    env.filters["moment"] = i18n.format_datetime
     return env

@@ -19,6 +19,7 @@ from litestar.testing import AsyncTestClient
 from models.documents import AuditEntry, ClearanceDocument, DocumentFile, DocumentKind
 from models.identity import MembershipSource, Party, Person
 from tests.support.web import act_for, csrf_token, sign_in
+from web.portal_time import db_datetime
 from web.services import accounts
 from web.services import documents as service
 
@@ -183,9 +184,7 @@ async def test_period_is_calendar_days_in_baku_both_ends_inclusive(client):
         (datetime(2026, 11, 14, 19, 59, 59, tzinfo=UTC), "2026-11-14"),
         (datetime(2026, 11, 14, 20, 0, 0, tzinfo=UTC), "2026-11-15"),
     ):
-        await ClearanceDocument.filter(id=document.id).update(
-            created_at=service.db_datetime(utc_time)
-        )
+        await ClearanceDocument.filter(id=document.id).update(created_at=db_datetime(utc_time))
         for start, end, found in (
             (day_in_baku, day_in_baku, True),
             ("2026-11-01", day_in_baku, True),

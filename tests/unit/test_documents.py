@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from web import portal_time
 from web.forms import date_from_parts, date_from_text
 from web.paging import pagination_params
 from web.services import documents
@@ -27,8 +28,8 @@ def test_period_bounds_are_baku_midnights_both_days_inclusive():
 
 
 def test_today_follows_baku_not_utc():
-    assert documents.today_in_baku(datetime(2026, 11, 21, 19, 59, tzinfo=UTC)) == date(2026, 11, 21)
-    assert documents.today_in_baku(datetime(2026, 11, 21, 20, 0, tzinfo=UTC)) == date(2026, 11, 22)
+    assert portal_time.today(datetime(2026, 11, 21, 19, 59, tzinfo=UTC)) == date(2026, 11, 21)
+    assert portal_time.today(datetime(2026, 11, 21, 20, 0, tzinfo=UTC)) == date(2026, 11, 22)
 
 
 @pytest.mark.parametrize(

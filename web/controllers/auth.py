@@ -16,7 +16,7 @@ from web.forms import FormData, field, invalid_form
 from web.i18n import gettext as _
 from web.rendering import redirect, render
 from web.safety import safe_next_path
-from web.services import accounts, asan_signin
+from web.services import accounts, asan_signin, letters
 from web.services.accounts import AuthOutcome
 from web.services.asan_imza import normalize_az_mobile
 
@@ -39,6 +39,8 @@ async def _finish_sign_in(request: Request, *, person_id: int, role: Role, metho
     """Fresh session id, then the party choice when there is one, else straight on."""
     target = _next(request)
     person = await Person.get(id=person_id)
+    if role == Role.CITIZEN:
+        await letters.claim_paper_letters(person)
     parties = await accounts.parties_of(person)
     auth = {"person_id": person_id, "role": str(role), "method": method, "party_id": None}
     if len(parties) == 1:

@@ -14,11 +14,12 @@ from litestar.response import Response, Stream, Template
 
 from models.documents import AuditAction, ClearanceDocument, DocumentFile, DocumentKind
 from models.identity import Role
+from web import portal_time
 from web.auth import CurrentUser, citizen_acting_for_party, current_user, staff_with
 from web.forms import FormData, date_parts, error_list, field, invalid_form
 from web.i18n import gettext as _
 from web.paging import pagination_params
-from web.rendering import redirect, render
+from web.rendering import redirect, render, wants_fragment
 from web.services import catalog, documents
 from web.services.storage import LocalDiskStorage, QuotaExceeded
 from web.sessions import flash, take_flash
@@ -104,15 +105,16 @@ class DocumentsController(Controller):
             "to": _query(request, "to"),
             "mistaken": "1" if _query(request, "mistaken") == "1" else "",
         }
-        today = documents.today_in_baku()
+        today = portal_time.today()
         period, errors = documents.parse_period(values["from"], values["to"], today)
         context: dict[str, Any] = {
             "service": catalog.CLEARANCE_DOCUMENTS,
             "values": values,
             "search_errors": errors,
             "search_error_list": error_list(errors),
-            "acknowledged": await documents.acknowledgment_of(user.party) is not None,
         }
+        if not wants_fragment(request):  # the notice about it sits outside the swapped block
+            context["acknowledged"] = await documents.acknowledgment_of(user.party) is not None
         created_id = take_flash(request, CREATED_FLASH)
         if created_id:
             context["created"] = await documents.document_of_party(user.party, created_id)
@@ -152,7 +154,7 @@ class DocumentsController(Controller):
                 "service": catalog.CLEARANCE_DOCUMENTS,
                 "acknowledgment": await documents.acknowledgment_of(user.party),
                 "retention_years": _settings(request).document_retention_years,
-                "today": documents.today_in_baku(),
+                "today": portal_time.today(),
             },
         )
 
@@ -177,8 +179,7 @@ class DocumentsController(Controller):
     async def create(self, request: Request) -> Response | Template:
         user = _user(request)
         settings = _settings(request)
-        context = await self._form_context(request)
-        if not context["acknowledged"]:
+        if await documents.acknowledgment_of(user.party) is None:
             return redirect(request, "/documents/new")
         async with receiving_files(request) as (batch, received):
             values: dict[str, Any] = {
@@ -186,7 +187,7 @@ class DocumentsController(Controller):
                 for name in ("kind", "number", "declaration_number", "note")
             }
             values["issued_on"] = date_parts(received.fields, "issued_on")
-            details, errors = documents.validate_details(values, documents.today_in_baku())
+            details, errors = documents.validate_details(values, portal_time.today())
             if received.rejections:
                 errors["files"] = " ".join(rejection_message(r) for r in received.rejections)
             elif not batch.staged:
@@ -203,7 +204,11 @@ class DocumentsController(Controller):
                     "documents/new.html.j2",
                     errors,
                     date_fields=("issued_on",),
-                    **{**context, "values": values, "files_lost": received.files_sent > 0},
+                    **{
+                        **await self._form_context(request),
+                        "values": values,
+                        "files_lost": received.files_sent > 0,
+                    },
                 )
         flash(request, CREATED_FLASH, document.id)
         return redirect(request, "/documents")
@@ -219,7 +224,7 @@ class DocumentsController(Controller):
             "kind_items": _kind_items(),
             "limits": settings,
             "declaration_example": documents.DECLARATION_NUMBER_EXAMPLE,
-            "today": documents.today_in_baku(),
+            "today": portal_time.today(),
             "used_bytes": await documents.used_bytes(party),
             "quota_bytes": settings.party_quota_bytes,
         }
@@ -297,7 +302,7 @@ class OfficerDocumentsController(Controller):
         }
         searched = any(values.values())
         period, errors = documents.parse_period(
-            values["from"], values["to"], documents.today_in_baku(), optional=True
+            values["from"], values["to"], portal_time.today(), optional=True
         )
         if values["party"] and not documents.FIN_OR_VOEN_RE.match(values["party"]):
             errors = {"party": _("Enter a FIN (7 characters) or a VÖEN (10 digits)"), **errors}

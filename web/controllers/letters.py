@@ -10,6 +10,7 @@ from litestar.params import FromPath
 from litestar.response import Response, Stream, Template
 
 from models.letters import CustomsBody, LetterChannel
+from web import portal_time
 from web.auth import current_user, signed_in
 from web.forms import date_from_parts, date_parts, error_list, field
 from web.i18n import gettext as _
@@ -38,7 +39,7 @@ async def _body_items(selected: int | None) -> list[dict]:
 
 
 async def _result_context(letter) -> dict:
-    today = service.today_in_baku()
+    today = portal_time.today()
     return {
         "letter": letter,
         "attachments": await service.attachments_of(letter),

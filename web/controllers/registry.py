@@ -18,6 +18,7 @@ from tortoise.exceptions import IntegrityError
 
 from models.identity import FIN_PATTERN, Role
 from models.letters import CustomsBody, Executor, LetterChannel, LetterStatus, StructuralUnit
+from web import portal_time
 from web.auth import current_user, staff_with
 from web.controllers.letters import attachment_response
 from web.forms import FormData, error_list, field
@@ -85,7 +86,7 @@ class RegistryController(Controller):
             overdue=field(query, "overdue", 3) == "1",
         )
         page = max(1, _int(field(query, "page", 6)) or 1)
-        today = service.today_in_baku()
+        today = portal_time.today()
         rows, total = await service.registry_list(
             filters, today, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )
@@ -427,7 +428,7 @@ async def _letter_context(request: Request, letter, **extra) -> dict:
         "letter": letter,
         "attachments": await service.attachments_of(letter),
         "history": await service.public_history(letter),
-        "overdue": service.is_overdue(letter, service.today_in_baku()),
+        "overdue": service.is_overdue(letter, portal_time.today()),
         "final": service.is_final(letter),
         "status_label": service.status_label,
         "unit_items": _items(units, letter.unit_id, _("Choose a unit")),

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
 
 from models.identity import Account, MembershipSource, Person, Role
 from models.letters import (
@@ -20,6 +19,7 @@ from models.letters import (
     LetterStatus,
     StructuralUnit,
 )
+from web.portal_time import PORTAL_TIME_ZONE
 from web.services import accounts
 from web.services.asan_imza.db_store import DatabaseSimulatorStore
 from web.services.asan_imza.simulator import provision_demo_phone
@@ -101,7 +101,6 @@ async def _staff(username: str, full_name: str, role: Role) -> int:
     return 1
 
 
-BAKU = ZoneInfo("Asia/Baku")
 BAKI = "Bakı Baş Gömrük İdarəsi"
 CLEARANCE_UNIT = "Gömrük rəsmiləşdirilməsi şöbəsi"
 UNITS = {
@@ -170,7 +169,7 @@ async def _letters_directory() -> int:
 
 
 def _at(day: date, hour: int, minute: int) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=BAKU)
+    return datetime.combine(day, time(hour, minute), tzinfo=PORTAL_TIME_ZONE)
 
 
 async def _demo_letter(settings: Settings) -> int:

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from math import ceil
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from tortoise import timezone
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
@@ -37,9 +36,9 @@ from models.identity import Party, Person
 from web.forms import date_from_parts, date_from_text
 from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
+from web.portal_time import db_datetime, start_of_day, utcnow
 from web.services.storage import UploadBatch, check_quota
 
-BAKU = ZoneInfo("Asia/Baku")
 DEFAULT_PERIOD_DAYS = 30
 PAGE_SIZE = 20
 NUMBER_MAX = 100
@@ -65,20 +64,6 @@ DECLARATION_NUMBER_EXAMPLE = "10200010/031126/0001234"
 # --------------------------------------------------------------------------- time
 
 
-def now_in_baku(now: datetime | None = None) -> datetime:
-    return (now or datetime.now(UTC)).astimezone(BAKU)
-
-
-def today_in_baku(now: datetime | None = None) -> date:
-    return now_in_baku(now).date()
-
-
-def db_datetime(value: datetime) -> datetime:
-    """An aware datetime in the ORM's time zone: SQLite keeps datetimes as ISO text, so a
-    filter compares correctly only with the offset Tortoise itself writes."""
-    return timezone.localtime(value)
-
-
 @dataclass(frozen=True)
 class Period:
     """Calendar days in Asia/Baku, both ends inclusive."""
@@ -89,9 +74,8 @@ class Period:
     @property
     def bounds(self) -> tuple[datetime, datetime]:
         """[start of the first day, start of the day after the last) as aware datetimes."""
-        first = datetime.combine(self.start, time.min, tzinfo=BAKU)
-        after = datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=BAKU)
-        return db_datetime(first), db_datetime(after)
+        after = start_of_day(self.end + timedelta(days=1))
+        return db_datetime(start_of_day(self.start)), db_datetime(after)
 
 
 def default_period(today: date) -> Period:
@@ -261,10 +245,14 @@ def validate_details(
     ), {}
 
 
-async def used_bytes(party: Party) -> int:
+async def used_bytes(party: Party, connection: BaseDBAsyncClient | None = None) -> int:
     """Bytes stored for the party. (Summed here: Tortoise 1.x's `annotate(Sum)` over a joined
     filter groups per row and returned a single file's size.)"""
-    sizes = await DocumentFile.filter(document__party=party).values_list("size", flat=True)
+    sizes = (
+        await DocumentFile.filter(document__party_id=party.id)
+        .using_db(connection)
+        .values_list("size", flat=True)
+    )
     return sum(sizes)
 
 
@@ -277,22 +265,14 @@ async def create_document(
 ) -> ClearanceDocument:
     """Save the document and its staged files: rows in one transaction, then the files are
     moved into place. Raises `QuotaExceeded` before anything is written."""
-    check_quota(await used_bytes(party), batch.total_bytes, quota_bytes)  # fail fast
     async with in_transaction() as connection:
         # Two uploads for one party must not both pass the quota check: an UPDATE of the
         # party's row locks it until commit on PostgreSQL and takes SQLite's write lock, so
         # the second upload counts the first one's files.
         await (
-            Party.filter(id=party.id)
-            .using_db(connection)
-            .update(updated_at=db_datetime(datetime.now(UTC)))
+            Party.filter(id=party.id).using_db(connection).update(updated_at=db_datetime(utcnow()))
         )
-        sizes = (
-            await DocumentFile.filter(document__party_id=party.id)
-            .using_db(connection)
-            .values_list("size", flat=True)
-        )
-        check_quota(sum(sizes), batch.total_bytes, quota_bytes)
+        check_quota(await used_bytes(party, connection), batch.total_bytes, quota_bytes)
         document = await ClearanceDocument.create(
             party=party,
             entered_by=person,
@@ -321,7 +301,7 @@ async def create_document(
 async def mark_mistaken(document: ClearanceDocument, person: Person, reason: str) -> bool:
     """Mark “Səhvən daxil edilib” once; returns False when it already was."""
     updated = await ClearanceDocument.filter(id=document.id, mistaken_at__isnull=True).update(
-        mistaken_at=db_datetime(datetime.now(UTC)), mistaken_by=person, mistaken_reason=reason
+        mistaken_at=db_datetime(utcnow()), mistaken_by=person, mistaken_reason=reason
     )
     return bool(updated)
 

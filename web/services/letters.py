@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
@@ -35,6 +35,7 @@ from models.letters import (
     StructuralUnit,
 )
 from web.i18n import lazy_gettext as _l
+from web.portal_time import utcnow
 from web.services import notifications
 from web.services.storage import StagedFile
 from web.services.working_days import add_working_days
@@ -97,14 +98,6 @@ def format_number(sequence: int, year: int) -> str:
 def normalize_number(number: str) -> str:
     """How lookups compare numbers: surrounding spaces and case do not matter."""
     return number.strip().casefold()
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def today_in_baku(now: datetime | None = None) -> date:
-    return localtime(now or utcnow()).date()
 
 
 def due_date(registered_on: date, working_days: int) -> date:
@@ -219,11 +212,12 @@ async def register_letter(
 
 
 async def claim_paper_letters(person: Person) -> None:
-    """Paper letters registered under this person's FIN before they had an account."""
+    """Paper letters registered under this person's FIN before they had an account: linked
+    when they sign in (`web/controllers/auth.py`), not on every lookup."""
     if not person.fin:
         return
     unclaimed = Letter.filter(applicant_id=None, applicant_fin=person.fin)
-    letter_ids = await unclaimed.values_list("id", flat=True)  # a read first: lookups rarely write
+    letter_ids = await unclaimed.values_list("id", flat=True)  # usually none: no write
     if letter_ids:
         async with in_transaction():
             await Letter.filter(id__in=letter_ids, applicant_id=None).update(applicant_id=person.id)
@@ -240,7 +234,6 @@ async def find_for_applicant(
     whichever part was wrong (one query either way)."""
     if body_id is None or registered_on is None:
         return None
-    await claim_paper_letters(person)
     return (
         await Letter.filter(
             body_id=body_id,
@@ -254,7 +247,6 @@ async def find_for_applicant(
 
 
 async def letter_of(person: Person, letter_id: int) -> Letter | None:
-    await claim_paper_letters(person)
     return (
         await Letter.filter(id=letter_id, applicant_id=person.id)
         .select_related("body", "unit", "executor")
@@ -263,7 +255,6 @@ async def letter_of(person: Person, letter_id: int) -> Letter | None:
 
 
 async def letters_of(person: Person) -> list[Letter]:
-    await claim_paper_letters(person)
     return await Letter.filter(applicant_id=person.id).select_related("body")
 
 

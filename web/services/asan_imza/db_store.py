@@ -31,12 +31,12 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tortoise import timezone
 from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models.asan import SimulatedSim, SimulatedTransaction, UsedAsanTransaction
+from web.portal_time import db_datetime
 
 from .errors import StaleRecord
 from .gateway import SignedCertificate, TransactionStatus
@@ -57,7 +57,7 @@ def _to_db(value: datetime, label: str) -> datetime:
     """
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{label} must be a timezone-aware datetime")
-    return timezone.localtime(value)
+    return db_datetime(value)
 
 
 def _pem_text(pem: bytes) -> str:
