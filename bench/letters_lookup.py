@@ -62,9 +62,9 @@ async def _load(client, path: str, params: dict | None, headers: dict) -> dict[s
 async def run() -> dict[str, dict[str, float]]:
     from bench.support import sign_in
     from models.letters import CustomsBody
-    from web import db
     from web.app import create_app
-    from web.services.demo_data import seed_demo_data
+    from web.devdata.demo_data import seed_demo_data
+    from web.platform import db
     from web.settings import get_settings
 
     settings = replace(

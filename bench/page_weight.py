@@ -61,9 +61,9 @@ async def run() -> list[tuple[str, int]]:
     from litestar.testing import AsyncTestClient
 
     from bench.support import sign_in
-    from web import db
     from web.app import create_app
-    from web.services.demo_data import seed_demo_data
+    from web.devdata.demo_data import seed_demo_data
+    from web.platform import db
     from web.settings import get_settings
 
     settings = get_settings()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from web.services.demo_data import DEMO_PASSWORD
+from web.devdata.demo_data import DEMO_PASSWORD
 
 
 async def sign_in(client: httpx.AsyncClient, username: str) -> None:

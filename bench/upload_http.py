@@ -2,7 +2,7 @@
 
 The whole path a browser's upload takes, in process: httpx streams a multipart body (built
 chunk by chunk, never whole) into the ASGI app; the route checks CSRF, parses the stream
-(`web/uploads.py`), sniffs and stores the file (`LocalDiskStorage`), writes the rows and moves
+(`web/storage/receiving.py`), sniffs and stores the file (`LocalDiskStorage`), writes the rows and moves
 the file into place. Limits are raised so a 50 MB file is allowed.
 
 Memory: `tracemalloc` peak above the level before the request, for 5 MB and 50 MB files; flat
@@ -77,9 +77,9 @@ async def run(data_dir: Path) -> tuple[dict[int, int], float, float]:
     os.environ["DATA_DIR"] = str(data_dir)
     os.environ.pop("DATABASE_URL", None)
     from bench.support import sign_in
-    from web import db
     from web.app import create_app
-    from web.services.demo_data import seed_demo_data
+    from web.devdata.demo_data import seed_demo_data
+    from web.platform import db
     from web.settings import get_settings
 
     get_settings.cache_clear()

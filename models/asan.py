@@ -1,6 +1,6 @@
 """Asan İmza: the simulator's SIMs and transactions, and the portal's replay guard.
 
-These tables back :mod:`web.services.asan_imza.db_store`, so that several worker processes share
+These tables back :mod:`web.identity.asan_imza.db_store`, so that several worker processes share
 one simulator state and one replay guard. Every write to the two ``asan_simulated_*`` tables is
 a compare-and-set on ``version`` (``UPDATE … WHERE pk = ? AND version = ?``); the store, not the
 models, holds that logic and the conversion to and from the simulator's dataclass records.
@@ -19,7 +19,7 @@ __all__ = ["SimulatedSim", "SimulatedTransaction", "UsedAsanTransaction"]
 
 
 class SimulatedSim(Model):
-    """A simulated SIM with Asan İmza (``web.services.asan_imza.simulator.SimPhone``).
+    """A simulated SIM with Asan İmza (``web.simulator.operator.SimPhone``).
 
     ``certificates``: ``[{"chain_pem": [str, …], "encrypted_key_pem": str}, …]``, personal
     certificate first; each chain end-entity first, each key encrypted under PIN1.

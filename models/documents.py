@@ -4,7 +4,7 @@ audit log of what customs officers opened.
 
 A `ClearanceDocument` belongs to a `Party` (never to the person who typed it in: a company's
 documents stay with the company when staff change). Its files are `DocumentFile` rows whose
-bytes live in file storage under a server-made key (`web/services/storage.py`).
+bytes live in file storage under a server-made key (`web/storage/backend.py`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from models.base import TimestampedModel
 
 
 class DocumentKind(StrEnum):
-    """“Sənədin növü”. Labels (az/en/ru) live in `web/services/documents.py`."""
+    """“Sənədin növü”. Labels (az/en/ru) live in `web/documents/service.py`."""
 
     INVOICE = "invoice"
     TRADE_CONTRACT = "trade_contract"

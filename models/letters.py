@@ -207,7 +207,7 @@ class Notification(Model):
     letter: fields.ForeignKeyNullableRelation[Letter] = fields.ForeignKeyField(
         "models.Letter", related_name="notifications", null=True, on_delete=fields.SET_NULL
     )
-    # What happened (see web.services.notifications.KINDS) and its details, so the
+    # What happened (see web.letters.notifications.KINDS) and its details, so the
     # Bildirişlər page shows it in the reader's language.
     kind = fields.CharField(max_length=32)
     params = fields.JSONField(default=dict)

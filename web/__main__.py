@@ -12,12 +12,12 @@ import os
 
 import uvicorn
 
-from web import db
+from web.platform import db
 from web.settings import get_settings
 
 
 async def _migrate() -> None:
-    from web.services.reference_data import ensure_customs_bodies
+    from web.letters.reference_data import ensure_customs_bodies
 
     settings = get_settings()
     await db.migrate(settings)
@@ -29,7 +29,7 @@ async def _migrate() -> None:
 
 
 async def _seed() -> None:
-    from web.services.demo_data import seed_demo_data
+    from web.devdata.demo_data import seed_demo_data
 
     settings = get_settings()
     if settings.is_production:
@@ -45,8 +45,8 @@ async def _seed() -> None:
 
 async def _storage_check(remove: bool) -> int:
     """Report stored files no row points to (orphans) and rows whose file is missing."""
-    from web.services.storage import LocalDiskStorage
-    from web.services.stored_files import check
+    from web.storage.backend import LocalDiskStorage
+    from web.storage.check import check
 
     settings = get_settings()
     await db.init_db(settings)

@@ -20,29 +20,35 @@ from litestar.stores.redis import RedisStore
 from litestar.stores.registry import StoreRegistry
 from litestar.template import TemplateConfig
 
-from web import db
-from web.auth import auth_context_middleware
-from web.controllers.auth import AuthController
-from web.controllers.catalog import CatalogController
-from web.controllers.documents import (
+from web.catalog.routes import CatalogController
+from web.documents.routes import (
     AuditLogController,
     DocumentsController,
     OfficerDocumentsController,
 )
-from web.controllers.letters import LettersController
-from web.controllers.registry import RegistryController
-from web.controllers.simulator import AsanSimulatorController
-from web.controllers.system import SystemController
-from web.errors import EXCEPTION_HANDLERS
-from web.logging import configure_logging
-from web.middleware import request_context_middleware, security_headers_middleware_factory
-from web.services import notifications
-from web.services.asan_signin import build_asan_service
-from web.services.storage import LocalDiskStorage
-from web.sessions import session_config
+from web.identity.asan_signin import build_asan_service
+from web.identity.guards import auth_context_middleware
+from web.identity.routes import AuthController
+from web.identity.sessions import session_config
+from web.letters import notifications
+from web.letters.registry_routes import RegistryController
+from web.letters.routes import LettersController
+from web.platform import db
+from web.platform.errors import EXCEPTION_HANDLERS
+from web.platform.logging import configure_logging
+from web.platform.middleware import request_context_middleware, security_headers_middleware_factory
+from web.platform.routes import SystemController
+from web.platform.static_assets import (
+    STATIC_CACHE_SECONDS,
+    STATIC_DIR,
+    STATIC_PREFIX,
+    sri,
+    static_url,
+)
+from web.platform.templating import build_environment
 from web.settings import Settings, get_settings
-from web.static_assets import STATIC_CACHE_SECONDS, STATIC_DIR, STATIC_PREFIX, sri, static_url
-from web.templating import build_environment
+from web.simulator.routes import AsanSimulatorController
+from web.storage.backend import LocalDiskStorage
 
 UNLIMITED_PATHS = [STATIC_PREFIX, "/healthz"]
 

@@ -20,7 +20,7 @@ def test_database() -> Iterator[TestDatabase]:
 
 @pytest.fixture(scope="session")
 def settings(test_database: TestDatabase):
-    from web import db
+    from web.platform import db
     from web.settings import get_settings
 
     get_settings.cache_clear()
@@ -51,7 +51,7 @@ async def client(make_app) -> AsyncIterator[AsyncTestClient]:
 @pytest.fixture
 async def db(settings):
     """The ORM initialised on the (migrated) test database, for service-level tests."""
-    from web import db as database
+    from web.platform import db as database
 
     await database.init_db(settings)
     try:
@@ -63,8 +63,8 @@ async def db(settings):
 @pytest.fixture(scope="session")
 def seeded(settings):
     """The development demo data (accounts, parties, simulated phones), once a session."""
-    from web import db as database
-    from web.services.demo_data import seed_demo_data
+    from web.devdata.demo_data import seed_demo_data
+    from web.platform import db as database
 
     async def seed():
         await database.init_db(settings)

@@ -22,8 +22,8 @@ from models.identity import (
     Person,
     Role,
 )
-from web.services import accounts
-from web.services.accounts import (
+from web.identity import accounts
+from web.identity.accounts import (
     LOCK_DURATION,
     MAX_FAILED_ATTEMPTS,
     TOO_COMMON,

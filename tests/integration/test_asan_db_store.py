@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.support.clock import Clock
-from web.services.asan_imza import (
+from web.identity.asan_imza import (
     ReplayGuard,
     SignedCertificate,
     SimBlocked,
@@ -25,9 +25,9 @@ from web.services.asan_imza import (
     verification_code,
     verify_sign_in,
 )
-from web.services.asan_imza.db_store import DatabaseReplayGuard, DatabaseSimulatorStore
-from web.services.asan_imza.pki import DemoCA
-from web.services.asan_imza.simulator import (
+from web.identity.asan_imza.db_store import DatabaseReplayGuard, DatabaseSimulatorStore
+from web.identity.asan_imza.pki import DemoCA
+from web.simulator.operator import (
     AsanSimulator,
     SimCertificate,
     SimPhone,

@@ -19,9 +19,9 @@ from litestar.testing import AsyncTestClient
 from models.documents import AuditEntry, ClearanceDocument, DocumentFile, DocumentKind
 from models.identity import MembershipSource, Party, Person
 from tests.support.web import act_for, csrf_token, sign_in
-from web.portal_time import db_datetime
-from web.services import accounts
-from web.services import documents as service
+from web.documents import service
+from web.identity import accounts
+from web.platform.portal_time import db_datetime
 
 pytestmark = pytest.mark.usefixtures("seeded")
 
@@ -533,8 +533,8 @@ async def test_storage_check_reports_orphans_and_missing_files(client, settings,
     import os
     import time
 
-    from web.services.storage import LocalDiskStorage, new_key
-    from web.services.stored_files import check
+    from web.storage.backend import LocalDiskStorage, new_key
+    from web.storage.check import check
 
     await new_trader(client)
     await acknowledge(client)
@@ -601,7 +601,7 @@ async def test_every_table_holding_storage_keys_is_checked():
     from tortoise.models import Model
 
     from models import MODEL_MODULES
-    from web.services.stored_files import KEY_COLUMNS
+    from web.storage.check import KEY_COLUMNS
 
     with_keys = {
         value
@@ -619,7 +619,7 @@ async def test_two_uploads_at_once_cannot_both_pass_the_quota(client, settings):
     import asyncio
     from datetime import date
 
-    from web.services.storage import LocalDiskStorage, QuotaExceeded, UploadBatch
+    from web.storage.backend import LocalDiskStorage, QuotaExceeded, UploadBatch
 
     company = await new_trader(client)
     party = await Party.get(name=company)

@@ -25,8 +25,7 @@ from models.letters import (
     StructuralUnit,
 )
 from tests.integration.letters_support import csrf, lookup_params, sign_in
-from web.services import letters as service
-from web.services import notifications
+from web.letters import notifications, service
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

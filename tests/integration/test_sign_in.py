@@ -13,11 +13,10 @@ from litestar.testing import AsyncTestClient
 from models.identity import Person, Role
 from tests.support.web import csrf_token as _csrf
 from tests.support.web import sign_in
-from web import sessions
 from web.app import create_app
-from web.auth import staff_with
-from web.services import accounts
-from web.services.demo_data import DEMO_PASSWORD
+from web.devdata.demo_data import DEMO_PASSWORD
+from web.identity import accounts, sessions
+from web.identity.guards import staff_with
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

@@ -6,7 +6,7 @@ import re
 
 from litestar.testing import AsyncTestClient
 
-from web.services.demo_data import DEMO_PASSWORD
+from web.devdata.demo_data import DEMO_PASSWORD
 
 
 async def csrf_token(client: AsyncTestClient) -> str:

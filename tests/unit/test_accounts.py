@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from argon2 import PasswordHasher
 
-from web.services.accounts import (
+from web.identity.accounts import (
     EQUALS_USERNAME,
     TOO_COMMON,
     TOO_LONG,
@@ -66,7 +66,7 @@ def test_the_well_known_ones_are_on_the_list(password: str) -> None:
 
 
 def test_the_list_is_lower_case_and_sizeable() -> None:
-    from web.services.accounts import COMMON_PASSWORDS_FILE
+    from web.identity.accounts import COMMON_PASSWORDS_FILE
 
     lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
     assert len(lines) >= 1000

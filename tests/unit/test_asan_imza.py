@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from cryptography.x509.oid import NameOID
 
 from tests.support.clock import Clock
-from web.services.asan_imza import (
+from web.identity.asan_imza import (
     AsanGateway,
     BadSignature,
     CertificateExpired,
@@ -43,7 +43,7 @@ from web.services.asan_imza import (
     verify_sign_in,
     verify_signed_response,
 )
-from web.services.asan_imza.pki import (
+from web.identity.asan_imza.pki import (
     CA_CERT_FILE,
     CA_KEY_FILE,
     DemoCA,
@@ -54,7 +54,7 @@ from web.services.asan_imza.pki import (
     issue_identity_certificate,
     parse_identity_name,
 )
-from web.services.asan_imza.simulator import (
+from web.simulator.operator import (
     AsanSimulator,
     MemorySimulatorStore,
     SimulatorStore,

@@ -1,5 +1,5 @@
-from web.safety import safe_next_path
-from web.services import catalog
+from web.catalog import service as catalog
+from web.platform.safety import safe_next_path
 
 
 def test_dgk_has_twelve_services_two_offered_here():
@@ -16,7 +16,7 @@ def test_filter_matches_every_word_in_any_order():
 
 
 def test_filter_searches_azerbaijani_names_from_any_language():
-    from web import i18n
+    from web.platform import i18n
 
     token = i18n.set_language("en")
     try:

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from markupsafe import Markup
 
-from web.templating import build_environment
+from web.platform.templating import build_environment
 
 COMPONENTS_DIR = Path(__file__).resolve().parents[2] / "components"
 COMPONENT_NAMES = sorted(
@@ -43,7 +43,7 @@ _ENV = build_environment()
 @pytest.fixture(autouse=True)
 def _english():
     """Assertions below read the English message ids; the en catalog shows them as is."""
-    from web import i18n
+    from web.platform import i18n
 
     token = i18n.set_language("en")
     yield

@@ -6,11 +6,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from web import portal_time
-from web.forms import date_from_parts, date_from_text
-from web.paging import pagination_params
-from web.services import documents
-from web.uploads import content_disposition
+from web.documents import service as documents
+from web.platform import portal_time
+from web.platform.forms import date_from_parts, date_from_text
+from web.platform.paging import pagination_params
+from web.storage.receiving import content_disposition
 
 TODAY = date(2026, 11, 22)
 

@@ -8,7 +8,7 @@ import pytest
 from babel.messages.frontend import CommandLineInterface
 from babel.messages.pofile import read_po
 
-from web import i18n
+from web.platform import i18n
 
 ROOT = Path(__file__).resolve().parents[2]
 

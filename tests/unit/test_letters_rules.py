@@ -6,10 +6,10 @@ from datetime import date
 
 import pytest
 
-from web.services.letters import NUMBER_RE, format_number, normalize_number
-from web.services.lookup_limit import allow_lookup
-from web.services.notifications import backoff
-from web.services.working_days import (
+from web.letters.lookup_limit import allow_lookup
+from web.letters.notifications import backoff
+from web.letters.service import NUMBER_RE, format_number, normalize_number
+from web.platform.working_days import (
     add_working_days,
     is_working_day,
     load_holidays,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from web.services.storage import (
+from web.storage.backend import (
     KEY_RE,
     MAX_FILENAME_BYTES,
     BatchCommitError,
@@ -427,7 +427,7 @@ async def test_list_keys(storage):
 
 
 def test_root_inside_static_is_refused():
-    from web.static_assets import STATIC_DIR
+    from web.platform.static_assets import STATIC_DIR
 
     with pytest.raises(ValueError, match="static"):
         LocalDiskStorage(STATIC_DIR / "uploads")

@@ -1,1 +1,0 @@
-"""HTTP controllers: one per area, thin; domain logic lives in `web.services`."""

@@ -1,0 +1,395 @@
+"""Service “Rəsmiləşdirmə üçün tələb olunan sənədlərin surətləri”: the trader's pages, the
+customs officer's view and the administrator's audit log. Rules live in
+`web/documents/service.py`; these handlers parse, call and pick a template."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Response, Stream, Template
+
+from models.documents import AuditAction, ClearanceDocument, DocumentFile, DocumentKind
+from models.identity import Role
+from web.catalog import service as catalog
+from web.documents import service as documents
+from web.identity.guards import CurrentUser, citizen_acting_for_party, current_user, staff_with
+from web.identity.sessions import flash, take_flash
+from web.platform import portal_time
+from web.platform.forms import FormData, date_parts, error_list, field, invalid_form
+from web.platform.i18n import gettext as _
+from web.platform.paging import pagination_params
+from web.platform.rendering import redirect, render, wants_fragment
+from web.settings import Settings
+from web.storage.backend import LocalDiskStorage, QuotaExceeded
+from web.storage.receiving import file_response, receiving_files, rejection_message
+
+CREATED_FLASH = "created_document"
+SKIP_COMPRESSION = {"skip_compression": True}  # PDF/JPEG/PNG are compressed already
+PREVIEWABLE = frozenset({"image/jpeg", "image/png"})
+
+
+def _user(request: Request) -> CurrentUser:
+    user = current_user(request)
+    assert user is not None  # the guards ran
+    return user
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _storage(request: Request) -> LocalDiskStorage:
+    return request.app.state.storage
+
+
+def _query(request: Request, name: str, max_length: int = 40) -> str:
+    return request.query_params.get(name, "").strip()[:max_length]
+
+
+def _page_number(request: Request) -> int:
+    raw = _query(request, "page", 6)
+    return int(raw) if raw.isdigit() else 1
+
+
+def _kind_items() -> list[dict[str, str]]:
+    return [{"value": "", "text": _("Choose the type")}] + [
+        {"value": kind.value, "text": str(label)} for kind, label in documents.KIND_LABELS.items()
+    ]
+
+
+def _search_url(path: str, values: dict[str, str], page: int) -> str:
+    query = {key: value for key, value in values.items() if value}
+    if page > 1:
+        query["page"] = str(page)
+    return path + ("?" + urlencode(query) if query else "")
+
+
+async def _file_of(document: ClearanceDocument | None, file_id: int) -> DocumentFile:
+    file = await documents.file_of_document(document, file_id) if document else None
+    if file is None:
+        raise NotFoundException()
+    return file
+
+
+def _wants_preview(request: Request, file: DocumentFile) -> bool:
+    """`?preview=1` shows an image inline (in the details page's <img>). PDFs are always
+    attachments: browsers' PDF viewers do not run under `Content-Security-Policy: sandbox`."""
+    return request.query_params.get("preview") == "1" and file.content_type in PREVIEWABLE
+
+
+async def _download(request: Request, file: DocumentFile) -> Stream:
+    return await file_response(
+        _storage(request),
+        key=file.storage_key,
+        filename=file.original_name,
+        content_type=file.content_type,
+        size=file.size,
+        inline=_wants_preview(request, file),
+    )
+
+
+class DocumentsController(Controller):
+    """The trader's side: everything here acts for the chosen party, and only on its rows."""
+
+    path = "/documents"
+    guards = (citizen_acting_for_party,)
+
+    @get("/", name="documents_service")
+    async def index(self, request: Request) -> Template:
+        user = _user(request)
+        values = {
+            "from": _query(request, "from"),
+            "to": _query(request, "to"),
+            "mistaken": "1" if _query(request, "mistaken") == "1" else "",
+        }
+        today = portal_time.today()
+        period, errors = documents.parse_period(values["from"], values["to"], today)
+        context: dict[str, Any] = {
+            "service": catalog.CLEARANCE_DOCUMENTS,
+            "values": values,
+            "search_errors": errors,
+            "search_error_list": error_list(errors),
+        }
+        if not wants_fragment(request):  # the notice about it sits outside the swapped block
+            context["acknowledged"] = await documents.acknowledgment_of(user.party) is not None
+        created_id = take_flash(request, CREATED_FLASH)
+        if created_id:
+            context["created"] = await documents.document_of_party(user.party, created_id)
+        if errors:
+            return render(
+                request, "documents/index.html.j2", context, fragment="search", status_code=422
+            )
+        page = await documents.list_documents(
+            user.party,
+            period,
+            page=_page_number(request),
+            include_mistaken=bool(values["mistaken"]),
+        )
+        context.update(
+            period=period,
+            is_default_period=not values["from"] and not values["to"],
+            page=page,
+            kind_labels=documents.KIND_LABELS,
+            pagination=pagination_params(
+                page.number, page.pages, lambda n: _search_url("/documents", values, n)
+            ),
+        )
+        return render(
+            request,
+            "documents/index.html.j2",
+            context,
+            fragment="search",
+            push_url=_search_url("/documents", values, page.number),
+        )
+
+    @get("/obligation", name="documents_obligation")
+    async def obligation(self, request: Request) -> Template:
+        user = _user(request)
+        return Template(
+            "documents/obligation.html.j2",
+            context={
+                "service": catalog.CLEARANCE_DOCUMENTS,
+                "acknowledgment": await documents.acknowledgment_of(user.party),
+                "retention_years": _settings(request).document_retention_years,
+                "today": portal_time.today(),
+            },
+        )
+
+    @post("/obligation", name="documents_acknowledge")
+    async def acknowledge(self, request: Request) -> Response:
+        user = _user(request)
+        await documents.acknowledge_obligation(
+            user.party, user.person, _settings(request).document_retention_years
+        )
+        return redirect(request, "/documents/obligation")
+
+    @get("/new", name="documents_new")
+    async def new(self, request: Request) -> Template:
+        return Template("documents/new.html.j2", context=await self._form_context(request))
+
+    @post(
+        "/new",
+        name="documents_create",
+        opt={"exclude_from_csrf": True, **SKIP_COMPRESSION},  # checked in receive_form
+        request_max_body_size=None,  # receive_form applies the settings' limit
+    )
+    async def create(self, request: Request) -> Response | Template:
+        user = _user(request)
+        settings = _settings(request)
+        if await documents.acknowledgment_of(user.party) is None:
+            return redirect(request, "/documents/new")
+        async with receiving_files(request) as (batch, received):
+            values: dict[str, Any] = {
+                name: received.get(name, 5000)
+                for name in ("kind", "number", "declaration_number", "note")
+            }
+            values["issued_on"] = date_parts(received.fields, "issued_on")
+            details, errors = documents.validate_details(values, portal_time.today())
+            if received.rejections:
+                errors["files"] = " ".join(rejection_message(r) for r in received.rejections)
+            elif not batch.staged:
+                errors["files"] = _("Choose at least one file: PDF, JPEG or PNG")
+            if details is not None and not errors:
+                try:
+                    document = await documents.create_document(
+                        user.party, user.person, details, batch, settings.party_quota_bytes
+                    )
+                except QuotaExceeded as quota:
+                    errors["files"] = rejection_message(quota)
+            if errors:
+                return invalid_form(
+                    "documents/new.html.j2",
+                    errors,
+                    date_fields=("issued_on",),
+                    **{
+                        **await self._form_context(request),
+                        "values": values,
+                        "files_lost": received.files_sent > 0,
+                    },
+                )
+        flash(request, CREATED_FLASH, document.id)
+        return redirect(request, "/documents")
+
+    async def _form_context(self, request: Request) -> dict[str, Any]:
+        settings = _settings(request)
+        party = _user(request).party
+        return {
+            "service": catalog.CLEARANCE_DOCUMENTS,
+            "acknowledged": await documents.acknowledgment_of(party) is not None,
+            "values": {},
+            "errors": {},
+            "kind_items": _kind_items(),
+            "limits": settings,
+            "declaration_example": documents.DECLARATION_NUMBER_EXAMPLE,
+            "today": portal_time.today(),
+            "used_bytes": await documents.used_bytes(party),
+            "quota_bytes": settings.party_quota_bytes,
+        }
+
+    @get("/{document_id:int}", name="documents_detail")
+    async def detail(self, request: Request, document_id: FromPath[int]) -> Template:
+        document = await documents.document_of_party(_user(request).party, document_id)
+        if document is None:
+            raise NotFoundException()
+        return Template("documents/detail.html.j2", context=_detail_context(document, "owner"))
+
+    @post("/{document_id:int}/mistaken", name="documents_mark_mistaken")
+    async def mark_mistaken(
+        self, request: Request, document_id: FromPath[int], data: FormData
+    ) -> Response | Template:
+        user = _user(request)
+        document = await documents.document_of_party(user.party, document_id)
+        if document is None:
+            raise NotFoundException()
+        reason = field(data, "reason", 2 * documents.REASON_MAX)
+        error = None
+        if not reason:
+            error = _("Enter why the document was entered by mistake")
+        elif len(reason) > documents.REASON_MAX:
+            error = _("The reason must be %(max)d characters or fewer", max=documents.REASON_MAX)
+        if error:
+            return invalid_form(
+                "documents/detail.html.j2",
+                {"reason": error},
+                **{**_detail_context(document, "owner"), "values": {"reason": reason}},
+            )
+        await documents.mark_mistaken(document, user.person, reason)
+        return redirect(request, f"/documents/{document.id}")
+
+    @get(
+        "/{document_id:int}/files/{file_id:int}",
+        name="documents_download",
+        opt=SKIP_COMPRESSION,
+    )
+    async def download(
+        self, request: Request, document_id: FromPath[int], file_id: FromPath[int]
+    ) -> Stream:
+        document = await documents.document_of_party(_user(request).party, document_id)
+        return await _download(request, await _file_of(document, file_id))
+
+
+def _detail_context(document: ClearanceDocument, viewer: str) -> dict[str, Any]:
+    base = "/officer/documents" if viewer == "officer" else "/documents"
+    return {
+        "service": catalog.CLEARANCE_DOCUMENTS,
+        "document": document,
+        "viewer": viewer,
+        "kind_label": documents.KIND_LABELS[DocumentKind(document.kind)],
+        "file_url": lambda file: f"{base}/{document.id}/files/{file.id}",
+        "previewable": PREVIEWABLE,
+        "values": {},
+        "errors": {},
+    }
+
+
+class OfficerDocumentsController(Controller):
+    """Customs officers search any party's documents; every access is audited."""
+
+    path = "/officer/documents"
+    guards = (staff_with(Role.CUSTOMS_OFFICER),)
+
+    @get("/", name="officer_documents")
+    async def search(self, request: Request) -> Template:
+        user = _user(request)
+        values = {
+            "party": documents.normalize_party_identifier(_query(request, "party")),
+            "declaration": documents.normalize_declaration_number(_query(request, "declaration")),
+            "from": _query(request, "from"),
+            "to": _query(request, "to"),
+        }
+        searched = any(values.values())
+        period, errors = documents.parse_period(
+            values["from"], values["to"], portal_time.today(), optional=True
+        )
+        if values["party"] and not documents.FIN_OR_VOEN_RE.match(values["party"]):
+            errors = {"party": _("Enter a FIN (7 characters) or a VÖEN (10 digits)"), **errors}
+        if searched and not values["party"] and not values["declaration"]:
+            errors = {"party": _("Enter a FIN or VÖEN, or a declaration number"), **errors}
+        context: dict[str, Any] = {
+            "values": values,
+            "search_errors": errors,
+            "search_error_list": error_list(errors),
+            "searched": searched and not errors,
+            "kind_labels": documents.KIND_LABELS,
+        }
+        if errors or not searched:
+            return render(
+                request,
+                "documents/officer_search.html.j2",
+                context,
+                fragment="search",
+                status_code=422 if errors else 200,
+            )
+        page = await documents.officer_search(
+            values["party"], values["declaration"], period, page=_page_number(request)
+        )
+        await documents.audit(
+            user.person,
+            AuditAction.SEARCH,
+            detail=urlencode({k: v for k, v in values.items() if v}) + f" → {page.total}",
+        )
+        context.update(
+            page=page,
+            pagination=pagination_params(
+                page.number, page.pages, lambda n: _search_url("/officer/documents", values, n)
+            ),
+        )
+        return render(
+            request,
+            "documents/officer_search.html.j2",
+            context,
+            fragment="search",
+            push_url=_search_url("/officer/documents", values, page.number),
+        )
+
+    @get("/{document_id:int}", name="officer_document_detail")
+    async def detail(self, request: Request, document_id: FromPath[int]) -> Template:
+        document = await documents.document_for_officer(document_id)
+        if document is None:
+            raise NotFoundException()
+        await documents.audit(_user(request).person, AuditAction.VIEW, document=document)
+        return Template("documents/detail.html.j2", context=_detail_context(document, "officer"))
+
+    @get(
+        "/{document_id:int}/files/{file_id:int}",
+        name="officer_document_download",
+        opt=SKIP_COMPRESSION,
+    )
+    async def download(
+        self, request: Request, document_id: FromPath[int], file_id: FromPath[int]
+    ) -> Stream:
+        document = await documents.document_for_officer(document_id)
+        file = await _file_of(document, file_id)
+        response = await _download(request, file)
+        await documents.audit(
+            _user(request).person,
+            AuditAction.DOWNLOAD,
+            document=document,
+            file=file,
+            detail="preview" if _wants_preview(request, file) else "",
+        )
+        return response
+
+
+class AuditLogController(Controller):
+    """Administrators read who opened which party's documents."""
+
+    path = "/admin/audit"
+    guards = (staff_with(),)  # administrators only
+
+    @get("/", name="admin_audit")
+    async def audit_log(self, request: Request) -> Template:
+        entries, number, pages = await documents.audit_page(_page_number(request))
+        return Template(
+            "documents/audit.html.j2",
+            context={
+                "entries": entries,
+                "pagination": pagination_params(
+                    number, pages, lambda n: f"/admin/audit?page={n}" if n > 1 else "/admin/audit"
+                ),
+            },
+        )

@@ -1,0 +1,366 @@
+"""Service “Rəsmiləşdirmə üçün tələb olunan sənədlərin surətləri”: the domain rules.
+
+* A party's documents are listed by the day they were *entered* (the manual: “the period in
+  which they were entered”), in calendar days of Asia/Baku, both ends inclusive, newest first.
+* “Yeni sənəd” needs the party's acknowledgment of “Öhdəlik forması” (once per party).
+* A document is never deleted within the retention period; its owner may mark it
+  “Səhvən daxil edilib” with a reason. It then leaves the default list but stays stored and
+  visible to customs officers.
+* A party's files together stay within its quota.
+* Every access by a customs officer is written to the audit log.
+
+Controllers call these functions; nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from math import ceil
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.functions import Count
+from tortoise.transactions import in_transaction
+
+from models.documents import (
+    AuditAction,
+    AuditEntry,
+    ClearanceDocument,
+    DocumentFile,
+    DocumentKind,
+    ObligationAcknowledgment,
+)
+from models.identity import Party, Person
+from web.platform.forms import date_from_parts, date_from_text
+from web.platform.i18n import gettext as _
+from web.platform.i18n import lazy_gettext as _l
+from web.platform.portal_time import db_datetime, start_of_day, utcnow
+from web.storage.backend import UploadBatch, check_quota
+
+DEFAULT_PERIOD_DAYS = 30
+PAGE_SIZE = 20
+NUMBER_MAX = 100
+NOTE_MAX = 500
+REASON_MAX = 500
+
+KIND_LABELS = {
+    DocumentKind.INVOICE: _l("Invoice"),
+    DocumentKind.TRADE_CONTRACT: _l("Foreign trade contract"),
+    DocumentKind.TRANSPORT: _l("Transport document (CMR, bill of lading, air waybill)"),
+    DocumentKind.ORIGIN_CERTIFICATE: _l("Certificate of origin"),
+    DocumentKind.PACKING_LIST: _l("Packing list"),
+    DocumentKind.CONFORMITY: _l("Certificate of conformity / permit"),
+    DocumentKind.OTHER: _l("Other"),
+}
+
+# A customs declaration number: customs post code / date (DDMMYY) / serial number.
+# Adjust here if a deployment uses another format.
+DECLARATION_NUMBER_RE = re.compile(r"\A[0-9]{8}/[0-9]{6}/[0-9]{7}\Z")
+DECLARATION_NUMBER_EXAMPLE = "10200010/031126/0001234"
+
+
+# --------------------------------------------------------------------------- time
+
+
+@dataclass(frozen=True)
+class Period:
+    """Calendar days in Asia/Baku, both ends inclusive."""
+
+    start: date
+    end: date
+
+    @property
+    def bounds(self) -> tuple[datetime, datetime]:
+        """[start of the first day, start of the day after the last) as aware datetimes."""
+        after = start_of_day(self.end + timedelta(days=1))
+        return db_datetime(start_of_day(self.start)), db_datetime(after)
+
+
+def default_period(today: date) -> Period:
+    """The last 30 days: today and the 29 before it."""
+    return Period(today - timedelta(days=DEFAULT_PERIOD_DAYS - 1), today)
+
+
+def parse_period(
+    raw_from: str, raw_to: str, today: date, *, optional: bool = False
+) -> tuple[Period | None, dict[str, str]]:
+    """The period a search asks for, or errors keyed by field id (`from`, `to`).
+
+    Nothing typed: the last 30 days (or no period at all when `optional`)."""
+    raw_from, raw_to = raw_from.strip(), raw_to.strip()
+    if not raw_from and not raw_to:
+        return (None if optional else default_period(today)), {}
+    errors: dict[str, str] = {}
+    start = date_from_text(raw_from) if raw_from else None
+    end = date_from_text(raw_to) if raw_to else None
+    if not raw_from:
+        errors["from"] = _("Enter the first day of the period")
+    elif start is None:
+        errors["from"] = _("Enter a real date, for example 01.11.2026")
+    if not raw_to:
+        errors["to"] = _("Enter the last day of the period")
+    elif end is None:
+        errors["to"] = _("Enter a real date, for example 30.11.2026")
+    if start and end and start > end:
+        errors["to"] = _("The last day must be the same as or after the first day")
+    if errors:
+        return None, errors
+    return Period(start, end), {}  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- listing
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[ClearanceDocument]
+    total: int
+    number: int
+    size: int = PAGE_SIZE
+
+    @property
+    def pages(self) -> int:
+        return max(1, ceil(self.total / self.size))
+
+
+def _in_period(query, period: Period | None):
+    if period is None:
+        return query
+    first, after = period.bounds
+    return query.filter(created_at__gte=first, created_at__lt=after)
+
+
+async def _page(query, page: int) -> Page:
+    total = await query.count()
+    pages = max(1, ceil(total / PAGE_SIZE))
+    number = min(max(page, 1), pages)
+    items = (
+        await query.order_by("-created_at", "-id")
+        .offset((number - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE)
+        .annotate(file_count=Count("files"))
+        .prefetch_related("party")
+    )
+    return Page(items=list(items), total=total, number=number)
+
+
+async def list_documents(
+    party: Party, period: Period, *, page: int = 1, include_mistaken: bool = False
+) -> Page:
+    query = _in_period(ClearanceDocument.filter(party=party), period)
+    if not include_mistaken:
+        query = query.filter(mistaken_at__isnull=True)
+    return await _page(query, page)
+
+
+async def _with_details(document: ClearanceDocument | None) -> ClearanceDocument | None:
+    if document is not None:
+        await document.fetch_related("files", "entered_by", "mistaken_by", "party")
+    return document
+
+
+async def document_of_party(party: Party, document_id: int) -> ClearanceDocument | None:
+    """The party's own document, or None (another party's id looks exactly like a missing one)."""
+    return await _with_details(await ClearanceDocument.get_or_none(id=document_id, party=party))
+
+
+async def file_of_document(document: ClearanceDocument, file_id: int) -> DocumentFile | None:
+    return await DocumentFile.get_or_none(id=file_id, document=document)
+
+
+# --------------------------------------------------------------------------- obligation
+
+
+async def acknowledgment_of(party: Party) -> ObligationAcknowledgment | None:
+    return await ObligationAcknowledgment.get_or_none(party=party).prefetch_related("person")
+
+
+async def acknowledge_obligation(
+    party: Party, person: Person, retention_years: int
+) -> ObligationAcknowledgment:
+    """Record “Tanış oldum” once; a second press keeps the first record."""
+    acknowledgment, _created = await ObligationAcknowledgment.get_or_create(
+        party=party, defaults={"person": person, "retention_years": retention_years}
+    )
+    return acknowledgment
+
+
+# --------------------------------------------------------------------------- new document
+
+
+@dataclass(frozen=True)
+class DocumentDetails:
+    kind: DocumentKind
+    number: str
+    issued_on: date
+    declaration_number: str | None
+    note: str | None
+
+
+def normalize_declaration_number(raw: str) -> str:
+    return "".join(raw.split()).upper()
+
+
+def validate_details(
+    values: dict[str, Any], today: date
+) -> tuple[DocumentDetails | None, dict[str, str]]:
+    """Check the typed fields of “Yeni sənəd” (`issued_on` as `{day, month, year}`). Errors are
+    keyed by field name, in form order."""
+    errors: dict[str, str] = {}
+    kind = values.get("kind", "")
+    if kind not in DocumentKind._value2member_map_:
+        errors["kind"] = _("Choose the type of the document")
+    number = values.get("number", "")
+    if not number:
+        errors["number"] = _("Enter the number of the document")
+    elif len(number) > NUMBER_MAX:
+        errors["number"] = _("The number must be %(max)d characters or fewer", max=NUMBER_MAX)
+    parts = values.get("issued_on") or {}
+    issued_on = date_from_parts(parts)
+    if not any(parts.values()):
+        errors["issued_on"] = _("Enter the date of the document")
+    elif issued_on is None:
+        errors["issued_on"] = _("Enter a real date, like 03 11 2026")
+    elif issued_on > today:
+        errors["issued_on"] = _("The date of the document cannot be in the future")
+    declaration = normalize_declaration_number(values.get("declaration_number", ""))
+    if declaration and not DECLARATION_NUMBER_RE.match(declaration):
+        errors["declaration_number"] = _(
+            "Enter the declaration number as on the declaration, for example %(example)s",
+            example=DECLARATION_NUMBER_EXAMPLE,
+        )
+    note = values.get("note", "")
+    if len(note) > NOTE_MAX:
+        errors["note"] = _("The note must be %(max)d characters or fewer", max=NOTE_MAX)
+    if errors:
+        return None, errors
+    return DocumentDetails(
+        kind=DocumentKind(kind),
+        number=number,
+        issued_on=issued_on,  # type: ignore[arg-type]
+        declaration_number=declaration or None,
+        note=note or None,
+    ), {}
+
+
+async def used_bytes(party: Party, connection: BaseDBAsyncClient | None = None) -> int:
+    """Bytes stored for the party. (Summed here: Tortoise 1.x's `annotate(Sum)` over a joined
+    filter groups per row and returned a single file's size.)"""
+    sizes = (
+        await DocumentFile.filter(document__party_id=party.id)
+        .using_db(connection)
+        .values_list("size", flat=True)
+    )
+    return sum(sizes)
+
+
+async def create_document(
+    party: Party,
+    person: Person,
+    details: DocumentDetails,
+    batch: UploadBatch,
+    quota_bytes: int,
+) -> ClearanceDocument:
+    """Save the document and its staged files: rows in one transaction, then the files are
+    moved into place. Raises `QuotaExceeded` before anything is written."""
+    async with in_transaction() as connection:
+        # Two uploads for one party must not both pass the quota check: an UPDATE of the
+        # party's row locks it until commit on PostgreSQL and takes SQLite's write lock, so
+        # the second upload counts the first one's files.
+        await (
+            Party.filter(id=party.id).using_db(connection).update(updated_at=db_datetime(utcnow()))
+        )
+        check_quota(await used_bytes(party, connection), batch.total_bytes, quota_bytes)
+        document = await ClearanceDocument.create(
+            party=party,
+            entered_by=person,
+            kind=details.kind,
+            number=details.number,
+            issued_on=details.issued_on,
+            declaration_number=details.declaration_number,
+            note=details.note,
+            using_db=connection,
+        )
+        for staged in batch.staged:
+            await DocumentFile.create(
+                document=document,
+                storage_key=staged.key,
+                original_name=staged.original_name,
+                content_type=staged.content_type,
+                size=staged.size,
+                sha256=staged.sha256,
+                using_db=connection,
+            )
+    # The rows are committed: only now do the files move into place.
+    await batch.commit_all()
+    return document
+
+
+async def mark_mistaken(document: ClearanceDocument, person: Person, reason: str) -> bool:
+    """Mark “Səhvən daxil edilib” once; returns False when it already was."""
+    updated = await ClearanceDocument.filter(id=document.id, mistaken_at__isnull=True).update(
+        mistaken_at=db_datetime(utcnow()), mistaken_by=person, mistaken_reason=reason
+    )
+    return bool(updated)
+
+
+# --------------------------------------------------------------------------- officers
+
+FIN_OR_VOEN_RE = re.compile(r"\A(?:[A-Z0-9]{7}|[0-9]{10})\Z")
+
+
+def normalize_party_identifier(raw: str) -> str:
+    return "".join(raw.split()).upper()
+
+
+async def officer_search(
+    identifier: str, declaration_number: str, period: Period | None, *, page: int = 1
+) -> Page:
+    """Any party's documents (marked-by-mistake ones included) by FIN/VÖEN, declaration
+    number and period."""
+    query = ClearanceDocument.all()
+    if identifier:
+        query = query.filter(party__identifier=identifier)
+    if declaration_number:
+        query = query.filter(declaration_number=declaration_number)
+    return await _page(_in_period(query, period), page)
+
+
+async def document_for_officer(document_id: int) -> ClearanceDocument | None:
+    return await _with_details(await ClearanceDocument.get_or_none(id=document_id))
+
+
+async def audit(
+    actor: Person,
+    action: AuditAction,
+    *,
+    party_id: int | None = None,
+    document: ClearanceDocument | None = None,
+    file: DocumentFile | None = None,
+    detail: str = "",
+) -> AuditEntry:
+    return await AuditEntry.create(
+        actor=actor,
+        action=action,
+        party_id=party_id if party_id is not None else (document.party_id if document else None),
+        document=document,
+        file=file,
+        detail=detail[:500],
+    )
+
+
+async def audit_page(page: int = 1, size: int = 50) -> tuple[list[AuditEntry], int, int]:
+    """Newest first: (entries, page number, page count)."""
+    total = await AuditEntry.all().count()
+    pages = max(1, ceil(total / size))
+    number = min(max(page, 1), pages)
+    entries = (
+        await AuditEntry.all()
+        .order_by("-at", "-id")
+        .offset((number - 1) * size)
+        .limit(size)
+        .prefetch_related("actor", "party", "document", "file")
+    )
+    return list(entries), number, pages

@@ -1,0 +1,117 @@
+"""Who is asking: the signed-in person, their role and the party they act for.
+
+`auth_context_middleware` runs inside the session middleware on every request: it
+enforces the idle and absolute timeouts and loads the current user once into
+`request.state.user` (None when signed out). Guards then decide, server-side, per route.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from models.identity import Party, Person, Role
+from web.identity import accounts, sessions
+
+
+@dataclass
+class CurrentUser:
+    person: Person
+    role: Role
+    method: str  # "asan" or "password"
+    parties: list[Party] = field(default_factory=list)
+    party: Party | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role != Role.CITIZEN
+
+
+class SignInRequired(HTTPException):
+    status_code = 401
+
+
+class PartyChoiceRequired(HTTPException):
+    status_code = 409
+
+
+async def load_user(auth: dict) -> CurrentUser | None:
+    person = await Person.get_or_none(id=auth.get("person_id"))
+    if person is None:
+        return None
+    parties = await accounts.parties_of(person)
+    chosen = next((party for party in parties if party.id == auth.get("party_id")), None)
+    return CurrentUser(
+        person=person,
+        role=Role(auth.get("role", Role.CITIZEN)),
+        method=auth.get("method", "password"),
+        parties=parties,
+        party=chosen,
+    )
+
+
+def auth_context_middleware(app: ASGIApp) -> ASGIApp:
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        state = scope.setdefault("state", {})
+        state["user"] = None
+        state["notice"] = None
+        if scope["type"] == "http" and "session" in scope:
+            request: Request = Request(scope)
+            sessions.enforce_timeouts(request)
+            state["notice"] = sessions.take_notice(request)
+            auth = sessions.current_auth(request)
+            if auth:
+                state["user"] = await load_user(auth)
+                if state["user"] is None:  # the person was removed: the session is void
+                    sessions.end_session(request)
+        await app(scope, receive, send)
+
+    return middleware
+
+
+def current_user(connection: ASGIConnection) -> CurrentUser | None:
+    return connection.scope.get("state", {}).get("user")
+
+
+def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if current_user(connection) is None:
+        raise SignInRequired()
+
+
+def citizen_acting_for_party(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """A service page: signed in, and the party chosen when there is a choice."""
+    user = current_user(connection)
+    if user is None:
+        raise SignInRequired()
+    if user.is_staff:
+        raise NotFoundException()  # staff work in their own views, never as a party
+    if user.party is None:
+        raise PartyChoiceRequired()
+
+
+def staff_with(*roles: Role):
+    """Staff routes: citizens and other staff get the same 404 as a missing page."""
+
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        user = current_user(connection)
+        if user is None:
+            raise SignInRequired()
+        if user.role not in roles and user.role != Role.ADMIN:
+            raise NotFoundException()
+
+    return guard
+
+
+def login_url(next_path: str) -> str:
+    return f"/login?next={quote(next_path, safe='/')}"
+
+
+def requested_path(request: Request) -> str:
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")

@@ -1,0 +1,193 @@
+"""The notifications outbox.
+
+Every notice is first stored as a `Notification` row, in the same transaction as the
+change it reports, so none is lost. The Bildirişlər page shows the rows; when SMTP is
+configured (`SMTP_HOST`), `deliver_pending` e-mails the pending ones. A failed send is
+retried with exponential backoff (1, 2, 4 … minutes, at most 6 hours apart) for ever: the
+row keeps its attempts, next attempt and last error, and never leaves the outbox. A row is
+claimed before sending (compare-and-set on `attempts`), so several workers never send the
+same notice twice at the same time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any, Protocol
+
+import structlog
+from tortoise.timezone import localtime
+
+from models.letters import EmailStatus, Letter, LetterStatus, Notification
+from web.platform.i18n import lazy_gettext as _l
+from web.settings import Settings
+
+log = structlog.get_logger("egomruk.notifications")
+
+ACCEPTED = "letter_accepted"
+CHANGED = "letter_changed"
+
+SUBJECTS = {
+    ACCEPTED: _l("Your appeal was accepted: %(number)s"),
+    CHANGED: _l("Your letter %(number)s: %(status)s"),
+}
+BODIES = {
+    ACCEPTED: _l(
+        "Your appeal to %(body)s was registered on %(date)s with the number %(number)s. "
+        "Use this number and date to follow it on e-Gömrük."
+    ),
+    CHANGED: _l("The state of your letter %(number)s of %(date)s to %(body)s is now: %(status)s."),
+}
+EMAIL_LANGUAGE = "az"
+CLAIM_SECONDS = 300
+MAX_BACKOFF = timedelta(hours=6)
+BATCH_SIZE = 50
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _params(letter: Letter) -> dict[str, str]:
+    return {
+        "number": letter.number,
+        "date": letter.registered_on.strftime("%d.%m.%Y"),
+        "body": letter.body.name,
+        "status": LetterStatus(letter.status).value,
+    }
+
+
+def render(kind: str, params: dict[str, Any], language: str | None = None) -> tuple[str, str]:
+    """Subject and text of a notice, in `language` (default: the request's)."""
+    from web.letters.service import status_label, status_label_in
+
+    values = dict(params)
+    if "status" in values:
+        values["status"] = (
+            status_label_in(values["status"], language)
+            if language
+            else status_label(values["status"])
+        )
+    subject, body = SUBJECTS[kind], BODIES[kind]
+    if language:
+        return subject.in_language(language) % values, body.in_language(language) % values
+    return str(subject) % values, str(body) % values
+
+
+async def notify_letter(letter: Letter, kind: str, now: datetime, connection=None) -> Notification:
+    """Store the applicant's notice about `letter` (inside the caller's transaction)."""
+    await letter.fetch_related("body", using_db=connection)
+    params = _params(letter)
+    subject, body = render(kind, params, EMAIL_LANGUAGE)
+    email = letter.applicant_email or None
+    return await Notification.create(
+        recipient_id=letter.applicant_id,
+        letter_id=letter.id,
+        kind=kind,
+        params=params,
+        email_to=email,
+        subject=subject[:300],
+        body=body,
+        created_at=localtime(now),
+        email_status=EmailStatus.PENDING if email else EmailStatus.NO_ADDRESS,
+        next_attempt_at=localtime(now) if email else None,
+        using_db=connection,
+    )
+
+
+async def notifications_for(person_id: int, limit: int = 100) -> list[Notification]:
+    return (
+        await Notification.filter(recipient_id=person_id)
+        .order_by("-created_at", "-id")
+        .limit(limit)
+    )
+
+
+# --- e-mail delivery --------------------------------------------------------------------
+
+
+class Sender(Protocol):
+    async def __call__(self, to: str, subject: str, body: str) -> None: ...
+
+
+def smtp_sender(settings: Settings) -> Sender:
+    import aiosmtplib
+
+    async def send(to: str, subject: str, body: str) -> None:
+        message = EmailMessage()
+        message["From"] = settings.smtp_from
+        message["To"] = to
+        message["Subject"] = subject
+        message.set_content(body)
+        await aiosmtplib.send(
+            message,
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username or None,
+            password=settings.smtp_password or None,
+            use_tls=settings.smtp_security == "tls",
+            start_tls=settings.smtp_security == "starttls",
+            timeout=30,
+        )
+
+    return send
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before attempt `attempts + 1`: 1, 2, 4 … minutes, at most 6 hours."""
+    return min(timedelta(minutes=2 ** max(0, attempts - 1)), MAX_BACKOFF)
+
+
+async def deliver_pending(
+    send: Sender, now: Callable[[], datetime] = _utcnow, batch_size: int = BATCH_SIZE
+) -> tuple[int, int]:
+    """Send the notices that are due; returns (sent, failed) for this pass."""
+    moment = localtime(now())
+    due = (
+        await Notification.filter(email_status=EmailStatus.PENDING, next_attempt_at__lte=moment)
+        .order_by("next_attempt_at", "id")
+        .limit(batch_size)
+    )
+    sent = failed = 0
+    for row in due:
+        # Claim: whoever moves next_attempt_at first sends; a crash retries after the claim.
+        claimed = await Notification.filter(
+            id=row.id, email_status=EmailStatus.PENDING, attempts=row.attempts
+        ).update(
+            attempts=row.attempts + 1,
+            next_attempt_at=moment + timedelta(seconds=CLAIM_SECONDS),
+        )
+        if not claimed:
+            continue
+        try:
+            await send(row.email_to, row.subject, row.body)
+        except Exception as exc:  # any failure: keep the notice and try again later
+            failed += 1
+            await Notification.filter(id=row.id).update(
+                next_attempt_at=localtime(now()) + backoff(row.attempts + 1),
+                last_error=f"{type(exc).__name__}: {exc}"[:1000],
+            )
+            log.warning("notification_failed", id=row.id, attempts=row.attempts + 1)
+        else:
+            sent += 1
+            await Notification.filter(id=row.id).update(
+                email_status=EmailStatus.SENT, sent_at=localtime(now()), last_error=""
+            )
+    return sent, failed
+
+
+async def delivery_loop(
+    send: Sender, interval_seconds: float, stop: asyncio.Event | None = None
+) -> None:
+    """Run `deliver_pending` every `interval_seconds` until cancelled (app lifespan)."""
+    stop = stop or asyncio.Event()
+    while not stop.is_set():
+        try:
+            await deliver_pending(send)
+        except Exception:  # the database may be briefly away: try again next round
+            log.exception("notification_delivery_error")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval_seconds)

@@ -1,0 +1,267 @@
+"""Letter tracking for citizens: the lookup, “Mənim müraciətlərim”, “Yeni müraciət” and
+“Bildirişlər”. Another person's letter is the same 404 as a missing one."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.middleware.rate_limit import get_remote_address
+from litestar.params import FromPath
+from litestar.response import Response, Stream, Template
+
+from models.letters import CustomsBody, LetterChannel
+from web.catalog import service as catalog
+from web.identity.guards import current_user, signed_in
+from web.letters import lookup_limit, notifications, service
+from web.platform import portal_time
+from web.platform.forms import date_from_parts, date_parts, error_list, field
+from web.platform.i18n import gettext as _
+from web.platform.rendering import redirect, render
+from web.storage.backend import QuotaExceeded, check_quota
+from web.storage.receiving import file_response, receiving_files, rejection_message
+
+LOOKUP_STORE = "letter_lookup_rate_limit"
+SKIP_COMPRESSION = {"skip_compression": True}  # PDF/JPEG/PNG are compressed already
+TRACK_TEMPLATE = "letters/track.html.j2"
+
+
+def _int(value: str) -> int | None:
+    return int(value) if value.isdigit() and len(value) < 10 else None
+
+
+async def _body_items(selected: int | None) -> list[dict]:
+    items = [{"value": "", "text": _("Choose a customs body")}]
+    items += [
+        {"value": body.id, "text": body.name, "selected": body.id == selected}
+        for body in await service.active_bodies()
+    ]
+    return items
+
+
+async def _result_context(letter) -> dict:
+    today = portal_time.today()
+    return {
+        "letter": letter,
+        "attachments": await service.attachments_of(letter),
+        "history": await service.public_history(letter),
+        "overdue": service.is_overdue(letter, today),
+        "status_label": service.status_label,
+    }
+
+
+async def _track_context(**extra) -> dict:
+    values = extra.pop("values", {})
+    return {
+        "service": catalog.LETTER_TRACKING,
+        "values": values,
+        "errors": {},
+        "lookup_errors": [],
+        # The select is rendered only with the form, not with a result.
+        "bodies": []
+        if "letter" in extra or extra.get("not_found")
+        else await _body_items(_int(str(values.get("body", "")))),
+        "call_centre": service.CALL_CENTRE_PHONE,
+        **extra,
+    }
+
+
+class LettersController(Controller):
+    path = "/letters"
+    guards = [signed_in]  # noqa: RUF012 - Litestar reads a list
+
+    @get("/", name="letters_service")
+    async def track_form(self, request: Request) -> Template:
+        again = request.query_params.get("again") == "1"
+        return render(
+            request, TRACK_TEMPLATE, await _track_context(again=again), fragment="tracking"
+        )
+
+    @get("/track", name="letters_track")
+    async def track(self, request: Request) -> Template:
+        query = request.query_params
+        body_raw = field(query, "body", 12)
+        number = field(query, "number", 60)
+        parts = date_parts(query, "registered")
+        values = {"body": body_raw, "number": number, "registered": parts}
+        errors: dict[str, str] = {}
+        body_id = _int(body_raw)
+        if body_id is None:
+            errors["body"] = _("Choose the customs body the letter was sent to")
+        if not number:
+            errors["number"] = _("Enter the letter's number, like M-1024/2026")
+        registered_on = date_from_parts(parts)
+        if not any(parts.values()):
+            errors["registered"] = _("Enter the registration date")
+        elif registered_on is None:
+            errors["registered"] = _("Enter a real date, like 03 11 2026")
+        if errors:
+            summary = error_list(errors, date_fields=("registered",))
+            context = await _track_context(values=values, errors=errors, lookup_errors=summary)
+            return render(request, TRACK_TEMPLATE, context, fragment="tracking", status_code=422)
+
+        user = current_user(request)
+        allowed = await lookup_limit.allow_lookup(
+            request.app.stores.get(LOOKUP_STORE),
+            person_id=user.person.id,
+            address=get_remote_address(request),
+            limit=request.app.state.settings.letter_lookup_rate_limit_per_minute,
+        )
+        if not allowed:
+            return Template(
+                "letters/too_many.html.j2",
+                context={"call_centre": service.CALL_CENTRE_PHONE},
+                status_code=429,
+                headers={"Retry-After": "60"},
+            )
+        letter = await service.find_for_applicant(user.person, body_id, number, registered_on)
+        if letter is None:
+            context = await _track_context(values=values, not_found=True)
+        else:
+            context = await _track_context(values=values, **await _result_context(letter))
+        return render(request, TRACK_TEMPLATE, context, fragment="tracking")
+
+    @get("/{letter_id:int}", name="letters_result")
+    async def result(self, request: Request, letter_id: FromPath[int]) -> Template:
+        letter = await service.letter_of(current_user(request).person, letter_id)
+        if letter is None:
+            raise NotFoundException()
+        context = await _track_context(**await _result_context(letter))
+        return render(request, TRACK_TEMPLATE, context, fragment="tracking")
+
+    @get("/mine", name="letters_mine")
+    async def mine(self, request: Request) -> Template:
+        letters = await service.letters_of(current_user(request).person)
+        return Template(
+            "letters/mine.html.j2",
+            context={
+                "service": catalog.LETTER_TRACKING,
+                "letters": letters,
+                "status_label": service.status_label,
+            },
+        )
+
+    @get("/new", name="letters_new")
+    async def new_form(self, request: Request) -> Template:
+        return Template("letters/new.html.j2", context=await _new_context(request))
+
+    @post(
+        "/new",
+        name="letters_new_submit",
+        opt={"exclude_from_csrf": True, "skip_compression": True},  # checked in receive_form
+        request_max_body_size=None,  # receive_form applies the settings' limit
+    )
+    async def new_submit(self, request: Request) -> Response:
+        settings = request.app.state.settings
+        async with receiving_files(request) as (batch, received):
+            body_raw = received.get("body", 12)
+            subject = received.get("subject", service.MAX_SUBJECT_LENGTH + 1)
+            text = received.get("text", service.MAX_TEXT_LENGTH + 1)
+            values = {"body": body_raw, "subject": subject, "text": text}
+            errors: dict[str, str] = {}
+            body_id = _int(body_raw)
+            body = await CustomsBody.get_or_none(id=body_id, is_active=True) if body_id else None
+            if body is None:
+                errors["body"] = _("Choose the customs body you are writing to")
+            if not subject:
+                errors["subject"] = _("Enter the subject of your appeal")
+            elif len(subject) > service.MAX_SUBJECT_LENGTH:
+                errors["subject"] = _(
+                    "The subject must be %(max)s characters or fewer",
+                    max=service.MAX_SUBJECT_LENGTH,
+                )
+            if not text:
+                errors["text"] = _("Enter the text of your appeal")
+            elif len(text) > service.MAX_TEXT_LENGTH:
+                errors["text"] = _(
+                    "The text must be %(max)s characters or fewer", max=service.MAX_TEXT_LENGTH
+                )
+            person = current_user(request).person
+            if received.rejections:
+                errors["files"] = " ".join(rejection_message(r) for r in received.rejections)
+            elif batch.staged:
+                # The documents service's quota, per person, for appeal attachments.
+                used = await service.attachment_bytes_of(person)
+                try:
+                    check_quota(used, batch.total_bytes, settings.party_quota_bytes)
+                except QuotaExceeded as quota:
+                    errors["files"] = rejection_message(quota)
+            if errors:
+                return Template(
+                    "letters/new.html.j2",
+                    context={
+                        **await _new_context(request, values),
+                        "errors": errors,
+                        "error_list": error_list(errors),
+                        "files_lost": received.files_sent > 0,
+                    },
+                    status_code=422,
+                )
+            letter = await service.register_letter(
+                body=body,
+                applicant=service.Applicant(
+                    person=person,
+                    fin=person.fin,
+                    name=person.full_name,
+                    phone=person.phone,
+                    email=person.email,
+                ),
+                channel=LetterChannel.ELECTRONIC,
+                subject=subject,
+                text=text,
+                due_working_days=settings.letter_due_working_days,
+                attachments=batch.staged,
+            )
+            await batch.commit_all()  # after the database commit
+        return redirect(request, f"/letters/{letter.id}/accepted")
+
+    @get("/{letter_id:int}/files/{file_id:int}", name="letters_file", opt=SKIP_COMPRESSION)
+    async def file(
+        self, request: Request, letter_id: FromPath[int], file_id: FromPath[int]
+    ) -> Stream:
+        letter = await service.letter_of(current_user(request).person, letter_id)
+        return await attachment_response(request, await service.attachment_of(letter, file_id))
+
+    @get("/{letter_id:int}/accepted", name="letters_accepted")
+    async def accepted(self, request: Request, letter_id: FromPath[int]) -> Template:
+        letter = await service.letter_of(current_user(request).person, letter_id)
+        if letter is None:
+            raise NotFoundException()
+        return Template(
+            "letters/accepted.html.j2",
+            context={"service": catalog.LETTER_TRACKING, "letter": letter},
+        )
+
+    @get("/notifications", name="letters_notifications")
+    async def notices(self, request: Request) -> Template:
+        rows = await notifications.notifications_for(current_user(request).person.id)
+        shown = [(row, *notifications.render(row.kind, row.params)) for row in rows]
+        return Template(
+            "letters/notifications.html.j2",
+            context={"service": catalog.LETTER_TRACKING, "notices": shown},
+        )
+
+
+async def _new_context(request: Request, values: dict | None = None) -> dict:
+    values = values or {}
+    return {
+        "service": catalog.LETTER_TRACKING,
+        "values": values,
+        "errors": {},
+        "bodies": await _body_items(_int(str(values.get("body", "")))),
+        "max_text": service.MAX_TEXT_LENGTH,
+        "limits": request.app.state.settings,
+        "files_lost": False,
+    }
+
+
+async def attachment_response(request: Request, attachment) -> Stream:
+    """Download one attachment (shared with the staff registry); missing is a 404."""
+    if attachment is None:
+        raise NotFoundException()
+    return await file_response(
+        request.app.state.storage,
+        key=attachment.storage_key,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+        size=attachment.size,
+    )

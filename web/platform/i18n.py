@@ -1,0 +1,132 @@
+"""Translations: gettext catalogs managed with Babel, one locale per request.
+
+Message ids are English; `web/locales/{az,en,ru}/LC_MESSAGES/messages.po` hold every
+user-facing string. The catalogs are compiled in memory at start-up, so a fresh clone
+needs no build step. The active locale lives in a context variable that the i18n
+middleware sets for each request; templates and Python share it.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from contextvars import ContextVar
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+
+from babel import Locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+from babel.units import format_unit
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+DOMAIN = "messages"
+LANGUAGES: dict[str, str] = {"az": "Azərbaycanca", "en": "English", "ru": "Русский"}
+DEFAULT_LANGUAGE = "az"
+LANGUAGE_COOKIE = "lang"
+
+_current_language: ContextVar[str] = ContextVar("current_language", default=DEFAULT_LANGUAGE)
+
+
+@cache
+def translations(language: str) -> Translations:
+    po_path = LOCALES_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not po_path.exists():
+        return Translations()
+    with po_path.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    buffer = BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(fp=buffer, domain=DOMAIN)
+
+
+def get_language() -> str:
+    return _current_language.get()
+
+
+def set_language(language: str):
+    """Set the request's language; returns a token for `reset_language`."""
+    if language not in LANGUAGES:
+        language = DEFAULT_LANGUAGE
+    return _current_language.set(language)
+
+
+def reset_language(token) -> None:
+    _current_language.reset(token)
+
+
+def get_locale() -> Locale:
+    return Locale.parse(get_language())
+
+
+def raw_gettext(message: str) -> str:
+    """Translate without formatting (Jinja's newstyle gettext formats by itself)."""
+    return translations(get_language()).gettext(message)
+
+
+def raw_ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(get_language()).ngettext(singular, plural, n)
+
+
+def gettext(message: str, **variables: object) -> str:
+    text = raw_gettext(message)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
+    return raw_ngettext(singular, plural, n) % {"num": n, **variables}
+
+
+class LazyText:
+    """A message translated each time it is shown, for strings defined at import time.
+
+    Unlike a plain lazy proxy it keeps its message id, so it can also be shown (or
+    searched) in a language other than the request's.
+    """
+
+    __slots__ = ("msgid",)
+
+    def __init__(self, msgid: str) -> None:
+        self.msgid = msgid
+
+    def __str__(self) -> str:
+        return raw_gettext(self.msgid)
+
+    def __repr__(self) -> str:
+        return f"LazyText({self.msgid!r})"
+
+    def in_language(self, language: str) -> str:
+        return translations(language).gettext(self.msgid)
+
+
+def lazy_gettext(message: str) -> LazyText:
+    return LazyText(message)
+
+
+_ = gettext
+
+
+def pick_language(cookie_value: str | None) -> str:
+    return cookie_value if cookie_value in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def fold_for_search(text: str) -> str:
+    """Lower-case and strip Azerbaijani diacritics so `gomruk` finds `Gömrük`.
+
+    ə and ı have no decomposition in Unicode, so they are mapped by hand.
+    """
+    lowered = text.casefold().replace("ə", "e").replace("ı", "i")
+    decomposed = unicodedata.normalize("NFKD", lowered)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def format_size(size: int) -> str:
+    """A file size in the user's language, in decimal units (10 MB = 10 000 000 bytes, as
+    the upload limits are set)."""
+    locale = get_locale()
+    for unit, factor in (("digital-megabyte", 1000**2), ("digital-kilobyte", 1000)):
+        if size >= factor:
+            return format_unit(size / factor, unit, length="short", locale=locale, format="#,##0.#")
+    return format_unit(size, "digital-byte", length="short", locale=locale)

@@ -1,0 +1,36 @@
+"""The one Jinja2 environment: page templates, components and translations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from web.platform import i18n, portal_time
+
+WEB_DIR = Path(__file__).resolve().parent.parent
+# The layout and error pages; each domain keeps its own pages in `web/<domain>/templates/`.
+TEMPLATES_DIR = WEB_DIR / "templates"
+DOMAIN_TEMPLATE_DIRS = sorted(WEB_DIR.glob("*/templates"))
+COMPONENTS_DIR = WEB_DIR.parent / "components"
+TEMPLATE_DIRS = [TEMPLATES_DIR, *DOMAIN_TEMPLATE_DIRS, COMPONENTS_DIR]
+
+
+def build_environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader([str(d) for d in TEMPLATE_DIRS]),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        extensions=["jinja2.ext.i18n", "jinja2.ext.do"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=i18n.raw_gettext, ngettext=i18n.raw_ngettext, newstyle=True
+    )
+    env.globals["get_language"] = i18n.get_language
+    env.globals["LANGUAGES"] = i18n.LANGUAGES
+    env.filters["localdate"] = portal_time.format_date
+    env.filters["localdatetime"] = portal_time.format_datetime
+    env.filters["filesize"] = i18n.format_size
+    return env

@@ -1,1 +1,0 @@
-"""Domain logic as plain functions and classes; controllers stay thin and call these."""
