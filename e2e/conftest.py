@@ -22,6 +22,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.support.database import provision_test_database
+from tests.support.sign_in_means import sign_in_means
 
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEM_CHROMIUM = "/usr/bin/chromium"
@@ -75,7 +76,11 @@ def server_env() -> Iterator[dict[str, str]]:
     env.pop("DATABASE_URL", None)
     if database.url:
         env["DATABASE_URL"] = database.url
-    yield env
+    # E-Gov identity (a real OpenID provider) and Elektron imza (demo certificates; nginx is
+    # started by the tests that need it, on the port reserved here).
+    with sign_in_means(env, Path(data_dir), _free_port) as means_env:
+        env.update(means_env)
+        yield env
     database.drop()
     shutil.rmtree(data_dir, ignore_errors=True)
 

@@ -6,6 +6,7 @@ import re
 import time
 import uuid
 from http.cookies import SimpleCookie
+from urllib.parse import urlsplit
 
 import structlog
 from litestar.datastructures import MutableScopeHeaders
@@ -85,7 +86,19 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
+def content_security_policy(settings: Settings) -> str:
+    """The site's policy; "Çıxış" after an E-Gov sign-in is a form whose answer redirects to
+    the identity provider's logout, which form-action must allow (that origin only)."""
+    if not settings.egov_issuer_url:
+        return CONTENT_SECURITY_POLICY
+    issuer = urlsplit(settings.egov_issuer_url)
+    origin = f"{issuer.scheme}://{issuer.netloc}"
+    return CONTENT_SECURITY_POLICY.replace("form-action 'self'", f"form-action 'self' {origin}")
+
+
 def security_headers_middleware_factory(settings: Settings):
+    policy = content_security_policy(settings)
+
     def security_headers_middleware(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] != "http":
@@ -97,7 +110,7 @@ def security_headers_middleware_factory(settings: Settings):
                     headers = MutableScopeHeaders.from_message(message)
                     # A handler may set a stricter policy (file downloads use a sandbox).
                     if "content-security-policy" not in headers:
-                        headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+                        headers["Content-Security-Policy"] = policy
                     headers["X-Content-Type-Options"] = "nosniff"
                     headers["Referrer-Policy"] = "same-origin"
                     headers["X-Frame-Options"] = "DENY"
