@@ -51,6 +51,8 @@ from web.simulator.routes import AsanSimulatorController
 from web.storage.backend import LocalDiskStorage
 
 UNLIMITED_PATHS = [STATIC_PREFIX, "/healthz"]
+# Public, cacheable responses set no cookie (a shared cache must never store one).
+NO_CSRF_COOKIE_PATHS = [f"^{STATIC_PREFIX}/", "^/healthz"]
 
 
 def _store_factory(settings: Settings):
@@ -150,6 +152,7 @@ def create_app(
         cookie_secure=settings.is_production,
         cookie_httponly=True,
         cookie_samesite="lax",
+        exclude=NO_CSRF_COOKIE_PATHS,
     )
     static_router = create_static_files_router(
         path=STATIC_PREFIX,

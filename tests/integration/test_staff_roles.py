@@ -185,6 +185,8 @@ async def test_role_matrix(make_app, settings):
         # What the list and the search show follows the same rule.
         executor_list = (await clients["icraci"].get("/registry")).text
         clerk_list = (await clients["katib"].get("/registry")).text
+        download = await clients["katib"].get(f"/registry/letters/{own.id}/files/{own_file.id}")
+        assert download.content == PDF and "no-store" in download.headers["cache-control"]
         for client in clients.values():
             await client.aclose()
     assert not failures, "\n".join(failures)

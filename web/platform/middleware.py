@@ -103,6 +103,10 @@ def security_headers_middleware_factory(settings: Settings):
                     headers["X-Frame-Options"] = "DENY"
                     headers["Cross-Origin-Opener-Policy"] = "same-origin"
                     headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+                    # Pages may show personal data: never stored by a browser or a shared
+                    # cache. Responses that may be cached say so themselves (static files).
+                    if "cache-control" not in headers:
+                        headers["Cache-Control"] = "no-store"
                     if settings.is_production:
                         headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
                 await send(message)
