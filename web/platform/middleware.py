@@ -9,8 +9,8 @@ import uuid
 from http.cookies import SimpleCookie
 
 import structlog
-from litestar.datastructures import MutableScopeHeaders
 from litestar.connection import ASGIConnection
+from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
