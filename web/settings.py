@@ -37,6 +37,17 @@ def _env_int(name: str, default: int) -> int:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def _env_networks(name: str) -> tuple[str, ...]:
+    """A comma-separated list of IP addresses and CIDR networks (e.g. `10.0.0.0/8, ::1`)."""
+    entries = tuple(item.strip() for item in _env(name).split(",") if item.strip())
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError as exc:
+            raise SettingsError(f"{name}: {entry!r} is not an IP address or network") from exc
+    return entries
+
+
 def _development_secret(data_dir: Path) -> str:
     """Generate the development secret once and keep it, so sessions survive restarts."""
     path = data_dir / "secret_key"
@@ -199,19 +210,8 @@ def load_settings() -> Settings:
         e_imza_ca_file=e_imza_ca_file,
         e_imza_crl_files=e_imza_crl_files,
         e_imza_url=_env("E_IMZA_URL"),
-        trusted_proxies=_trusted_proxies(_env("TRUSTED_PROXIES")),
+        trusted_proxies=_env_networks("TRUSTED_PROXIES"),
     )
-
-
-def _trusted_proxies(raw: str) -> tuple[str, ...]:
-    """Addresses or networks (comma-separated) of the reverse proxies whose headers count."""
-    networks = []
-    for item in filter(None, (part.strip() for part in raw.split(","))):
-        try:
-            networks.append(str(ipaddress.ip_network(item, strict=False)))
-        except ValueError as exc:
-            raise SettingsError(f"TRUSTED_PROXIES: {item!r} is not an address or network") from exc
-    return tuple(networks)
 
 
 @lru_cache(maxsize=1)

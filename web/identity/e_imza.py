@@ -46,7 +46,7 @@ from web.identity.asan_imza.revocation import (
     RevocationStatus,
     load_crls,
 )
-from web.platform.proxies import peer_is_trusted_proxy
+from web.platform.middleware import peer_is_trusted_proxy
 from web.settings import Settings
 
 log = structlog.get_logger(__name__)

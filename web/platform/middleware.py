@@ -1,7 +1,9 @@
-"""ASGI middleware: request context (id, language, access log) and security headers."""
+"""ASGI middleware: the client's address, request context (id, language, access log) and
+security headers."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import time
 import uuid
@@ -9,8 +11,10 @@ from http.cookies import SimpleCookie
 from urllib.parse import urlsplit
 
 import structlog
+from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from web.platform import i18n
 from web.settings import Settings
@@ -47,6 +51,53 @@ def _cookie(scope: Scope, name: str) -> str | None:
     return morsel.value if morsel else None
 
 
+def client_address(connection: ASGIConnection) -> str:
+    """The client's address, for rate limits, logs and audit: the one place that says it.
+
+    `proxy_headers_middleware_factory` has already put the real client into the scope when
+    the request came through a trusted proxy."""
+    client = connection.scope.get("client")
+    return client[0] if client else "unknown"
+
+
+def proxy_headers_middleware_factory(settings: Settings):
+    """Behind a reverse proxy every request comes from the proxy's address. When the peer is
+    one of `TRUSTED_PROXIES` (addresses/CIDRs), the client is taken from `X-Forwarded-For`,
+    read from the right and skipping trusted hops (uvicorn's ProxyHeadersMiddleware); from
+    any other peer the header is ignored, so nobody can choose their own address."""
+
+    def proxy_headers_middleware(app: ASGIApp) -> ASGIApp:
+        if not settings.trusted_proxies:
+            return app
+        proxied = ProxyHeadersMiddleware(app, trusted_hosts=list(settings.trusted_proxies))
+
+        async def keep_peer(scope: Scope, receive: Receive, send: Send) -> None:
+            # The TCP peer itself, before the client is replaced (see `peer_is_trusted_proxy`).
+            scope.setdefault("state", {})[_PEER_KEY] = scope.get("client")
+            await proxied(scope, receive, send)
+
+        return keep_peer
+
+    return proxy_headers_middleware
+
+
+_PEER_KEY = "tcp_peer"
+
+
+def peer_is_trusted_proxy(connection: ASGIConnection, trusted: tuple[str, ...]) -> bool:
+    """Whether the request's TCP peer (never a forwarded address) is one of `trusted`: only
+    then may headers the proxy sets (the verified client certificate) be believed."""
+    state = connection.scope.get("state", {})
+    peer = state[_PEER_KEY] if _PEER_KEY in state else connection.scope.get("client")
+    if not peer or not trusted:
+        return False
+    try:
+        address = ipaddress.ip_address(peer[0])
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(network, strict=False) for network in trusted)
+
+
 def request_context_middleware(app: ASGIApp) -> ASGIApp:
     """Give every request an id and a language, and log one line when it ends."""
 
@@ -77,6 +128,7 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
                 "request",
                 method=scope.get("method"),
                 path=scope.get("path"),
+                client=(scope.get("client") or ("unknown",))[0],
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 1),
             )
@@ -116,6 +168,10 @@ def security_headers_middleware_factory(settings: Settings):
                     headers["X-Frame-Options"] = "DENY"
                     headers["Cross-Origin-Opener-Policy"] = "same-origin"
                     headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+                    # Pages may show personal data: never stored by a browser or a shared
+                    # cache. Responses that may be cached say so themselves (static files).
+                    if "cache-control" not in headers:
+                        headers["Cache-Control"] = "no-store"
                     if settings.is_production:
                         headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
                 await send(message)
