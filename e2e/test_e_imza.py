@@ -14,12 +14,11 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives import serialization
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from e2e.conftest import new_context
 from e2e.support import assert_accessible, assert_no_horizontal_scroll, set_language
-from tests.support.nginx import running_front
+from tests.support.nginx import running_front, write_pem_pair
 from web.devdata.e_imza_demo import DEMO_P12_PASSWORD
 from web.identity.asan_imza.pki import DemoCA, issue_identity_certificate
 
@@ -113,16 +112,7 @@ def _wrong_ca_certificate(directory: Path) -> dict:
         valid_from=now - timedelta(days=1),
         valid_to=now + timedelta(days=30),
     )
-    directory.mkdir(parents=True, exist_ok=True)
-    cert_path, key_path = directory / "stranger.pem", directory / "stranger.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    cert_path, key_path = write_pem_pair(key, cert, directory, "stranger")
     return {"certPath": str(cert_path), "keyPath": str(key_path)}
 
 

@@ -4,10 +4,14 @@ front; certificate headers from anyone but a trusted proxy; recording a verified
 from __future__ import annotations
 
 import re
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from urllib.parse import quote
 
+import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
 from litestar.testing import AsyncTestClient
 
 from models.identity import MembershipSource, PartyMembership, Person
@@ -62,24 +66,40 @@ async def test_with_a_front_the_sign_in_link_leads_to_it(e_imza_settings):
     assert response.headers["location"] == "https://portal.test:8443/login/e-imza"
 
 
-async def test_certificate_headers_from_an_untrusted_peer_sign_nobody_in(e_imza_settings):
-    settings, demo = e_imza_settings
-    # A PEM that would verify: only the peer is wrong (the test client is not a trusted proxy).
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.serialization import pkcs12
+def _demo_pem(demo, name: str) -> str:
+    _, cert, _ = pkcs12.load_key_and_certificates(demo.files[name].read_bytes(), b"e-imza-demo")
+    return quote(cert.public_bytes(serialization.Encoding.PEM).decode())
 
-    _, cert, _ = pkcs12.load_key_and_certificates(
-        demo.files["vetendas2"].read_bytes(), b"e-imza-demo"
-    )
-    pem = cert.public_bytes(serialization.Encoding.PEM).decode()
-    async with AsyncTestClient(app=create_app(settings)) as client:
-        response = await client.get(
-            "/login/e-imza",
-            headers={"X-SSL-Client-Cert": quote(pem), "X-SSL-Client-Verify": "SUCCESS"},
-            follow_redirects=False,
-        )
-        assert response.status_code == 200  # the explanation page, and no redirect loop
-        assert (await client.get("/documents", follow_redirects=False)).status_code == 303
+
+@asynccontextmanager
+async def _from_peer(settings, peer: str):
+    """The app with its whole middleware chain, as reached over TCP from `peer`."""
+    app = create_app(settings)
+    async with AsyncTestClient(app=app):  # lifespan
+        transport = httpx.ASGITransport(app=app, client=(peer, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as client:
+            yield client
+
+
+@pytest.mark.parametrize(
+    ("peer", "signed_in"),
+    [("10.1.2.3", True), ("203.0.113.9", False)],  # the trusted proxy; anyone else
+)
+async def test_certificate_headers_count_only_from_the_trusted_proxy(
+    e_imza_settings, peer, signed_in
+):
+    settings, demo = e_imza_settings
+    headers = {
+        "X-SSL-Client-Cert": _demo_pem(demo, "vetendas2"),
+        "X-SSL-Client-Verify": "SUCCESS",
+        # The proxy names the browser: the client address changes, the peer does not.
+        "X-Forwarded-For": "198.51.100.7",
+    }
+    async with _from_peer(settings, peer) as client:
+        response = await client.get("/login/e-imza", headers=headers)
+        assert (response.status_code == 303) is signed_in, response.text[:300]
+        documents = await client.get("/documents")
+        assert (documents.status_code == 200) is signed_in
 
 
 def test_the_policy_lets_the_logout_form_reach_the_identity_provider(settings):

@@ -63,7 +63,13 @@ def _server_certificate(directory: Path) -> tuple[Path, Path]:
         )
         .sign(key, hashes.SHA256())
     )
-    cert_path, key_path = directory / "server.pem", directory / "server.key"
+    return write_pem_pair(key, cert, directory, "server")
+
+
+def write_pem_pair(key, cert: x509.Certificate, directory: Path, name: str) -> tuple[Path, Path]:
+    """`<name>.pem` (certificate) and `<name>.key` (unencrypted PKCS#8) for nginx or a browser."""
+    directory.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path = directory / f"{name}.pem", directory / f"{name}.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
         key.private_bytes(

@@ -7,8 +7,9 @@ from urllib.parse import quote
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 
+from web.devdata.e_imza_demo import build_crl
 from web.identity.asan_imza.pki import DemoCA, issue_identity_certificate
 from web.identity.asan_imza.revocation import CrlRevocationChecker, RevocationStatus
 from web.identity.e_imza import (
@@ -30,20 +31,13 @@ def ca() -> DemoCA:
 
 
 def _crl(ca: DemoCA, revoked: list[int], *, next_update: datetime | None = None, signer=None):
-    builder = (
-        x509.CertificateRevocationListBuilder()
-        .issuer_name(ca.certificate.subject)
-        .last_update(NOW - timedelta(days=1))
-        .next_update(next_update or NOW + timedelta(days=7))
+    return build_crl(
+        ca,
+        revoked,
+        last_update=NOW - timedelta(days=1),
+        next_update=next_update or NOW + timedelta(days=7),
+        signer=signer,
     )
-    for serial in revoked:
-        builder = builder.add_revoked_certificate(
-            x509.RevokedCertificateBuilder()
-            .serial_number(serial)
-            .revocation_date(NOW - timedelta(days=1))
-            .build()
-        )
-    return builder.sign((signer or ca).private_key, hashes.SHA256())
 
 
 def _service(ca: DemoCA, crls) -> EImzaService:

@@ -46,21 +46,29 @@ def _write_p12(path: Path, label: str, key, certificate: x509.Certificate, ca: D
     path.chmod(0o600)
 
 
-def _crl(ca: DemoCA, revoked_serials: list[int], now: datetime) -> bytes:
+def build_crl(
+    ca: DemoCA,
+    revoked_serials: list[int],
+    *,
+    last_update: datetime,
+    next_update: datetime,
+    signer: DemoCA | None = None,
+) -> x509.CertificateRevocationList:
+    """The CA's CRL listing `revoked_serials` (`signer` signs instead, to test forgeries)."""
     builder = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(ca.certificate.subject)
-        .last_update(now - timedelta(minutes=5))
-        .next_update(now + CRL_VALIDITY)
+        .last_update(last_update)
+        .next_update(next_update)
     )
     for serial in revoked_serials:
         builder = builder.add_revoked_certificate(
             x509.RevokedCertificateBuilder()
             .serial_number(serial)
-            .revocation_date(now - timedelta(minutes=5))
+            .revocation_date(last_update)
             .build()
         )
-    return builder.sign(ca.private_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+    return builder.sign((signer or ca).private_key, hashes.SHA256())
 
 
 def write_demo_certificates(settings: Settings, directory: Path | None = None) -> DemoCertificates:
@@ -105,5 +113,11 @@ def write_demo_certificates(settings: Settings, directory: Path | None = None) -
     ca_file = directory / "ca.pem"
     ca_file.write_bytes(ca.certificate_pem)
     crl_file = directory / "crl.pem"
-    crl_file.write_bytes(_crl(ca, [revoked.serial_number], now))
+    crl = build_crl(
+        ca,
+        [revoked.serial_number],
+        last_update=now - timedelta(minutes=5),
+        next_update=now + CRL_VALIDITY,
+    )
+    crl_file.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
     return DemoCertificates(directory=directory, ca_file=ca_file, crl_file=crl_file, files=files)
