@@ -137,7 +137,11 @@ def create_app(
         return [stores.purge_expired]
 
     # The phone simulator exists only where the simulated operator does (never production).
-    simulator_routes = [AsanSimulatorController] if settings.asan_gateway == "simulator" else []
+    simulator_routes = (
+        [AsanSimulatorController]
+        if settings.is_development and settings.asan_gateway == "simulator"
+        else []
+    )
 
     rate_limit = RateLimitConfig(
         rate_limit=("minute", settings.rate_limit_per_minute),
