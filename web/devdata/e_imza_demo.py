@@ -72,7 +72,7 @@ def build_crl(
 
 
 def write_demo_certificates(settings: Settings, directory: Path | None = None) -> DemoCertificates:
-    if settings.is_production:
+    if not settings.is_development:
         raise RuntimeError("demo certificates are for development only")
     ca = DemoCA.load_or_create(
         settings.data_dir / "e-imza-demo-ca", settings.secret_key, common_name=E_IMZA_CA_NAME
