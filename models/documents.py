@@ -51,12 +51,15 @@ class ClearanceDocument(TimestampedModel):
         on_delete=fields.RESTRICT,
     )
     mistaken_reason = fields.TextField(null=True)
+    # Made when “Yeni sənəd” was rendered: the same form sent twice saves once.
+    idempotency_key = fields.CharField(max_length=64, null=True)
 
     files: fields.ReverseRelation[DocumentFile]
 
     class Meta:
         table = "clearance_document"
         indexes = (("party_id", "created_at"),)
+        unique_together = (("party", "idempotency_key"),)
 
     @property
     def reference(self) -> str:
