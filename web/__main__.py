@@ -44,9 +44,10 @@ async def _seed() -> None:
 
 
 async def _storage_check(remove: bool) -> int:
-    """Report stored files no row points to (orphans) and rows whose file is missing."""
-    from web.storage.backend import LocalDiskStorage
+    """Report stored files no row points to (orphans), rows whose file is missing, and the
+    temp files of interrupted uploads (web/storage/check.py)."""
     from web.storage.check import check
+    from web.storage.local_disk import LocalDiskStorage
 
     settings = get_settings()
     await db.init_db(settings)
@@ -57,15 +58,25 @@ async def _storage_check(remove: bool) -> int:
     report = result.report
     print(
         f"Storage {settings.upload_dir}: {len(report.orphans)} orphan(s), "
-        f"{len(report.missing)} missing file(s)."
+        f"{len(report.missing)} missing file(s), {len(report.recoverable)} recoverable, "
+        f"{len(report.interrupted)} interrupted upload(s) ({report.interrupted_bytes} bytes), "
+        f"{report.in_progress} upload(s) in progress."
     )
     for key in report.orphans:
-        print(f"  orphan   {key}{'  (removed)' if key in result.removed else ''}")
+        print(f"  orphan       {key}{'  (removed)' if key in result.removed else ''}")
     for key in report.missing:
-        print(f"  missing  {key}")
-    if report.orphans and not remove:
-        print("Run again with --remove-orphans to delete them (missing files are only reported).")
-    return 0 if report.ok or (not report.missing and result.removed) else 1
+        print(f"  missing      {key}")
+    for key in report.recoverable:
+        print(f"  recoverable  {key}{'  (moved into place)' if key in result.recovered else ''}")
+    for name in report.interrupted:
+        removed = f"tmp/{name}" in result.removed
+        print(f"  interrupted  tmp/{name}{'  (removed)' if removed else ''}")
+    if not remove and (report.orphans or report.interrupted or report.recoverable):
+        print(
+            "Run again with --remove-orphans to delete orphans and interrupted uploads and to "
+            "move recoverable files into place (missing files are only reported)."
+        )
+    return 1 if report.missing else 0 if remove or report.ok else 1
 
 
 def _serve() -> None:
@@ -85,7 +96,9 @@ def _serve() -> None:
         workers=workers,
         access_log=False,  # our middleware logs each request with its id
         proxy_headers=False,
-        timeout_graceful_shutdown=10,
+        # Running requests (a slow upload) get this long after SIGTERM; then uvicorn cancels
+        # them (an upload then logs "upload interrupted by shutdown", web/storage/receiving.py).
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         log_level="warning",
     )
 

@@ -48,7 +48,8 @@ from web.platform.static_assets import (
 from web.platform.templating import build_environment
 from web.settings import Settings, get_settings
 from web.simulator.routes import AsanSimulatorController
-from web.storage.backend import LocalDiskStorage
+from web.storage.check import sweep_temp
+from web.storage.local_disk import LocalDiskStorage
 
 UNLIMITED_PATHS = [STATIC_PREFIX, "/healthz"]
 
@@ -118,7 +119,11 @@ def create_app(
                     stop,
                 )
             )
-        app.state.storage = LocalDiskStorage(settings.upload_dir)
+        app.state.storage = LocalDiskStorage(
+            settings.upload_dir, min_free_bytes=settings.storage_min_free_bytes
+        )
+        # Temp files of uploads a crash or kill cut off (uploads of live workers are kept).
+        await sweep_temp(app.state.storage)
         try:
             yield
         finally:

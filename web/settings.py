@@ -78,6 +78,8 @@ class Settings:
     party_quota_bytes: int = 2 * 1000 * 1000 * 1000
     default_language: str = "az"
     languages: tuple[str, ...] = field(default=("az", "en", "ru"))
+    shutdown_grace_seconds: int = 30
+    storage_min_free_bytes: int = 500 * 1000 * 1000
 
     @property
     def is_production(self) -> bool:
@@ -156,6 +158,8 @@ def load_settings() -> Settings:
         upload_max_files=_env_int("UPLOAD_MAX_FILES", 10),
         upload_max_document_bytes=_env_int("UPLOAD_MAX_DOCUMENT_BYTES", 50 * 1000 * 1000),
         party_quota_bytes=_env_int("PARTY_QUOTA_BYTES", 2 * 1000 * 1000 * 1000),
+        shutdown_grace_seconds=_env_int("SHUTDOWN_GRACE_SECONDS", 30),
+        storage_min_free_bytes=_env_int("STORAGE_MIN_FREE_BYTES", 500 * 1000 * 1000),
     )
 
 

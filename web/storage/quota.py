@@ -43,6 +43,16 @@ def check_quota(used_bytes: int, incoming_bytes: int, quota_bytes: int) -> None:
         raise QuotaExceeded(used_bytes, incoming_bytes, quota_bytes)
 
 
+async def lock_owner(connection: BaseDBAsyncClient, owner: Model) -> None:
+    """Lock `owner`'s row until the caller's transaction ends (see the module docstring)."""
+    await (
+        type(owner)
+        .filter(pk=owner.pk)
+        .using_db(connection)
+        .update(updated_at=db_datetime(utcnow()))
+    )
+
+
 async def check_quota_locked(
     connection: BaseDBAsyncClient,
     owner: Model,
@@ -52,10 +62,5 @@ async def check_quota_locked(
 ) -> None:
     """Lock `owner`'s row in the caller's transaction, then raise `QuotaExceeded` unless the
     bytes it already uses (`used_bytes(connection)`) plus `incoming_bytes` fit the quota."""
-    await (
-        type(owner)
-        .filter(pk=owner.pk)
-        .using_db(connection)
-        .update(updated_at=db_datetime(utcnow()))
-    )
+    await lock_owner(connection, owner)
     check_quota(await used_bytes(connection), incoming_bytes, quota_bytes)
