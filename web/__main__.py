@@ -1,4 +1,5 @@
-"""Command line: `python -m web migrate | seed | serve | storage-check [--remove-orphans]`.
+"""Command line: `python -m web migrate | seed | serve | storage-check [--remove-orphans] |
+backup DIR | restore DIR`.
 
 `serve` is what `make run` uses: it applies migrations, seeds demo data in development,
 then starts uvicorn (graceful shutdown on SIGTERM/SIGINT).
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+from pathlib import Path
 
 import uvicorn
 
@@ -79,6 +81,40 @@ async def _storage_check(remove: bool) -> int:
     return 1 if report.missing else 0 if remove or report.ok else 1
 
 
+def _backup(directory: Path) -> int:
+    from web.storage.backup import BackupError, backup
+
+    try:
+        result = asyncio.run(backup(get_settings(), directory))
+    except BackupError as error:
+        print(f"Backup failed: {error}")
+        return 1
+    print(
+        f"Backup of the {result.database_kind} database and {result.files} file(s) "
+        f"({result.bytes} bytes) written to {result.directory}."
+    )
+    return 0
+
+
+def _restore(directory: Path) -> int:
+    from web.settings import data_dir_from_environment
+    from web.storage.backup import BackupError, restore, restore_data_extras
+
+    try:
+        # The secret key first: loading the settings would otherwise generate a new one.
+        restore_data_extras(directory, data_dir_from_environment())
+        result = asyncio.run(restore(get_settings(), directory))
+    except BackupError as error:
+        print(f"Restore failed: {error}")
+        return 1
+    print(
+        f"Restored the {result.database_kind} database and {result.files} file(s) "
+        f"({result.bytes} bytes) from {result.directory}. Next: `python -m web storage-check`, "
+        "then start the portal (it applies newer migrations)."
+    )
+    return 0
+
+
 def _serve() -> None:
     settings = get_settings()
     asyncio.run(_migrate())
@@ -113,11 +149,19 @@ def main() -> None:
     check.add_argument(
         "--remove-orphans", action="store_true", help="delete files that no row points to"
     )
+    backup = sub.add_parser("backup", help="copy the database and its files into a new directory")
+    backup.add_argument("directory", type=Path)
+    restore = sub.add_parser("restore", help="restore a backup into an empty place")
+    restore.add_argument("directory", type=Path)
     args = parser.parse_args()
     if args.command == "migrate":
         asyncio.run(_migrate())
     elif args.command == "seed":
         asyncio.run(_seed())
+    elif args.command == "backup":
+        raise SystemExit(_backup(args.directory))
+    elif args.command == "restore":
+        raise SystemExit(_restore(args.directory))
     elif args.command == "storage-check":
         raise SystemExit(asyncio.run(_storage_check(args.remove_orphans)))
     else:

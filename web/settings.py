@@ -95,11 +95,16 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
 
+def data_dir_from_environment() -> Path:
+    """DATA_DIR, without loading the rest (a restore puts the secret key there first)."""
+    return Path(_env("DATA_DIR", str(PROJECT_ROOT / "var"))).resolve()
+
+
 def load_settings() -> Settings:
     env = _env("ENV", DEVELOPMENT).lower()
     if env not in (DEVELOPMENT, PRODUCTION):
         raise SettingsError(f"ENV must be {DEVELOPMENT!r} or {PRODUCTION!r}, got {env!r}")
-    data_dir = Path(_env("DATA_DIR", str(PROJECT_ROOT / "var"))).resolve()
+    data_dir = data_dir_from_environment()
 
     secret_key = _env("SECRET_KEY")
     if env == PRODUCTION:

@@ -533,9 +533,9 @@ async def test_storage_check_reports_orphans_and_missing_files(client, settings,
     import os
     import time
 
+    from web.storage.check import check
     from web.storage.local_disk import LocalDiskStorage
     from web.storage.protocol import new_key
-    from web.storage.check import check
 
     await new_trader(client)
     await acknowledge(client)

@@ -29,7 +29,6 @@ from tortoise.models import Model
 
 from models.documents import DocumentFile
 from models.letters import LetterAttachment
-from web.storage.local_disk import TEMP_SETTLE_SECONDS
 from web.storage.protocol import InvalidKey, StorageBackend, validate_key
 
 log = structlog.get_logger("egomruk.storage")
@@ -83,7 +82,7 @@ async def check_storage(
     async for temp in backend.list_temp():
         if temp.key in known_keys and temp.key not in stored:
             recoverable.append(temp.key)
-        elif temp.in_progress or now - temp.modified < TEMP_SETTLE_SECONDS:
+        elif temp.in_progress:
             in_progress += 1
         elif temp.key not in known_keys:
             interrupted.append(temp.name)

@@ -30,7 +30,6 @@ import hashlib
 import os
 import re
 import shutil
-import time
 from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
 
@@ -58,8 +57,6 @@ DEFAULT_CHUNK_SIZE = 64 * KiB
 TEMP_RE = re.compile(r"\A[0-9a-f]{32}\.part\Z")
 TEMP_DIR_NAME = "tmp"
 PROBE_NAME = ".ready-probe"
-# A temp file this young may be between its creation and its lock: never judged interrupted.
-TEMP_SETTLE_SECONDS = 2.0
 FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
@@ -94,14 +91,21 @@ def _write_all(fd: int, data: bytes | bytearray) -> None:
         view = view[written:]
 
 
-def _create_locked(path: Path) -> int:
+def _create_locked(path: Path) -> int | None:
+    """Create and lock a temp file; None when a sweep removed it between the two steps (it
+    saw a file nobody held), so the caller takes another name."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if os.stat(path).st_ino == os.fstat(fd).st_ino:
+            return fd
+    except FileNotFoundError:
+        pass
     except BaseException:
         os.close(fd)
         raise
-    return fd
+    os.close(fd)
+    return None
 
 
 @contextlib.contextmanager
@@ -180,16 +184,18 @@ class LocalDiskStorage:
         """
         name = sanitize_filename(filename)
         claimed = claimed_type(name)
-        key = new_key()
-        temp_path = self._temp_path_for(key)
         digest = hashlib.sha256()
         size = 0
         head = b""
         detected: FileType | None = None
         pending = bytearray()
         fd: int | None = None
+        key, temp_path = "", Path()
         try:
-            fd = await asyncio.to_thread(_create_locked, temp_path)
+            while fd is None:
+                key = new_key()
+                temp_path = self._temp_path_for(key)
+                fd = await asyncio.to_thread(_create_locked, temp_path)
             self._held[key] = fd
             async for chunk in chunks:
                 if not chunk:
@@ -348,15 +354,15 @@ class LocalDiskStorage:
         )
 
     async def remove_temp(self, name: str) -> bool:
-        """Remove the temp file of an interrupted upload; one a live upload holds (or one
-        a few seconds old) stays. Returns whether it was removed."""
+        """Remove the temp file of an interrupted upload; one a live upload holds stays.
+        Returns whether it was removed."""
         if not TEMP_RE.match(name):
             raise InvalidKey(f"not a temp file name: {name!r}")
         return await asyncio.to_thread(self._remove_if_interrupted, self.temp_dir / name)
 
     def _remove_if_interrupted(self, path: Path) -> bool:
         with _unless_held(path) as free:
-            if not free or _age(path) < TEMP_SETTLE_SECONDS:
+            if not free:
                 return False
             with contextlib.suppress(FileNotFoundError):
                 os.remove(path)
@@ -420,10 +426,3 @@ class LocalDiskStorage:
                 return sorted(e.name for e in entries if e.is_file(follow_symlinks=False))
         except FileNotFoundError:
             return []
-
-
-def _age(path: Path) -> float:
-    try:
-        return time.time() - path.stat().st_mtime
-    except FileNotFoundError:
-        return float("inf")
