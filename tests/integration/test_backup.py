@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import re
+import shutil
 import tempfile
 from pathlib import Path
+
+import pytest
 
 from tests.integration.server_support import (
     SlowUpload,
@@ -19,8 +23,18 @@ from tests.integration.server_support import (
     server_place,
     trader,
 )
+from tests.support.database import in_ci
 
 WRITERS = 3
+
+
+@pytest.fixture(autouse=True)
+def _pg_dump_when_postgres():
+    if os.environ.get("TEST_DATABASE") == "postgres" and shutil.which("pg_dump") is None:
+        reason = "pg_dump is not installed (`make pg-client` installs postgresql-client)"
+        if in_ci():
+            pytest.fail(reason)
+        pytest.skip(reason)
 
 
 async def test_a_backup_taken_under_upload_load_restores_clean_and_complete():
