@@ -7,7 +7,6 @@ TEST_DATABASE selects (see tests/support/database.py). Chromium is Debian's
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -19,7 +18,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.support.database import provision_test_database
-from tests.support.server import free_port, wait_until_healthy
+from tests.support.server import server_environment, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEM_CHROMIUM = "/usr/bin/chromium"
@@ -40,20 +39,7 @@ DESKTOP = {"width": 1280, "height": 800}
 def server_env() -> Iterator[dict[str, str]]:
     database = provision_test_database()
     data_dir = tempfile.mkdtemp(prefix="egomruk-e2e-")
-    env = {
-        **os.environ,
-        "ENV": "development",
-        "DATA_DIR": data_dir,
-        "LOG_LEVEL": "WARNING",
-        "RATE_LIMIT_PER_MINUTE": "100000",
-        "SIGN_IN_RATE_LIMIT_PER_MINUTE": "100000",
-        "HOST": "127.0.0.1",
-        "PORT": str(free_port()),
-    }
-    env.pop("DATABASE_URL", None)
-    if database.url:
-        env["DATABASE_URL"] = database.url
-    yield env
+    yield server_environment(Path(data_dir), database.url)
     database.drop()
     shutil.rmtree(data_dir, ignore_errors=True)
 

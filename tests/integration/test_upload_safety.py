@@ -118,6 +118,34 @@ async def test_every_row_finds_its_file_in_place_when_it_commits(client, setting
     assert seen == [False] and storage.path_for(row.storage_key).read_bytes() == PDF
 
 
+async def test_the_sweep_at_start_recovers_named_files_and_removes_interrupted_ones(
+    client, settings
+):
+    from web.storage.check import sweep_temp
+
+    storage = LocalDiskStorage(settings.upload_dir)
+    await new_trader(client)
+    await acknowledge(client)
+    await post_document(client, number="SWEEP-1")
+    row = await DocumentFile.all().order_by("-id").first()
+    # What the former commit order could leave: the row committed, its file still a temp file.
+    final = storage.path_for(row.storage_key)
+    os.replace(final, storage.temp_dir / f"{row.storage_key}.part")
+
+    async def chunks():
+        yield PDF
+
+    interrupted = await storage.stage(chunks(), filename="x.pdf", max_bytes=10**6)
+    storage._release(interrupted.key)  # its process died
+    receiving = await storage.stage(chunks(), filename="y.pdf", max_bytes=10**6)
+    result = await sweep_temp(storage)
+    assert result.recovered == [row.storage_key]
+    assert f"tmp/{interrupted.key}.part" in result.removed
+    assert final.read_bytes() == PDF and not interrupted.temp_path.exists()
+    assert receiving.temp_path.exists()  # a live upload's file stays
+    await storage.discard(receiving)
+
+
 # --------------------------------------------------------------------------- idempotency
 
 
