@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
-from litestar.middleware.rate_limit import get_remote_address
 from litestar.params import FromPath
 from litestar.response import Response, Stream, Template
 
@@ -18,6 +17,7 @@ from web.platform.forms import date_from_parts, date_parts, error_list, field
 from web.platform.i18n import gettext as _
 from web.platform.idempotency import FIELD as IDEMPOTENCY_FIELD
 from web.platform.idempotency import form_idempotency_key, idempotency_key_of
+from web.platform.middleware import client_address
 from web.platform.rendering import redirect, render
 from web.storage.protocol import UploadRejected
 from web.storage.receiving import file_response, receiving_files, rejections_message
@@ -105,7 +105,7 @@ class LettersController(Controller):
         allowed = await lookup_limit.allow_lookup(
             request.app.stores.get(LOOKUP_STORE),
             person_id=user.person.id,
-            address=get_remote_address(request),
+            address=client_address(request),
             limit=request.app.state.settings.letter_lookup_rate_limit_per_minute,
         )
         if not allowed:

@@ -18,6 +18,7 @@ from datetime import date, datetime
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
+from tortoise.queryset import QuerySet
 from tortoise.timezone import localtime
 from tortoise.transactions import in_transaction
 
@@ -335,9 +336,14 @@ class RegistryFilter:
 
 
 async def registry_list(
-    filters: RegistryFilter, today: date, limit: int = 50, offset: int = 0
+    filters: RegistryFilter,
+    today: date,
+    limit: int = 50,
+    offset: int = 0,
+    visible: QuerySet[Letter] | None = None,
 ) -> tuple[list[Letter], int]:
-    query = Letter.all()
+    """One page of the registry within `visible` (see `access.visible_letters`)."""
+    query = visible if visible is not None else Letter.all()
     if filters.body_id:
         query = query.filter(body_id=filters.body_id)
     if filters.unit_id:
@@ -371,8 +377,10 @@ async def letters_by_fin(fin: str) -> list[Letter]:
     )
 
 
-async def staff_letter(letter_id: int) -> Letter | None:
-    return await Letter.filter(id=letter_id).select_related("body", "unit", "executor").first()
+async def staff_letter(letter_id: int, visible: QuerySet[Letter] | None = None) -> Letter | None:
+    """The letter when it is within `visible` (see `access.visible_letters`), else None."""
+    query = visible if visible is not None else Letter.all()
+    return await query.filter(id=letter_id).select_related("body", "unit", "executor").first()
 
 
 async def _record(
