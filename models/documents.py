@@ -4,7 +4,7 @@ audit log of what customs officers opened.
 
 A `ClearanceDocument` belongs to a `Party` (never to the person who typed it in: a company's
 documents stay with the company when staff change). Its files are `DocumentFile` rows whose
-bytes live in file storage under a server-made key (`web/storage/backend.py`).
+bytes live in file storage under a server-made key (`web/storage/local_disk.py`).
 """
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ KiB = 1024
 DEFAULT_CHUNK_SIZE = 64 * KiB
 TEMP_RE = re.compile(r"\A[0-9a-f]{32}\.part\Z")
 TEMP_DIR_NAME = "tmp"
-PROBE_NAME = ".ready-probe"
+PROBE_PREFIX = ".ready-probe-"  # not a temp file name: the checks never see it
 FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
@@ -390,8 +390,8 @@ class LocalDiskStorage:
         """Write, fsync and remove a small file: raises OSError when storage cannot write."""
 
         def write() -> None:
-            path = self.temp_dir / PROBE_NAME
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+            path = self.temp_dir / f"{PROBE_PREFIX}{os.getpid()}-{new_key()[:8]}"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
             try:
                 _write_all(fd, b"ok")
                 os.fsync(fd)
