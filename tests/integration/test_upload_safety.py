@@ -180,6 +180,32 @@ async def test_the_same_document_form_sent_twice_at_once_saves_once(client, sett
     assert not files_in(settings.upload_dir / "tmp")
 
 
+async def test_the_database_itself_refuses_a_key_twice_for_one_party(client):
+    from datetime import date
+
+    from tortoise.exceptions import IntegrityError
+
+    company = await new_trader(client)
+    party = await Party.get(name=company)
+    person = await Person.filter(memberships__party=party).first()
+
+    async def create(key: str | None) -> ClearanceDocument:
+        return await ClearanceDocument.create(
+            party=party,
+            entered_by=person,
+            kind="invoice",
+            number="KEY",
+            issued_on=date(2026, 11, 3),
+            idempotency_key=key,
+        )
+
+    await create("same-key-0123456789ab")
+    with pytest.raises(IntegrityError):
+        await create("same-key-0123456789ab")
+    await create(None)
+    await create(None)  # rows without a key (made before keys existed) are not limited
+
+
 async def test_a_form_shown_again_with_errors_keeps_its_key(client):
     await new_trader(client)
     await acknowledge(client)
