@@ -10,13 +10,11 @@ from litestar import Litestar, Request, Router
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader
+from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
-from litestar.stores.base import Store
-from litestar.stores.memory import MemoryStore
-from litestar.stores.redis import RedisStore
 from litestar.stores.registry import StoreRegistry
 from litestar.template import TemplateConfig
 
@@ -34,6 +32,7 @@ from web.letters import notifications
 from web.letters.registry_routes import RegistryController
 from web.letters.routes import LettersController
 from web.platform import db
+from web.platform.csrf import PortalCSRFMiddleware
 from web.platform.errors import EXCEPTION_HANDLERS
 from web.platform.logging import configure_logging
 from web.platform.middleware import (
@@ -49,6 +48,7 @@ from web.platform.static_assets import (
     sri,
     static_url,
 )
+from web.platform.stores import HOUSEKEEPING_INTERVAL_SECONDS, StoreFactory, housekeeping
 from web.platform.templating import build_environment
 from web.settings import Settings, get_settings
 from web.simulator.routes import AsanSimulatorController
@@ -60,34 +60,25 @@ UNLIMITED_PATHS = [STATIC_PREFIX, "/healthz"]
 NO_CSRF_COOKIE_PATHS = [f"^{STATIC_PREFIX}/", "^/healthz"]
 
 
-def _store_factory(settings: Settings):
-    """Memory stores on one process; Redis when REDIS_URL is set (several workers)."""
-    redis_root: RedisStore | None = (
-        RedisStore.with_client(url=settings.redis_url, namespace="egomruk")
-        if settings.redis_url
-        else None
-    )
-
-    def factory(name: str) -> Store:
-        if redis_root is not None:
-            return redis_root.with_namespace(name)
-        return MemoryStore()
-
-    return factory
-
-
 class Portal(Litestar):
     """Litestar runs app-level middleware only for matched routes, so 404/405 pages would
     miss the client address, language, request id and security headers. These wrap
     everything."""
 
-    def __init__(self, *args, settings: Settings, **kwargs) -> None:
+    def __init__(self, *args, settings: Settings, csrf: CSRFConfig, **kwargs) -> None:
         self._outer_middleware = (
             proxy_headers_middleware_factory(settings),  # first: everything after sees the client
             request_context_middleware,
             security_headers_middleware_factory(settings),
         )
-        super().__init__(*args, **kwargs)
+        # Our CSRF middleware instead of Litestar's (see web.platform.csrf); innermost of the
+        # app's middleware, where Litestar puts its own.
+        middleware = [
+            *kwargs.pop("middleware", []),
+            DefineMiddleware(PortalCSRFMiddleware, config=csrf),
+        ]
+        super().__init__(*args, middleware=middleware, **kwargs)
+        self.csrf_config = csrf  # after the routes are built, so Litestar adds no second check
 
     def _create_asgi_handler(self):
         handler = super()._create_asgi_handler()
@@ -132,16 +123,30 @@ def create_app(
         )
         # Temp files of uploads a crash or kill cut off (uploads of live workers are kept).
         await sweep_temp(app.state.storage)
+        sweeper = asyncio.create_task(
+            housekeeping(_chores(app), HOUSEKEEPING_INTERVAL_SECONDS, stop)
+        )
         try:
             yield
         finally:
             stop.set()
+            await asyncio.gather(sweeper, return_exceptions=True)
             if sender is not None:
                 await asyncio.gather(sender, return_exceptions=True)
             await db.close_db()
 
+    stores = StoreFactory(settings)
+
+    def _chores(app: Litestar) -> list:
+        """Forget what has expired: memory-store keys (sessions, rate-limit windows)."""
+        return [stores.purge_expired]
+
     # The phone simulator exists only where the simulated operator does (never production).
-    simulator_routes = [AsanSimulatorController] if settings.asan_gateway == "simulator" else []
+    simulator_routes = (
+        [AsanSimulatorController]
+        if settings.is_development and settings.asan_gateway == "simulator"
+        else []
+    )
 
     rate_limit = RateLimitConfig(
         rate_limit=("minute", settings.rate_limit_per_minute),
@@ -189,7 +194,7 @@ def create_app(
         lifespan=[database],
         plugins=[HTMXPlugin()],
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment)),
-        csrf_config=csrf,
+        csrf=csrf,
         compression_config=CompressionConfig(
             backend="gzip", gzip_compress_level=6, exclude_opt_key="skip_compression"
         ),
@@ -198,7 +203,7 @@ def create_app(
             session_config(settings).middleware,
             auth_context_middleware,
         ],
-        stores=StoreRegistry(default_factory=_store_factory(settings)),
+        stores=StoreRegistry(default_factory=stores),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=None,

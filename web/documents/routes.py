@@ -25,6 +25,7 @@ from web.platform.idempotency import FIELD as IDEMPOTENCY_FIELD
 from web.platform.idempotency import form_idempotency_key, idempotency_key_of
 from web.platform.paging import pagination_params
 from web.platform.rendering import redirect, render, wants_fragment
+from web.platform.text_input import whole_number
 from web.settings import Settings
 from web.storage.local_disk import LocalDiskStorage
 from web.storage.protocol import UploadRejected
@@ -50,12 +51,11 @@ def _storage(request: Request) -> LocalDiskStorage:
 
 
 def _query(request: Request, name: str, max_length: int = 40) -> str:
-    return request.query_params.get(name, "").strip()[:max_length]
+    return field(request.query_params, name, max_length)
 
 
 def _page_number(request: Request) -> int:
-    raw = _query(request, "page", 6)
-    return int(raw) if raw.isdigit() else 1
+    return whole_number(_query(request, "page", 6)) or 1
 
 
 def _kind_items() -> list[dict[str, str]]:
@@ -187,7 +187,7 @@ class DocumentsController(Controller):
             return redirect(request, "/documents/new")
         async with receiving_files(request) as (batch, received):
             values: dict[str, Any] = {
-                name: received.get(name, 5000)
+                name: received.get(name, 5000, multiline=name == "note")
                 for name in ("kind", "number", "declaration_number", "note")
             }
             values[IDEMPOTENCY_FIELD] = received.get(IDEMPOTENCY_FIELD, 100)
@@ -255,7 +255,7 @@ class DocumentsController(Controller):
         document = await documents.document_of_party(user.party, document_id)
         if document is None:
             raise NotFoundException()
-        reason = field(data, "reason", 2 * documents.REASON_MAX)
+        reason = field(data, "reason", 2 * documents.REASON_MAX, multiline=True)
         error = None
         if not reason:
             error = _("Enter why the document was entered by mistake")

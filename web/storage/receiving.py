@@ -43,6 +43,7 @@ from multipart import MultipartError, MultipartSegment, PushMultipartParser, par
 
 from web.platform.i18n import format_size
 from web.platform.i18n import gettext as _
+from web.platform.text_input import clean_text
 from web.storage.batch import UploadBatch
 from web.storage.protocol import InvalidKey, RejectCode, StorageBackend, UploadRejected
 
@@ -68,8 +69,8 @@ class ReceivedForm:
     def storage_full(self) -> bool:
         return any(r.code == RejectCode.STORAGE_FULL for r in self.rejections)
 
-    def get(self, name: str, max_length: int = 1000) -> str:
-        return self.fields.get(name, "").strip()[:max_length]
+    def get(self, name: str, max_length: int = 1000, *, multiline: bool = False) -> str:
+        return clean_text(self.fields.get(name, ""), max_length, multiline=multiline)
 
 
 def _decode_token(token: str, secret: str) -> str | None:
