@@ -54,7 +54,8 @@ from web.platform.stores import HOUSEKEEPING_INTERVAL_SECONDS, StoreFactory, hou
 from web.platform.templating import build_environment
 from web.settings import Settings, get_settings
 from web.simulator.routes import AsanSimulatorController
-from web.storage.backend import LocalDiskStorage
+from web.storage.check import sweep_temp
+from web.storage.local_disk import LocalDiskStorage
 
 UNLIMITED_PATHS = [STATIC_PREFIX, "/healthz"]
 # Public, cacheable responses set no cookie (a shared cache must never store one).
@@ -125,7 +126,11 @@ def create_app(
                     stop,
                 )
             )
-        app.state.storage = LocalDiskStorage(settings.upload_dir)
+        app.state.storage = LocalDiskStorage(
+            settings.upload_dir, min_free_bytes=settings.storage_min_free_bytes
+        )
+        # Temp files of uploads a crash or kill cut off (uploads of live workers are kept).
+        await sweep_temp(app.state.storage)
         sweeper = asyncio.create_task(
             housekeeping(_chores(app), HOUSEKEEPING_INTERVAL_SECONDS, stop)
         )

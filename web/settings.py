@@ -102,6 +102,8 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     default_language: str = "az"
     languages: tuple[str, ...] = field(default=("az", "en", "ru"))
+    shutdown_grace_seconds: int = 30
+    storage_min_free_bytes: int = 500 * 1000 * 1000
 
     @property
     def is_production(self) -> bool:
@@ -126,13 +128,18 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
 
+def data_dir_from_environment() -> Path:
+    """DATA_DIR, without loading the rest (a restore puts the secret key there first)."""
+    return Path(_env("DATA_DIR", str(PROJECT_ROOT / "var"))).resolve()
+
+
 def load_settings() -> Settings:
     # Unset means production: demo accounts and the simulator need ENV=development said out
     # loud, so a server started without it can never come up with them.
     env = _env("ENV", PRODUCTION).lower()
     if env not in (DEVELOPMENT, PRODUCTION):
         raise SettingsError(f"ENV must be {DEVELOPMENT!r} or {PRODUCTION!r}, got {env!r}")
-    data_dir = Path(_env("DATA_DIR", str(PROJECT_ROOT / "var"))).resolve()
+    data_dir = data_dir_from_environment()
 
     secret_key = _env("SECRET_KEY")
     if env == PRODUCTION:
@@ -218,6 +225,8 @@ def load_settings() -> Settings:
         e_imza_crl_files=e_imza_crl_files,
         e_imza_url=_env("E_IMZA_URL"),
         trusted_proxies=_env_networks("TRUSTED_PROXIES"),
+        shutdown_grace_seconds=_env_int("SHUTDOWN_GRACE_SECONDS", 30),
+        storage_min_free_bytes=_env_int("STORAGE_MIN_FREE_BYTES", 500 * 1000 * 1000),
     )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -21,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.server import free_port
+
 PROVIDER_DIR = Path(__file__).resolve().parent / "oidc_provider"
 CLIENT_ID = "e-gomruk"
 CLIENT_SECRET = "e-gomruk-test-secret"
@@ -30,12 +31,6 @@ ACCOUNTS = {
     "vetendas2": {"fin": "7XYZW34", "name": "Rəşad Əliyev"},
     "vetendas": {"fin": "5ABCD12", "name": "Aysel Məmmədova"},
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass(frozen=True)
