@@ -4,7 +4,7 @@ from models.identity import MembershipSource
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0003_letters')]
+    dependencies = [('models', '0004_idempotency_keys')]
 
     initial = False
 
