@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -182,6 +183,20 @@ async def test_provider_down_gives_a_clear_message_and_the_other_means(settings)
         assert 'href="/login/password"' in page.text and 'href="/login/asan"' in page.text
         login = await browser.get("/login")
         assert 'href="/login/password"' in login.text
+
+
+async def test_a_provider_that_never_answers_does_not_hang_the_sign_in(settings, monkeypatch):
+    monkeypatch.setattr(egov_oidc, "PROVIDER_TIMEOUT_SECONDS", 0.5)
+    with socket.socket() as silent:  # accepts connections (backlog), never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        issuer = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        async with browser_for(settings, issuer) as (browser, _app):
+            started = time.monotonic()
+            page = await browser.get("/login/egov")
+            assert time.monotonic() - started < 5
+        assert page.status_code == 503
+        assert "E-Gov identity hazırda cavab vermir" in page.text
 
 
 async def test_single_logout_ends_the_provider_session_too(settings, provider):
