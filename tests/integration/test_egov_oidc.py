@@ -338,12 +338,14 @@ async def _answer_from_double(settings, make_token, **get_options) -> tuple:
             f"/login/egov/callback?code=c&state={query['state'][0]}", **get_options
         )
         documents = await client.get("/documents", follow_redirects=False)
-    return page, documents
+        csrf = client.cookies.get("csrftoken") or (await client.get("/login")).cookies["csrftoken"]
+        logout = await client.post("/logout", data={"_csrf_token": csrf}, follow_redirects=False)
+    return page, documents, logout
 
 
 @pytest.mark.parametrize("forgery", sorted(FORGERIES))
 async def test_a_forged_or_wrong_id_token_from_a_provider_double_is_refused(settings, forgery):
-    page, documents = await _answer_from_double(settings, FORGERIES[forgery])
+    page, documents, _ = await _answer_from_double(settings, FORGERIES[forgery])
     assert page.status_code == 400, forgery
     assert "yoxlanıla bilmədi" in page.text
     assert documents.status_code == 303  # nobody signed in
@@ -351,10 +353,12 @@ async def test_a_forged_or_wrong_id_token_from_a_provider_double_is_refused(sett
 
 async def test_the_double_accepts_a_well_made_token(settings):
     """The control for the forgeries: the same double with a right token signs in."""
-    page, documents = await _answer_from_double(
+    page, documents, logout = await _answer_from_double(
         settings,
         lambda published, nonce: _sign(published, _claims(nonce=nonce)),
         follow_redirects=False,
     )
     assert page.status_code == 303 and page.headers["location"] == "/"
     assert documents.status_code == 200
+    # This provider lists no end_session_endpoint: "Çıxış" ends the portal's session only.
+    assert logout.status_code == 303 and logout.headers["location"] == "/"
