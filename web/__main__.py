@@ -49,17 +49,18 @@ async def _storage_check(remove: bool) -> int:
     """Report stored files no row points to (orphans), rows whose file is missing, and the
     temp files of interrupted uploads (web/storage/check.py)."""
     from web.storage.check import check
-    from web.storage.local_disk import LocalDiskStorage
+    from web.storage.configured import describe, storage_from_settings
 
     settings = get_settings()
     await db.init_db(settings)
     try:
-        result = await check(LocalDiskStorage(settings.upload_dir), remove=remove)
+        storage = storage_from_settings(settings)
+        result = await check(storage, remove=remove)
     finally:
         await db.close_db()
     report = result.report
     print(
-        f"Storage {settings.upload_dir}: {len(report.orphans)} orphan(s), "
+        f"Storage {describe(storage)}: {len(report.orphans)} orphan(s), "
         f"{len(report.missing)} missing file(s), {len(report.recoverable)} recoverable, "
         f"{len(report.interrupted)} interrupted upload(s) ({report.interrupted_bytes} bytes), "
         f"{report.in_progress} upload(s) in progress."
@@ -81,9 +82,19 @@ async def _storage_check(remove: bool) -> int:
     return 1 if report.missing else 0 if remove or report.ok else 1
 
 
+# backup/restore copy the local disk's files; a bucket is backed up by its own means.
+OBJECT_STORAGE_BACKUP = (
+    "STORAGE_URL names object storage: back the bucket up with its versioning or replication "
+    "and the database with pg_dump (docs/deploy.md); backup/restore cover the local disk only."
+)
+
+
 def _backup(directory: Path) -> int:
     from web.storage.backup import BackupError, backup
 
+    if get_settings().storage_url:
+        print(OBJECT_STORAGE_BACKUP)
+        return 1
     try:
         result = asyncio.run(backup(get_settings(), directory))
     except BackupError as error:
@@ -100,6 +111,9 @@ def _restore(directory: Path) -> int:
     from web.settings import data_dir_from_environment
     from web.storage.backup import BackupError, restore, restore_data_extras
 
+    if os.environ.get("STORAGE_URL"):  # not get_settings(): it could make a secret key
+        print(OBJECT_STORAGE_BACKUP)
+        return 1
     try:
         # The secret key first: loading the settings would otherwise generate a new one.
         restore_data_extras(directory, data_dir_from_environment())

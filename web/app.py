@@ -55,7 +55,7 @@ from web.platform.templating import build_environment
 from web.settings import Settings, get_settings
 from web.simulator.routes import AsanSimulatorController
 from web.storage.check import sweep_temp
-from web.storage.local_disk import LocalDiskStorage
+from web.storage.configured import storage_from_settings
 
 UNLIMITED_PATHS = [STATIC_PREFIX, "/healthz"]
 # Public, cacheable responses set no cookie (a shared cache must never store one).
@@ -126,9 +126,7 @@ def create_app(
                     stop,
                 )
             )
-        app.state.storage = LocalDiskStorage(
-            settings.upload_dir, min_free_bytes=settings.storage_min_free_bytes
-        )
+        app.state.storage = storage_from_settings(settings)
         # Temp files of uploads a crash or kill cut off (uploads of live workers are kept).
         await sweep_temp(app.state.storage)
         sweeper = asyncio.create_task(

@@ -104,6 +104,12 @@ class Settings:
     languages: tuple[str, ...] = field(default=("az", "en", "ru"))
     shutdown_grace_seconds: int = 30
     storage_min_free_bytes: int = 500 * 1000 * 1000
+    # Object storage (S3 API) instead of the local disk: STORAGE_URL=s3://bucket/prefix.
+    storage_url: str = ""
+    s3_endpoint_url: str = ""
+    s3_region: str = ""
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -126,6 +132,16 @@ class Settings:
     @property
     def uses_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def _storage_url(url: str) -> str:
+    """Empty (the local disk under DATA_DIR) or `s3://bucket[/prefix]`."""
+    if not url:
+        return ""
+    bucket = url.removeprefix("s3://").split("/", 1)[0]
+    if not url.startswith("s3://") or not bucket:
+        raise SettingsError(f"STORAGE_URL must be empty or s3://bucket/prefix, got {url!r}")
+    return url.rstrip("/")
 
 
 def data_dir_from_environment() -> Path:
@@ -189,6 +205,8 @@ def load_settings() -> Settings:
         if path and not Path(path).is_file():
             raise SettingsError(f"E_IMZA_CA_FILE / E_IMZA_CRL_FILES: {path!r} is not a file")
 
+    storage_url = _storage_url(_env("STORAGE_URL"))
+
     return Settings(
         env=env,
         data_dir=data_dir,
@@ -227,6 +245,11 @@ def load_settings() -> Settings:
         trusted_proxies=_env_networks("TRUSTED_PROXIES"),
         shutdown_grace_seconds=_env_int("SHUTDOWN_GRACE_SECONDS", 30),
         storage_min_free_bytes=_env_int("STORAGE_MIN_FREE_BYTES", 500 * 1000 * 1000),
+        storage_url=storage_url,
+        s3_endpoint_url=_env("S3_ENDPOINT_URL").rstrip("/"),
+        s3_region=_env("S3_REGION"),
+        s3_access_key_id=_env("S3_ACCESS_KEY_ID"),
+        s3_secret_access_key=_env("S3_SECRET_ACCESS_KEY"),
     )
 
 

@@ -7,6 +7,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from tests.support.database import TestDatabase, provision_test_database, run_sync
+from tests.support.seaweedfs import SeaweedFS, start_seaweedfs, test_storage_kind
 
 
 @pytest.fixture(scope="session")
@@ -19,10 +20,29 @@ def test_database() -> Iterator[TestDatabase]:
 
 
 @pytest.fixture(scope="session")
-def settings(test_database: TestDatabase):
+def seaweedfs() -> Iterator[SeaweedFS]:
+    """A real S3-compatible server (SeaweedFS) for the session."""
+    server = start_seaweedfs()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def storage_environment(request) -> dict[str, str]:
+    """TEST_STORAGE=s3: the portal's files go to a SeaweedFS bucket (else the local disk)."""
+    if test_storage_kind() != "s3":
+        return {}
+    server: SeaweedFS = request.getfixturevalue("seaweedfs")
+    server.create_bucket("portal")
+    return server.environment("portal")
+
+
+@pytest.fixture(scope="session")
+def settings(test_database: TestDatabase, storage_environment: dict[str, str]):
     from web.platform import db
     from web.settings import get_settings
 
+    os.environ.update(storage_environment)  # server processes the tests start inherit it
     get_settings.cache_clear()
     settings = get_settings()
     run_sync(db.migrate(settings))

@@ -22,6 +22,7 @@ from tests.support.web import act_for, csrf_token, sign_in
 from web.documents import service
 from web.identity import accounts
 from web.platform.portal_time import db_datetime
+from web.storage.configured import storage_from_settings
 
 pytestmark = pytest.mark.usefixtures("seeded")
 
@@ -99,9 +100,16 @@ def document_ids(page_text: str) -> list[int]:
     return [int(i) for i in re.findall(r'href="/documents/(\d+)"', page_text)]
 
 
+async def chunks_of(data: bytes):
+    yield data
+
+
 async def stored_files(settings) -> set[str]:
-    root = settings.upload_dir
-    return {p.name for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+    """Stored keys and temp files, on whichever backend the settings name."""
+    storage = storage_from_settings(settings)
+    return {key async for key in storage.list_keys()} | {
+        temp.name async for temp in storage.list_temp()
+    }
 
 
 # --------------------------------------------------------------------------- the flow
@@ -529,29 +537,31 @@ async def test_officer_and_audit_pages_are_404_for_others(client):
 # --------------------------------------------------------------------------- storage check
 
 
-async def test_storage_check_reports_orphans_and_missing_files(client, settings, tmp_path):
-    import os
+async def test_storage_check_reports_orphans_and_missing_files(client, settings, monkeypatch):
     import time
+    from types import SimpleNamespace
 
+    from web.storage import check as check_module
     from web.storage.check import check
-    from web.storage.local_disk import LocalDiskStorage
     from web.storage.protocol import new_key
 
     await new_trader(client)
     await acknowledge(client)
     await upload(client)
-    backend = LocalDiskStorage(settings.upload_dir)
+    backend = storage_from_settings(settings)
     document = (
         await ClearanceDocument.filter(party__name__startswith="Sınaq").order_by("-id").first()
     )
     kept = await DocumentFile.filter(document=document).first()
-    # An orphan (old enough to count) and a row whose file went missing.
-    orphan = new_key()
-    path = backend.path_for(orphan)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(PDF)
-    old = time.time() - 7200
-    os.utime(path, (old, old))
+    # An orphan (a file no row names: a crash between the file and its row) and a row whose
+    # file went missing. The check runs two hours later, so the orphan is old enough to count.
+    orphan = (
+        await backend.commit(
+            await backend.stage(chunks_of(PDF), filename="o.pdf", max_bytes=len(PDF))
+        )
+    ).key
+    later = time.time() + 7200
+    monkeypatch.setattr(check_module, "time", SimpleNamespace(time=lambda: later))
     lost = await DocumentFile.create(
         document=document,
         storage_key=new_key(),
@@ -563,10 +573,10 @@ async def test_storage_check_reports_orphans_and_missing_files(client, settings,
     result = await check(backend)
     assert orphan in result.report.orphans and lost.storage_key in result.report.missing
     assert kept.storage_key not in result.report.orphans
-    assert path.exists()
+    assert await backend.exists(orphan)
     result = await check(backend, remove=True)
-    assert orphan in result.removed and not path.exists()
-    assert backend.path_for(kept.storage_key).exists()
+    assert orphan in result.removed and not await backend.exists(orphan)
+    assert await backend.exists(kept.storage_key)
     await lost.delete()
 
 
@@ -621,7 +631,6 @@ async def test_two_uploads_at_once_cannot_both_pass_the_quota(client, settings):
     from datetime import date
 
     from web.storage.batch import UploadBatch
-    from web.storage.local_disk import LocalDiskStorage
     from web.storage.quota import QuotaExceeded
 
     company = await new_trader(client)
@@ -634,7 +643,7 @@ async def test_two_uploads_at_once_cannot_both_pass_the_quota(client, settings):
         declaration_number=None,
         note=None,
     )
-    storage = LocalDiskStorage(settings.upload_dir)
+    storage = storage_from_settings(settings)
 
     async def one_chunk():
         yield PDF

@@ -7,7 +7,7 @@ from web.settings import SettingsError, load_settings
 
 @pytest.fixture
 def clean_env(monkeypatch, tmp_path):
-    for name in ("ENV", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "MAX_BODY_BYTES"):
+    for name in ("ENV", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "MAX_BODY_BYTES", "STORAGE_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATA_DIR", str(tmp_path))
     return monkeypatch
@@ -106,3 +106,26 @@ def test_unset_env_is_production_never_development(clean_env):
     clean_env.setenv("ASAN_GATEWAY", "simulator")
     with pytest.raises(SettingsError, match="simulator"):
         load_settings()
+
+
+def test_storage_is_the_local_disk_unless_an_s3_url_names_a_bucket(clean_env, monkeypatch):
+    from web.storage.configured import storage_from_settings
+    from web.storage.local_disk import LocalDiskStorage
+    from web.storage.object_storage import ObjectStorage
+
+    monkeypatch.setenv("ENV", "development")
+    assert isinstance(storage_from_settings(load_settings()), LocalDiskStorage)
+    for bad in ("/srv/files", "s3://", "s3:///prefix", "gs://bucket"):
+        monkeypatch.setenv("STORAGE_URL", bad)
+        with pytest.raises(SettingsError, match="STORAGE_URL"):
+            load_settings()
+    monkeypatch.setenv("STORAGE_URL", "s3://portal-files/uploads/")
+    monkeypatch.setenv("S3_ENDPOINT_URL", "http://127.0.0.1:8333/")
+    monkeypatch.setenv("S3_ACCESS_KEY_ID", "key")
+    monkeypatch.setenv("S3_SECRET_ACCESS_KEY", "secret")
+    settings = load_settings()
+    assert settings.storage_url == "s3://portal-files/uploads"
+    assert settings.s3_endpoint_url == "http://127.0.0.1:8333"
+    storage = storage_from_settings(settings)
+    assert isinstance(storage, ObjectStorage)
+    assert "secret" not in str(storage)  # what storage-check prints

@@ -27,8 +27,7 @@ from web.platform.paging import pagination_params
 from web.platform.rendering import redirect, render, wants_fragment
 from web.platform.text_input import whole_number
 from web.settings import Settings
-from web.storage.local_disk import LocalDiskStorage
-from web.storage.protocol import UploadRejected
+from web.storage.protocol import StorageBackend, UploadRejected
 from web.storage.receiving import file_response, receiving_files, rejections_message
 
 CREATED_FLASH = "created_document"
@@ -46,7 +45,7 @@ def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def _storage(request: Request) -> LocalDiskStorage:
+def _storage(request: Request) -> StorageBackend:
     return request.app.state.storage
 
 
