@@ -1,5 +1,5 @@
-"""Command line: `python -m web migrate | seed | serve | storage-check [--remove-orphans] |
-backup DIR | restore DIR | e-imza-demo [--out DIR]`.
+"""Command line: `python -m web migrate | seed | serve | worker |
+storage-check [--remove-orphans] | backup DIR | restore DIR | e-imza-demo [--out DIR]`.
 
 `serve` is what `make run` uses: it applies migrations, seeds demo data in development,
 then starts uvicorn (graceful shutdown on SIGTERM/SIGINT).
@@ -176,6 +176,7 @@ def main() -> None:
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("seed", help="load demo data (development only)")
     sub.add_parser("serve", help="migrate, seed (development) and serve")
+    sub.add_parser("worker", help="the outbox worker: e-mail notices, background jobs")
     check = sub.add_parser("storage-check", help="compare stored files with the database")
     check.add_argument(
         "--remove-orphans", action="store_true", help="delete files that no row points to"
@@ -191,6 +192,10 @@ def main() -> None:
         asyncio.run(_migrate())
     elif args.command == "seed":
         asyncio.run(_seed())
+    elif args.command == "worker":
+        from web.worker import run_worker
+
+        asyncio.run(run_worker(get_settings()))
     elif args.command == "backup":
         raise SystemExit(_backup(args.directory))
     elif args.command == "restore":

@@ -18,6 +18,7 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.registry import StoreRegistry
 from litestar.template import TemplateConfig
 
+from web import worker
 from web.catalog.routes import CatalogController
 from web.documents.routes import (
     AuditLogController,
@@ -30,7 +31,6 @@ from web.identity.egov_oidc import build_egov_service
 from web.identity.guards import auth_context_middleware
 from web.identity.routes import AuthController
 from web.identity.sessions import session_config
-from web.letters import notifications
 from web.letters.registry_routes import RegistryController
 from web.letters.routes import LettersController
 from web.platform import db
@@ -114,18 +114,10 @@ def create_app(
         app.state.asan = build_asan_service(settings)
         app.state.egov = build_egov_service(settings)
         app.state.e_imza = build_e_imza_service(settings)
-        # E-mail the notifications outbox when SMTP is configured (every worker may run
-        # this: rows are claimed before sending).
+        # The outbox worker's jobs (web/worker.py) run here only on the embedded default;
+        # elsewhere `python -m web worker` runs them once for every instance.
         stop = asyncio.Event()
-        sender = None
-        if settings.smtp_host:
-            sender = asyncio.create_task(
-                notifications.delivery_loop(
-                    notifications.smtp_sender(settings),
-                    settings.notification_interval_seconds,
-                    stop,
-                )
-            )
+        background = worker.jobs(settings, stop) if worker.runs_in_web(settings) else []
         app.state.storage = storage_from_settings(settings)
         # Temp files of uploads a crash or kill cut off (uploads of live workers are kept).
         await sweep_temp(app.state.storage)
@@ -137,8 +129,7 @@ def create_app(
         finally:
             stop.set()
             await asyncio.gather(sweeper, return_exceptions=True)
-            if sender is not None:
-                await asyncio.gather(sender, return_exceptions=True)
+            await asyncio.gather(*background, return_exceptions=True)
             await db.close_db()
 
     stores = StoreFactory(settings)

@@ -112,6 +112,8 @@ class Settings:
     s3_secret_access_key: str = ""
     # Shared by every instance when there are several (docs/deploy.md): the Asan İmza demo CA.
     asan_demo_ca_path: str = ""
+    # Web processes run the outbox worker's jobs: auto = only on SQLite (web/worker.py).
+    run_worker_in_web: str = "auto"
 
     @property
     def asan_demo_ca_dir(self) -> Path:
@@ -216,6 +218,9 @@ def load_settings() -> Settings:
             raise SettingsError(f"E_IMZA_CA_FILE / E_IMZA_CRL_FILES: {path!r} is not a file")
 
     storage_url = _storage_url(_env("STORAGE_URL"))
+    run_worker_in_web = _env("RUN_WORKER_IN_WEB", "auto").lower()
+    if run_worker_in_web not in ("auto", "true", "false"):
+        raise SettingsError("RUN_WORKER_IN_WEB must be 'auto', 'true' or 'false'")
 
     return Settings(
         env=env,
@@ -261,6 +266,7 @@ def load_settings() -> Settings:
         s3_access_key_id=_env("S3_ACCESS_KEY_ID"),
         s3_secret_access_key=_env("S3_SECRET_ACCESS_KEY"),
         asan_demo_ca_path=_env("ASAN_DEMO_CA_DIR"),
+        run_worker_in_web=run_worker_in_web,
     )
 
 

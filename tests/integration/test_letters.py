@@ -480,6 +480,7 @@ async def test_the_app_runs_the_outbox_when_smtp_is_configured(make_app):
 
     async with TinySmtpServer() as server:
         app = make_app(
+            run_worker_in_web="true",  # on PostgreSQL `auto` leaves it to `python -m web worker`
             smtp_host="127.0.0.1",
             smtp_port=server.port,
             smtp_security="none",

@@ -26,9 +26,8 @@ MiB = 1024 * 1024
 
 @pytest.fixture(scope="module")
 def bucket(seaweedfs: SeaweedFS) -> str:
-    name = f"protocol-{new_key()[:8]}"
-    seaweedfs.create_bucket(name)
-    return name
+    seaweedfs.create_bucket("portal")  # the suites' bucket (idempotent); tests use prefixes
+    return "portal"
 
 
 def object_storage(seaweedfs: SeaweedFS, bucket: str, staging: Path, **options) -> ObjectStorage:
@@ -196,3 +195,18 @@ async def test_readiness_says_so_when_the_server_is_unreachable(tmp_path):
     )
     ready, reason = await storage_ready(ObjectStorage(store, tmp_path))
     assert not ready and "object storage" in reason
+
+
+async def test_a_bucket_that_refuses_the_upload_means_try_later_and_nothing_saved(
+    seaweedfs, tmp_path
+):
+    from web.storage.batch import UploadBatch
+    from web.storage.protocol import StorageFull
+
+    storage = object_storage(seaweedfs, f"missing-{new_key()[:8]}", tmp_path)
+    async with UploadBatch(storage) as batch:
+        await batch.add(chunks(PDF), filename="a.pdf")
+        with pytest.raises(StorageFull) as refused:  # the form says: not saved, try later
+            await batch.commit_all()
+    assert refused.value.code == RejectCode.STORAGE_FULL and refused.value.filename == "a.pdf"
+    assert [temp async for temp in storage.list_temp()] == []

@@ -15,11 +15,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.support.database import in_ci
@@ -51,9 +50,9 @@ class SeaweedFS:
     directory: Path
 
     def create_bucket(self, name: str) -> None:
-        request = urllib.request.Request(f"{self.endpoint_url}/{name}", method="PUT")
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            assert response.status == 200
+        response = httpx.put(f"{self.endpoint_url}/{name}", timeout=10)
+        if response.status_code != 409:  # 409: it exists already (ours)
+            response.raise_for_status()
 
     def environment(self, bucket: str, prefix: str = "uploads") -> dict[str, str]:
         """The settings that point the portal at `bucket`."""
@@ -105,11 +104,12 @@ def start_seaweedfs() -> SeaweedFS:
         "-master.telemetry=false",
         "-ip=127.0.0.1",
         "-ip.bind=127.0.0.1",
-        "-volume.max=4",
+        # Each bucket is a collection that grows volumes of its own: small ones, enough of them.
+        "-volume.max=32",
         "-master.volumeSizeLimitMB=64",
     ]
     log = (directory / "weed.log").open("wb")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=directory)  # noqa: S603
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=directory)
     server = SeaweedFS(f"http://127.0.0.1:{s3_port}", process, directory)
     deadline = time.monotonic() + START_SECONDS
     while time.monotonic() < deadline:
@@ -118,7 +118,7 @@ def start_seaweedfs() -> SeaweedFS:
         try:
             server.create_bucket("probe")  # S3 answers only when master, volume, filer are up
             return server
-        except (OSError, urllib.error.HTTPError):
+        except httpx.HTTPError:
             time.sleep(0.3)
     tail = (directory / "weed.log").read_text(errors="replace")[-3000:]
     server.stop()

@@ -2,11 +2,12 @@
 
 Every notice is first stored as a `Notification` row, in the same transaction as the
 change it reports, so none is lost. The Bildirişlər page shows the rows; when SMTP is
-configured (`SMTP_HOST`), `deliver_pending` e-mails the pending ones. A failed send is
+configured (`SMTP_HOST`), `deliver_pending` e-mails the pending ones (in the outbox worker,
+`python -m web worker`, `web/worker.py`). A failed send is
 retried with exponential backoff (1, 2, 4 … minutes, at most 6 hours apart) for ever: the
 row keeps its attempts, next attempt and last error, and never leaves the outbox. A row is
-claimed before sending (compare-and-set on `attempts`), so several workers never send the
-same notice twice at the same time.
+claimed before sending (`claim_due`: `FOR UPDATE SKIP LOCKED` on PostgreSQL, compare-and-set
+on SQLite), so several workers never send the same notice twice at the same time.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, Protocol
 
 import structlog
 from tortoise.timezone import localtime
+from tortoise.transactions import in_transaction
 
 from models.letters import EmailStatus, Letter, LetterStatus, Notification
 from web.platform.i18n import lazy_gettext as _l
@@ -146,22 +148,8 @@ async def deliver_pending(
 ) -> tuple[int, int]:
     """Send the notices that are due; returns (sent, failed) for this pass."""
     moment = localtime(now())
-    due = (
-        await Notification.filter(email_status=EmailStatus.PENDING, next_attempt_at__lte=moment)
-        .order_by("next_attempt_at", "id")
-        .limit(batch_size)
-    )
     sent = failed = 0
-    for row in due:
-        # Claim: whoever moves next_attempt_at first sends; a crash retries after the claim.
-        claimed = await Notification.filter(
-            id=row.id, email_status=EmailStatus.PENDING, attempts=row.attempts
-        ).update(
-            attempts=row.attempts + 1,
-            next_attempt_at=moment + timedelta(seconds=CLAIM_SECONDS),
-        )
-        if not claimed:
-            continue
+    for row in await claim_due(moment, batch_size):
         try:
             await send(row.email_to, row.subject, row.body)
         except Exception as exc:  # any failure: keep the notice and try again later
@@ -177,6 +165,39 @@ async def deliver_pending(
                 email_status=EmailStatus.SENT, sent_at=localtime(now()), last_error=""
             )
     return sent, failed
+
+
+async def claim_due(moment: datetime, batch_size: int) -> list[Notification]:
+    """Claim up to `batch_size` due notices for this worker: their `next_attempt_at` moves
+    `CLAIM_SECONDS` ahead (a crash mid-send retries after that) and `attempts` counts one.
+
+    PostgreSQL: one transaction `SELECT … FOR UPDATE SKIP LOCKED`, so concurrent workers take
+    disjoint batches without waiting on each other. SQLite (one writer anyway): each row is
+    claimed by a compare-and-set UPDATE on `attempts`; a row another worker took is skipped.
+    The rows returned carry the attempts count from *before* the claim."""
+    due = Notification.filter(
+        email_status=EmailStatus.PENDING, next_attempt_at__lte=moment
+    ).order_by("next_attempt_at", "id")
+    claimed_until = moment + timedelta(seconds=CLAIM_SECONDS)
+    if Notification._meta.db.capabilities.dialect == "postgres":
+        async with in_transaction() as connection:
+            rows = (
+                await due.limit(batch_size).select_for_update(skip_locked=True).using_db(connection)
+            )
+            for row in rows:
+                await (
+                    Notification.filter(id=row.id)
+                    .using_db(connection)
+                    .update(attempts=row.attempts + 1, next_attempt_at=claimed_until)
+                )
+        return rows
+    claimed = []
+    for row in await due.limit(batch_size):
+        if await Notification.filter(
+            id=row.id, email_status=EmailStatus.PENDING, attempts=row.attempts
+        ).update(attempts=row.attempts + 1, next_attempt_at=claimed_until):
+            claimed.append(row)
+    return claimed
 
 
 async def delivery_loop(

@@ -41,6 +41,7 @@ from web.storage.protocol import (
     KEY_RE,
     InvalidKey,
     StagedFile,
+    StorageFull,
     StoredFile,
     TempFile,
     new_key,
@@ -53,6 +54,15 @@ DEFAULT_MAX_CONCURRENCY = 2  # parts in flight per upload: memory ≤ part_size 
 PROBE_PREFIX = ".ready-probe-"  # not shaped like a key: list_keys never reports it
 # obstore raises its NotFoundError as the builtin FileNotFoundError (0.12); catch both.
 MISSING = (FileNotFoundError, NotFoundError)
+
+
+class StorageUnavailable(StorageFull):
+    """The bucket refused or did not answer: to the user, like a full disk — nothing was
+    saved, try again later (the rows roll back; readiness reports it)."""
+
+    def __init__(self, filename: str | None, error: BaseException) -> None:
+        super().__init__(filename)
+        self.args = (f"object storage did not take the upload: {str(error).splitlines()[0]}",)
 
 
 def s3_store(
@@ -124,7 +134,7 @@ class ObjectStorage:
         file gone and the object there."""
         temp_path = self.staging._checked_temp_path(staged)
         if temp_path.is_file():
-            await self._upload(staged.key, temp_path)
+            await self._upload(staged.key, temp_path, filename=staged.original_name)
         elif not await self.exists(staged.key):
             raise FileNotFoundError(f"neither a temp file nor an object for {staged.key}")
         await self.staging.discard(staged)
@@ -136,16 +146,19 @@ class ObjectStorage:
             original_name=staged.original_name,
         )
 
-    async def _upload(self, key: str, source: Path) -> None:
+    async def _upload(self, key: str, source: Path, *, filename: str | None = None) -> None:
         size = source.stat().st_size
-        await obstore.put_async(
-            self.store,
-            validate_key(key),
-            source,
-            use_multipart=size > self.part_size,
-            chunk_size=self.part_size,
-            max_concurrency=self.max_concurrency,
-        )
+        try:
+            await obstore.put_async(
+                self.store,
+                validate_key(key),
+                source,
+                use_multipart=size > self.part_size,
+                chunk_size=self.part_size,
+                max_concurrency=self.max_concurrency,
+            )
+        except Exception as error:  # obstore retried already (3 times, 30 s at most)
+            raise StorageUnavailable(filename, error) from error
 
     async def discard(self, staged: StagedFile) -> None:
         await self.staging.discard(staged)
