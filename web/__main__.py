@@ -9,36 +9,41 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+from collections.abc import Callable
 
+import structlog
 import uvicorn
 
 from web.platform import db
-from web.settings import get_settings
+from web.platform.logging import configure_logging, logging_config
+from web.settings import Settings, get_settings
 
 
 async def _migrate() -> None:
     from web.letters.reference_data import ensure_customs_bodies
 
     settings = get_settings()
-    await db.migrate(settings)
-    await db.init_db(settings)
-    try:
-        await ensure_customs_bodies()
-    finally:
-        await db.close_db()
+    # Several instances may start at once: one migrates, the others wait and find it done.
+    async with db.migration_lock(settings):
+        await db.migrate(settings)
+        await db.init_db(settings)
+        try:
+            await ensure_customs_bodies()
+        finally:
+            await db.close_db()
 
 
-async def _seed() -> None:
+async def _seed(say: Callable[[str], object] = print) -> None:
     from web.devdata.demo_data import seed_demo_data
 
     settings = get_settings()
     if settings.is_production:
-        print("Demo data is never seeded in production.")
+        say("Demo data is never seeded in production.")
         return
     await db.init_db(settings)
     try:
         created = await seed_demo_data(settings)
-        print(f"Demo data ready ({created} new records).")
+        say(f"Demo data ready ({created} new records).")
     finally:
         await db.close_db()
 
@@ -69,24 +74,38 @@ async def _storage_check(remove: bool) -> int:
 
 
 def _serve() -> None:
+    """Migrate (once, under the migration lock), seed in development, then serve. Every
+    line this writes is a JSON log record, like the workers' own."""
     settings = get_settings()
+    configure_logging(settings.log_level)
+    log = structlog.get_logger("egomruk.serve")
+    for warning in settings.startup_warnings:
+        log.warning("settings_warning", message=warning)
     asyncio.run(_migrate())
     if not settings.is_production:
-        asyncio.run(_seed())
+        asyncio.run(_seed(say=lambda message: log.info("seed", message=message)))
+    run_server(settings)
+
+
+def run_server(settings: Settings, app_factory: str = "web.app:create_app") -> None:
+    """uvicorn with our JSON logging in every process (tests pass a factory with probes)."""
+    configure_logging(settings.log_level)
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "8000"))
-    workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
-    print(f"e-Gömrük is serving on http://{host}:{port}")
+    structlog.get_logger("egomruk.serve").info(
+        "serving", url=f"http://{host}:{port}", workers=settings.workers
+    )
     uvicorn.run(
-        "web.app:create_app",
+        app_factory,
         factory=True,
         host=host,
         port=port,
-        workers=workers,
+        workers=settings.workers,
         access_log=False,  # our middleware logs each request with its id
         proxy_headers=False,
         timeout_graceful_shutdown=10,
-        log_level="warning",
+        log_config=logging_config(settings.log_level),
+        log_level=settings.log_level.lower(),
     )
 
 

@@ -19,6 +19,11 @@ from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
 from litestar.stores.registry import StoreRegistry
 from litestar.template import TemplateConfig
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from web.catalog.routes import CatalogController
 from web.documents.routes import (
@@ -53,13 +58,25 @@ from web.storage.backend import LocalDiskStorage
 UNLIMITED_PATHS = [STATIC_PREFIX, "/healthz"]
 
 
-def _store_factory(settings: Settings):
-    """Memory stores on one process; Redis when REDIS_URL is set (several workers)."""
-    redis_root: RedisStore | None = (
-        RedisStore.with_client(url=settings.redis_url, namespace="egomruk")
-        if settings.redis_url
-        else None
+def _redis_client(settings: Settings) -> Redis | None:
+    """One Redis client for the stores and readiness. Fail fast while Redis is away (short
+    timeouts, one quick retry) and heal by itself when it returns: a pooled connection that
+    died is checked (PING after 10 s idle), dropped and replaced, and the command retried."""
+    if not settings.redis_url:
+        return None
+    return Redis.from_url(
+        settings.redis_url,
+        socket_connect_timeout=2,
+        socket_timeout=2,
+        health_check_interval=10,
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), retries=2),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
     )
+
+
+def _store_factory(redis: Redis | None):
+    """Memory stores on one process; Redis when REDIS_URL is set (several workers)."""
+    redis_root = RedisStore(redis, namespace="egomruk") if redis is not None else None
 
     def factory(name: str) -> Store:
         if redis_root is not None:
@@ -98,6 +115,7 @@ def create_app(
     settings = settings or get_settings()
     configure_logging(settings.log_level)
 
+    redis = _redis_client(settings)
     environment = build_environment()
     environment.globals.update(static_url=static_url, sri=sri, settings=settings)
 
@@ -119,6 +137,7 @@ def create_app(
                 )
             )
         app.state.storage = LocalDiskStorage(settings.upload_dir)
+        app.state.redis = redis
         try:
             yield
         finally:
@@ -126,6 +145,8 @@ def create_app(
             if sender is not None:
                 await asyncio.gather(sender, return_exceptions=True)
             await db.close_db()
+            if redis is not None:
+                await redis.aclose()
 
     # The phone simulator exists only where the simulated operator does (never production).
     simulator_routes = [AsanSimulatorController] if settings.asan_gateway == "simulator" else []
@@ -184,9 +205,10 @@ def create_app(
             session_config(settings).middleware,
             auth_context_middleware,
         ],
-        stores=StoreRegistry(default_factory=_store_factory(settings)),
+        stores=StoreRegistry(default_factory=_store_factory(redis)),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=None,
+        logging_config=None,  # ours (web/platform/logging.py): JSON lines for every logger
         debug=False,
     )
