@@ -134,6 +134,7 @@ def create_app(
                     notifications.smtp_sender(settings),
                     settings.notification_interval_seconds,
                     stop,
+                    domain=settings.mail_domain,
                 )
             )
         app.state.storage = LocalDiskStorage(settings.upload_dir)

@@ -11,6 +11,7 @@ import os
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 
@@ -75,6 +76,7 @@ class Settings:
     smtp_password: str = ""
     smtp_from: str = "e-Gömrük <no-reply@e-gomruk.local>"
     smtp_security: str = "starttls"
+    mail_domain: str = "e-gomruk.local"
     notification_interval_seconds: int = 30
     document_retention_years: int = 5
     upload_max_file_bytes: int = 10 * 1000 * 1000
@@ -100,6 +102,11 @@ class Settings:
     @property
     def uses_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def _domain_of(address: str) -> str:
+    """The domain of an address like `Name <user@domain>` (for Message-IDs)."""
+    return parseaddr(address)[1].rpartition("@")[2] or "e-gomruk.local"
 
 
 def secret_entropy_bits(secret: str) -> float:
@@ -185,6 +192,7 @@ def load_settings() -> Settings:
     if smtp_security not in ("starttls", "tls", "none"):
         raise SettingsError("SMTP_SECURITY must be 'starttls', 'tls' or 'none'")
     smtp_host = _env("SMTP_HOST")
+    smtp_from = _env("SMTP_FROM", "e-Gömrük <no-reply@e-gomruk.local>")
     if env == PRODUCTION and smtp_host and smtp_security == "none":
         raise SettingsError("SMTP_SECURITY=none is for development only")
 
@@ -211,7 +219,8 @@ def load_settings() -> Settings:
         smtp_port=_env_int("SMTP_PORT", 465 if smtp_security == "tls" else 587),
         smtp_username=_env("SMTP_USERNAME"),
         smtp_password=_env("SMTP_PASSWORD"),
-        smtp_from=_env("SMTP_FROM", "e-Gömrük <no-reply@e-gomruk.local>"),
+        smtp_from=smtp_from,
+        mail_domain=_env("MAIL_DOMAIN") or _domain_of(smtp_from),
         smtp_security=smtp_security,
         notification_interval_seconds=_env_int("NOTIFICATION_INTERVAL_SECONDS", 30),
         document_retention_years=_env_int("DOCUMENT_RETENTION_YEARS", 5),

@@ -11,8 +11,9 @@ import uuid
 MIN_FREE_BYTES = 256 * 1024 * 1024
 
 
-async def storage_ready(storage, min_free_bytes: int = MIN_FREE_BYTES) -> tuple[bool, str]:
+async def storage_ready(storage, min_free_bytes: int | None = None) -> tuple[bool, str]:
     """(ready, reason): a probe file can be written and removed, and space is left."""
+    min_free = MIN_FREE_BYTES if min_free_bytes is None else min_free_bytes
 
     def probe() -> tuple[bool, str]:
         path = storage.temp_dir / f"ready-{uuid.uuid4().hex}.probe"
@@ -27,7 +28,7 @@ async def storage_ready(storage, min_free_bytes: int = MIN_FREE_BYTES) -> tuple[
         except OSError as exc:
             return False, f"not writable ({exc.strerror or type(exc).__name__})"
         free = shutil.disk_usage(storage.root).free
-        if free < min_free_bytes:
+        if free < min_free:
             return False, f"low free space ({free // (1024 * 1024)} MiB left)"
         return True, "ok"
 
