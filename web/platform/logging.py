@@ -17,6 +17,7 @@ from typing import Any
 
 import structlog
 
+
 def _add_pid(logger: Any, method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     event_dict.setdefault("pid", os.getpid())  # which worker process
     return event_dict
