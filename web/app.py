@@ -41,7 +41,11 @@ from web.letters.routes import LettersController
 from web.platform import db
 from web.platform.errors import EXCEPTION_HANDLERS
 from web.platform.logging import configure_logging
-from web.platform.middleware import request_context_middleware, security_headers_middleware_factory
+from web.platform.middleware import (
+    proxy_headers_middleware_factory,
+    request_context_middleware,
+    security_headers_middleware_factory,
+)
 from web.platform.routes import SystemController
 from web.platform.static_assets import (
     STATIC_CACHE_SECONDS,
@@ -56,6 +60,8 @@ from web.simulator.routes import AsanSimulatorController
 from web.storage.backend import LocalDiskStorage
 
 UNLIMITED_PATHS = [STATIC_PREFIX, "/healthz"]
+# Public, cacheable responses set no cookie (a shared cache must never store one).
+NO_CSRF_COOKIE_PATHS = [f"^{STATIC_PREFIX}/", "^/healthz"]
 
 
 def _redis_client(settings: Settings) -> Redis | None:
@@ -88,10 +94,12 @@ def _store_factory(redis: Redis | None):
 
 class Portal(Litestar):
     """Litestar runs app-level middleware only for matched routes, so 404/405 pages would
-    miss the language, request id and security headers. These two wrap everything."""
+    miss the client address, language, request id and security headers. These wrap
+    everything."""
 
     def __init__(self, *args, settings: Settings, **kwargs) -> None:
         self._outer_middleware = (
+            proxy_headers_middleware_factory(settings),  # first: everything after sees the client
             request_context_middleware,
             security_headers_middleware_factory(settings),
         )
@@ -172,6 +180,7 @@ def create_app(
         cookie_secure=settings.is_production,
         cookie_httponly=True,
         cookie_samesite="lax",
+        exclude=NO_CSRF_COOKIE_PATHS,
     )
     static_router = create_static_files_router(
         path=STATIC_PREFIX,

@@ -175,9 +175,7 @@ async def deliver_pending(
         rows = await _waiting().order_by("next_attempt_at", "id").limit(1)
     sent, failed = await _send_each(rows, send, now, domain)
     if sent and await _end_backoff(moment, keep=failed):
-        more_sent, more_failed = await _send_each(
-            await _due(moment, batch_size), send, now, domain
-        )
+        more_sent, more_failed = await _send_each(await _due(moment, batch_size), send, now, domain)
         sent, failed = sent + more_sent, failed + more_failed
     return len(sent), len(failed)
 

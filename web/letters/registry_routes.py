@@ -19,7 +19,7 @@ from tortoise.exceptions import IntegrityError
 from models.identity import FIN_PATTERN, Role
 from models.letters import CustomsBody, Executor, LetterChannel, LetterStatus, StructuralUnit
 from web.identity.guards import current_user, staff_with
-from web.letters import service
+from web.letters import access, service
 from web.letters.routes import attachment_response
 from web.platform import portal_time
 from web.platform.forms import FormData, error_list, field
@@ -28,6 +28,7 @@ from web.platform.i18n import lazy_gettext as _l
 from web.platform.rendering import redirect
 
 REGISTRY_ROLES = staff_with(Role.REGISTRY_CLERK, Role.EXECUTOR)
+CLERKS_ONLY = staff_with(*access.WHOLE_REGISTRY_ROLES)  # not executors (web/letters/access.py)
 ADMIN_ONLY = staff_with(Role.ADMIN)
 DONE_MESSAGES = {
     "registered": _l("The letter was registered."),
@@ -87,14 +88,19 @@ class RegistryController(Controller):
         )
         page = max(1, _int(field(query, "page", 6)) or 1)
         today = portal_time.today()
+        visible = _visible(request)
         rows, total = await service.registry_list(
-            filters, today, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+            filters, today, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, visible=visible
         )
         last_page = max(1, ceil(total / PAGE_SIZE))
         if page > last_page:  # an old link past the end shows the last page, not nothing
             page = last_page
             rows, total = await service.registry_list(
-                filters, today, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+                filters,
+                today,
+                limit=PAGE_SIZE,
+                offset=(page - 1) * PAGE_SIZE,
+                visible=visible,
             )
         choices = await _choices()
         return Template(
@@ -125,11 +131,11 @@ class RegistryController(Controller):
 
     # --- register a paper letter -------------------------------------------------------
 
-    @get("/new", name="registry_new")
+    @get("/new", name="registry_new", guards=[CLERKS_ONLY])
     async def new_form(self) -> Template:
         return Template("registry/new.html.j2", context=await _new_context({}))
 
-    @post("/new", name="registry_new_submit")
+    @post("/new", name="registry_new_submit", guards=[CLERKS_ONLY])
     async def new_submit(self, request: Request, data: FormData) -> Response:
         values = {
             "fin": field(data, "fin", 7).upper(),
@@ -184,7 +190,7 @@ class RegistryController(Controller):
 
     @get("/letters/{letter_id:int}", name="registry_letter")
     async def letter(self, request: Request, letter_id: FromPath[int]) -> Template:
-        letter = await _letter(letter_id)
+        letter = await _letter(request, letter_id)
         done = request.query_params.get("done")
         return Template(
             "registry/letter.html.j2",
@@ -199,12 +205,12 @@ class RegistryController(Controller):
     async def file(
         self, request: Request, letter_id: FromPath[int], file_id: FromPath[int]
     ) -> Stream:
-        letter = await service.staff_letter(letter_id)
+        letter = await _letter(request, letter_id)
         return await attachment_response(request, await service.attachment_of(letter, file_id))
 
     @post("/letters/{letter_id:int}/forward", name="registry_forward")
     async def forward(self, request: Request, letter_id: FromPath[int], data: FormData) -> Response:
-        letter = await _letter(letter_id)
+        letter = await _letter(request, letter_id)
         unit = await StructuralUnit.get_or_none(
             id=_int(field(data, "unit", 12)) or 0, body_id=letter.body_id, is_active=True
         )
@@ -233,7 +239,7 @@ class RegistryController(Controller):
 
     @post("/letters/{letter_id:int}/status", name="registry_status")
     async def status(self, request: Request, letter_id: FromPath[int], data: FormData) -> Response:
-        letter = await _letter(letter_id)
+        letter = await _letter(request, letter_id)
         raw = field(data, "status", 32)
         errors: dict[str, str] = {}
         if raw not in {status.value for status in service.SETTABLE_STATUSES}:
@@ -253,7 +259,7 @@ class RegistryController(Controller):
 
     @post("/letters/{letter_id:int}/extend", name="registry_extend")
     async def extend(self, request: Request, letter_id: FromPath[int], data: FormData) -> Response:
-        letter = await _letter(letter_id)
+        letter = await _letter(request, letter_id)
         settings = request.app.state.settings
         days = _int(field(data, "days", 4))
         errors: dict[str, str] = {}
@@ -275,7 +281,7 @@ class RegistryController(Controller):
 
     # --- call centre ---------------------------------------------------------------------
 
-    @get("/search", name="registry_search")
+    @get("/search", name="registry_search", guards=[CLERKS_ONLY])
     async def search(self, request: Request) -> Template:
         fin = field(request.query_params, "fin", 7).upper()
         errors: dict[str, str] = {}
@@ -382,8 +388,14 @@ class RegistryController(Controller):
         return _invalid_body(await _body_context(unit.body), errors)
 
 
-async def _letter(letter_id: int):
-    letter = await service.staff_letter(letter_id)
+def _visible(request: Request):
+    user = current_user(request)
+    return access.visible_letters(user.person, user.role)
+
+
+async def _letter(request: Request, letter_id: int):
+    """The letter, or the same 404 as a missing one when this member of staff may not see it."""
+    letter = await service.staff_letter(letter_id, _visible(request))
     if letter is None:
         raise NotFoundException()
     return letter

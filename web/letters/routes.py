@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
-from litestar.middleware.rate_limit import get_remote_address
 from litestar.params import FromPath
 from litestar.response import Response, Stream, Template
 
@@ -16,8 +15,9 @@ from web.letters import lookup_limit, notifications, service
 from web.platform import portal_time
 from web.platform.forms import date_from_parts, date_parts, error_list, field
 from web.platform.i18n import gettext as _
+from web.platform.middleware import client_address
 from web.platform.rendering import redirect, render
-from web.storage.backend import QuotaExceeded, check_quota
+from web.storage.backend import QuotaExceeded
 from web.storage.receiving import file_response, receiving_files, rejection_message
 
 LOOKUP_STORE = "letter_lookup_rate_limit"
@@ -103,7 +103,7 @@ class LettersController(Controller):
         allowed = await lookup_limit.allow_lookup(
             request.app.stores.get(LOOKUP_STORE),
             person_id=user.person.id,
-            address=get_remote_address(request),
+            address=client_address(request),
             limit=request.app.state.settings.letter_lookup_rate_limit_per_minute,
         )
         if not allowed:
@@ -178,11 +178,25 @@ class LettersController(Controller):
             person = current_user(request).person
             if received.rejections:
                 errors["files"] = " ".join(rejection_message(r) for r in received.rejections)
-            elif batch.staged:
-                # The documents service's quota, per person, for appeal attachments.
-                used = await service.attachment_bytes_of(person)
+            if not errors:
                 try:
-                    check_quota(used, batch.total_bytes, settings.party_quota_bytes)
+                    letter = await service.register_letter(
+                        body=body,
+                        applicant=service.Applicant(
+                            person=person,
+                            fin=person.fin,
+                            name=person.full_name,
+                            phone=person.phone,
+                            email=person.email,
+                        ),
+                        channel=LetterChannel.ELECTRONIC,
+                        subject=subject,
+                        text=text,
+                        due_working_days=settings.letter_due_working_days,
+                        attachments=batch.staged,
+                        # The documents' quota, per person, for appeal attachments.
+                        quota_bytes=settings.party_quota_bytes,
+                    )
                 except QuotaExceeded as quota:
                     errors["files"] = rejection_message(quota)
             if errors:
@@ -196,21 +210,6 @@ class LettersController(Controller):
                     },
                     status_code=422,
                 )
-            letter = await service.register_letter(
-                body=body,
-                applicant=service.Applicant(
-                    person=person,
-                    fin=person.fin,
-                    name=person.full_name,
-                    phone=person.phone,
-                    email=person.email,
-                ),
-                channel=LetterChannel.ELECTRONIC,
-                subject=subject,
-                text=text,
-                due_working_days=settings.letter_due_working_days,
-                attachments=batch.staged,
-            )
             await batch.commit_all()  # after the database commit
         return redirect(request, f"/letters/{letter.id}/accepted")
 
