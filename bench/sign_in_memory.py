@@ -24,11 +24,12 @@ from pathlib import Path
 
 import httpx
 
+from bench.support import sign_in
+
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 SIGN_INS = 5 if QUICK else 20
 PEAK_BUDGET = 128 * 1024 * 1024
 DEMO_USERS = ("vetendas", "vetendas2", "katib", "icraci", "mufettis")
-PASSWORD = "Demo-2026-gomruk"  # noqa: S105 - the documented development demo password
 
 
 def _free_port() -> int:
@@ -46,16 +47,7 @@ def _status_kib(pid: int, field: str) -> int:
 
 async def _sign_in(base: str, username: str) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=120) as client:
-        await client.get("/login")
-        response = await client.post(
-            "/login/password",
-            data={
-                "username": username,
-                "password": PASSWORD,
-                "_csrf_token": client.cookies.get("csrftoken"),
-            },
-        )
-        assert response.status_code in (200, 303), response.status_code
+        await sign_in(client, username)
 
 
 async def _burst(base: str) -> float:

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.faults import RedisServer, free_port
+from tests.support.faults import free_port
 
 REQUESTS = 400
 CONCURRENCY = 24
@@ -25,14 +25,6 @@ SERVER = (
     "from web.__main__ import run_server; from web.settings import get_settings; "
     "run_server(get_settings(), 'tests.support.log_probe:create_app')"
 )
-
-
-@pytest.fixture
-def redis_server():
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 def _wait_until_live(base: str, process: subprocess.Popen, err: Path) -> None:
