@@ -37,8 +37,8 @@ async def _seed(say: Callable[[str], object] = print) -> None:
     from web.devdata.demo_data import seed_demo_data
 
     settings = get_settings()
-    if settings.is_production:
-        say("Demo data is never seeded in production.")
+    if not settings.is_development:
+        say("Demo data is seeded only with ENV=development.")
         return
     await db.init_db(settings)
     try:
@@ -82,7 +82,7 @@ def _serve() -> None:
     for warning in settings.startup_warnings:
         log.warning("settings_warning", message=warning)
     asyncio.run(_migrate())
-    if not settings.is_production:
+    if settings.is_development:
         asyncio.run(_seed(say=lambda message: log.info("seed", message=message)))
     run_server(settings)
 

@@ -15,16 +15,8 @@ from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
-from litestar.stores.base import Store
-from litestar.stores.memory import MemoryStore
-from litestar.stores.redis import RedisStore
 from litestar.stores.registry import StoreRegistry
 from litestar.template import TemplateConfig
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from web.catalog.routes import CatalogController
 from web.documents.routes import (
@@ -56,6 +48,7 @@ from web.platform.static_assets import (
     sri,
     static_url,
 )
+from web.platform.stores import HOUSEKEEPING_INTERVAL_SECONDS, StoreFactory, housekeeping
 from web.platform.templating import build_environment
 from web.settings import Settings, get_settings
 from web.simulator.routes import AsanSimulatorController
@@ -64,34 +57,6 @@ from web.storage.backend import LocalDiskStorage
 UNLIMITED_PATHS = [STATIC_PREFIX, "/healthz"]
 # Public, cacheable responses set no cookie (a shared cache must never store one).
 NO_CSRF_COOKIE_PATHS = [f"^{STATIC_PREFIX}/", "^/healthz"]
-
-
-def _redis_client(settings: Settings) -> Redis | None:
-    """One Redis client for the stores and readiness. Fail fast while Redis is away (short
-    timeouts, one quick retry) and heal by itself when it returns: a pooled connection that
-    died is checked (PING after 10 s idle), dropped and replaced, and the command retried."""
-    if not settings.redis_url:
-        return None
-    return Redis.from_url(
-        settings.redis_url,
-        socket_connect_timeout=2,
-        socket_timeout=2,
-        health_check_interval=10,
-        retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), retries=2),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
-    )
-
-
-def _store_factory(redis: Redis | None):
-    """Memory stores on one process; Redis when REDIS_URL is set (several workers)."""
-    redis_root = RedisStore(redis, namespace="egomruk") if redis is not None else None
-
-    def factory(name: str) -> Store:
-        if redis_root is not None:
-            return redis_root.with_namespace(name)
-        return MemoryStore()
-
-    return factory
 
 
 class Portal(Litestar):
@@ -132,7 +97,6 @@ def create_app(
     settings = settings or get_settings()
     configure_logging(settings.log_level)
 
-    redis = _redis_client(settings)
     environment = build_environment()
     environment.globals.update(static_url=static_url, sri=sri, settings=settings)
 
@@ -155,19 +119,32 @@ def create_app(
                 )
             )
         app.state.storage = LocalDiskStorage(settings.upload_dir)
-        app.state.redis = redis
+        app.state.redis = stores.redis
+        sweeper = asyncio.create_task(
+            housekeeping(_chores(app), HOUSEKEEPING_INTERVAL_SECONDS, stop)
+        )
         try:
             yield
         finally:
             stop.set()
+            await asyncio.gather(sweeper, return_exceptions=True)
             if sender is not None:
                 await asyncio.gather(sender, return_exceptions=True)
             await db.close_db()
-            if redis is not None:
-                await redis.aclose()
+            await stores.close()
+
+    stores = StoreFactory(settings)
+
+    def _chores(app: Litestar) -> list:
+        """Forget what has expired: memory-store keys (sessions, rate-limit windows)."""
+        return [stores.purge_expired]
 
     # The phone simulator exists only where the simulated operator does (never production).
-    simulator_routes = [AsanSimulatorController] if settings.asan_gateway == "simulator" else []
+    simulator_routes = (
+        [AsanSimulatorController]
+        if settings.is_development and settings.asan_gateway == "simulator"
+        else []
+    )
 
     rate_limit = RateLimitConfig(
         rate_limit=("minute", settings.rate_limit_per_minute),
@@ -224,7 +201,7 @@ def create_app(
             session_config(settings).middleware,
             auth_context_middleware,
         ],
-        stores=StoreRegistry(default_factory=_store_factory(redis)),
+        stores=StoreRegistry(default_factory=stores),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=None,

@@ -31,6 +31,7 @@ def clean_env(monkeypatch, tmp_path):
 
 
 def test_development_generates_and_keeps_a_secret(clean_env, tmp_path):
+    clean_env.setenv("ENV", "development")
     first = load_settings()
     assert len(first.secret_key) >= 32
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
@@ -38,12 +39,14 @@ def test_development_generates_and_keeps_a_secret(clean_env, tmp_path):
 
 
 def test_development_defaults_to_sqlite_under_data_dir(clean_env, tmp_path):
+    clean_env.setenv("ENV", "development")
     settings = load_settings()
     assert settings.uses_sqlite
     assert settings.database_url == f"sqlite://{tmp_path / 'egomruk.sqlite3'}"
 
 
 def test_postgresql_scheme_is_accepted(clean_env):
+    clean_env.setenv("ENV", "development")
     clean_env.setenv("DATABASE_URL", "postgresql://u@h:5432/db")
     settings = load_settings()
     assert settings.database_url == "postgres://u@h:5432/db"
@@ -116,6 +119,7 @@ def test_production_refuses_sqlite_with_several_workers(production, tmp_path):
 
 
 def test_development_runs_one_worker_without_redis_and_says_why(clean_env):
+    clean_env.setenv("ENV", "development")
     clean_env.setenv("WEB_CONCURRENCY", "3")
     settings = load_settings()
     assert settings.workers == 1
@@ -127,13 +131,29 @@ def test_development_runs_one_worker_without_redis_and_says_why(clean_env):
 
 
 def test_workers_must_be_positive(clean_env):
+    clean_env.setenv("ENV", "development")
     clean_env.setenv("WEB_CONCURRENCY", "0")
     with pytest.raises(SettingsError, match="WEB_CONCURRENCY"):
         load_settings()
 
 
-def test_unset_env_with_postgresql_is_warned_about(clean_env):
+def test_unset_env_is_warned_about(clean_env):
+    clean_env.setenv("SECRET_KEY", GOOD_SECRET)
     clean_env.setenv("DATABASE_URL", "postgresql://u@h:5432/db")
     assert any("ENV is not set" in w for w in load_settings().startup_warnings)
-    clean_env.setenv("ENV", "development")
+    clean_env.setenv("ENV", "production")
     assert load_settings().startup_warnings == ()
+
+
+def test_unset_env_is_production_never_development(clean_env):
+    """Demo accounts and the simulator need ENV=development said explicitly."""
+    with pytest.raises(SettingsError, match="SECRET_KEY"):
+        load_settings()  # no development defaults either
+    clean_env.setenv("SECRET_KEY", GOOD_SECRET)
+    clean_env.setenv("DATABASE_URL", "postgres://u@h/db")
+    settings = load_settings()
+    assert settings.is_production and not settings.is_development
+    assert settings.asan_gateway == "disabled"
+    clean_env.setenv("ASAN_GATEWAY", "simulator")
+    with pytest.raises(SettingsError, match="simulator"):
+        load_settings()

@@ -1,0 +1,84 @@
+"""The key-value stores behind sessions and rate limits, and their housekeeping.
+
+Memory stores on one process; Redis when REDIS_URL is set (several workers). Redis expires
+keys itself; a memory store only drops an expired key when that key is read again, so keys
+nobody asks for again (a visitor who left, an address that stopped) would stay for ever:
+`StoreFactory.purge_expired` drops them, and the app calls it on a timer (`housekeeping`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+import structlog
+from litestar.stores.base import Store
+from litestar.stores.memory import MemoryStore
+from litestar.stores.redis import RedisStore
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from web.settings import Settings
+
+log = structlog.get_logger("egomruk.housekeeping")
+HOUSEKEEPING_INTERVAL_SECONDS = 60
+
+
+def redis_client(url: str) -> Redis:
+    """The Redis client of the stores and of readiness. Fail fast while Redis is away
+    (short timeouts, two quick retries) and heal by itself when it returns: a pooled
+    connection that died is checked (PING after 10 s idle), dropped and replaced, and the
+    command retried, so the first requests after Redis returns succeed."""
+    return Redis.from_url(
+        url,
+        socket_connect_timeout=2,
+        socket_timeout=2,
+        health_check_interval=10,
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), retries=2),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+    )
+
+
+class StoreFactory:
+    """`StoreRegistry(default_factory=...)`: one store per name, remembered for purging."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.redis: Redis | None = redis_client(settings.redis_url) if settings.redis_url else None
+        self._redis: RedisStore | None = (
+            RedisStore(self.redis, namespace="egomruk") if self.redis is not None else None
+        )
+        self.memory_stores: list[MemoryStore] = []
+
+    def __call__(self, name: str) -> Store:
+        if self._redis is not None:
+            return self._redis.with_namespace(name)
+        store = MemoryStore()
+        self.memory_stores.append(store)
+        return store
+
+    async def purge_expired(self) -> None:
+        for store in self.memory_stores:
+            await store.delete_expired()
+
+    async def close(self) -> None:
+        if self.redis is not None:
+            await self.redis.aclose()
+
+
+async def housekeeping(
+    chores: list[Callable[[], Awaitable[object]]], interval: float, stop: asyncio.Event
+) -> None:
+    """Run each chore every `interval` seconds until `stop` is set; a failing chore is logged
+    and tried again next time (it must never take the worker down)."""
+    while not stop.is_set():
+        for chore in chores:
+            try:
+                await chore()
+            except Exception:
+                log.exception("housekeeping_failed", chore=getattr(chore, "__qualname__", chore))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
