@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test test-sqlite test-postgres lint format browser engines bench messages clean
+.PHONY: run test test-sqlite test-postgres lint format browser engines pg-client bench messages clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -34,14 +34,40 @@ browser: $(VENV)/.test-installed
 		$(PY) -m playwright install chromium; \
 	fi
 
-# Engines the fault tests start on their own ports (a Redis they can kill and restart).
+# Engines the sign-in tests run for real: nginx (Elektron imza's TLS front, deploy/nginx/) and
+# a Node OpenID provider (E-Gov identity, tests/support/oidc_provider/); redis-server, which
+# the fault tests start on their own ports to kill and restart. Debian packages as root, like
+# chromium; the provider from npm at its locked version.
+OIDC_PROVIDER := tests/support/oidc_provider
 engines:
-	@if command -v redis-server >/dev/null; then \
-		echo "Using $$(command -v redis-server)"; \
+	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; \
+		else echo "Install nginx to run the Elektron imza tests"; fi; \
+	fi
+	@if ! command -v node >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; \
+		else echo "Install Node.js 20+ to run the E-Gov identity tests"; fi; \
+	fi
+	@if ! command -v redis-server >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; \
+		else echo "Install redis-server to run the fault tests (they start their own)"; fi; \
+	fi
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix $(OIDC_PROVIDER) --no-audit --no-fund --loglevel=error; \
+	fi
+
+# pg_dump / pg_restore for backup and restore on PostgreSQL (and its test): Debian's
+# postgresql-client when it is missing and installable.
+pg-client:
+	@if command -v pg_dump >/dev/null; then \
+		echo "Using $$(command -v pg_dump)"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client; \
 	else \
-		echo "redis-server is missing: install it (apt-get install redis-server)"; exit 1; \
+		echo "pg_dump is missing: install postgresql-client for backups of PostgreSQL"; \
 	fi
 
 lint: $(VENV)/.test-installed
@@ -50,7 +76,7 @@ lint: $(VENV)/.test-installed
 
 # The whole suite on SQLite, then on PostgreSQL (skipped with a reason when it is not
 # reachable on a laptop; required in CI).
-test: lint browser engines
+test: lint browser engines pg-client
 	$(PY) -m pytest
 	TEST_DATABASE=postgres $(PY) -m pytest tests/integration e2e
 

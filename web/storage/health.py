@@ -1,35 +1,39 @@
-"""Is file storage usable right now? (readiness: writable, with room for uploads)."""
+"""Readiness of the file storage, for `/healthz/ready` (the ops side calls `storage_ready`).
+
+Ready means: a small file can be written and fsynced in the storage's temp folder, and the
+free space is at least `STORAGE_MIN_FREE_BYTES` (the storage's `min_free_bytes`). A full disk
+makes uploads answer "could not be saved now, try later"; this is where operators see it.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import uuid
 
-# Below this much free space uploads would start failing: report not ready first.
-MIN_FREE_BYTES = 256 * 1024 * 1024
+from web.storage.local_disk import is_full_disk
+from web.storage.protocol import StorageBackend
+
+PROBE_TIMEOUT_SECONDS = 5.0
 
 
-async def storage_ready(storage, min_free_bytes: int | None = None) -> tuple[bool, str]:
-    """(ready, reason): a probe file can be written and removed, and space is left."""
-    min_free = MIN_FREE_BYTES if min_free_bytes is None else min_free_bytes
+async def storage_ready(storage: StorageBackend) -> tuple[bool, str]:
+    """(ready, a short reason in English for operators). Never raises."""
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
+            await storage.probe()
+            free = await storage.free_bytes()
+    except TimeoutError:
+        return False, f"storage did not answer within {PROBE_TIMEOUT_SECONDS:g} s"
+    except OSError as error:
+        if is_full_disk(error):
+            return False, "storage is full (no space left to write)"
+        return False, f"storage is not writable: {error.strerror or error}"
+    minimum = getattr(storage, "min_free_bytes", 0)
+    if free < minimum:
+        return False, (
+            f"storage has {_megabytes(free)} free, below the minimum of {_megabytes(minimum)}"
+        )
+    return True, f"storage writable, {_megabytes(free)} free"
 
-    def probe() -> tuple[bool, str]:
-        path = storage.temp_dir / f"ready-{uuid.uuid4().hex}.probe"
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            try:
-                os.write(fd, b"ok")
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            path.unlink()
-        except OSError as exc:
-            return False, f"not writable ({exc.strerror or type(exc).__name__})"
-        free = shutil.disk_usage(storage.root).free
-        if free < min_free:
-            return False, f"low free space ({free // (1024 * 1024)} MiB left)"
-        return True, "ok"
 
-    return await asyncio.to_thread(probe)
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:,.0f} MB"
