@@ -161,7 +161,7 @@ def test_egov_needs_its_client_and_openid(clean_env):
 
 def test_egov_must_be_https_in_production(clean_env):
     clean_env.setenv("ENV", "production")
-    clean_env.setenv("SECRET_KEY", "x" * 40)
+    clean_env.setenv("SECRET_KEY", GOOD_SECRET)
     clean_env.setenv("DATABASE_URL", "postgres://u@h/db")
     clean_env.setenv("EGOV_ISSUER_URL", "http://id.egov.test")
     clean_env.setenv("EGOV_CLIENT_ID", "e-gomruk")

@@ -51,6 +51,9 @@ class OneWriteHandler(logging.Handler):
 
 def json_formatter() -> structlog.stdlib.ProcessorFormatter:
     """The formatter of every record (named by `dictConfig` in worker processes too)."""
+    # dictConfig builds this in every process uvicorn starts, before the app is imported:
+    # from here on Python warnings (a library's DeprecationWarning at import) are records too.
+    logging.captureWarnings(True)
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=_SHARED_PROCESSORS,
         processors=[
@@ -82,7 +85,6 @@ def logging_config(level: str) -> dict[str, Any]:
 
 def configure_logging(level: str) -> None:
     logging.config.dictConfig(logging_config(level))
-    logging.captureWarnings(True)
     structlog.configure(
         processors=[*_SHARED_PROCESSORS, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
