@@ -6,11 +6,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar, Request, Router
+from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -33,7 +32,7 @@ from web.identity.sessions import session_config
 from web.letters import notifications
 from web.letters.registry_routes import RegistryController
 from web.letters.routes import LettersController
-from web.platform import db
+from web.platform import db, rate_limits
 from web.platform.errors import EXCEPTION_HANDLERS
 from web.platform.logging import configure_logging
 from web.platform.middleware import (
@@ -54,7 +53,9 @@ from web.settings import Settings, get_settings
 from web.simulator.routes import AsanSimulatorController
 from web.storage.backend import LocalDiskStorage
 
-UNLIMITED_PATHS = [STATIC_PREFIX, "/healthz"]
+# Not under the general limit: static files, health checks, and letter lookups (they have a
+# stricter limit of their own, so a lookup costs two store round trips, not three).
+UNLIMITED_PATHS = (f"^{STATIC_PREFIX}", "^/healthz", "^/letters/track$")
 # Public, cacheable responses set no cookie (a shared cache must never store one).
 NO_CSRF_COOKIE_PATHS = [f"^{STATIC_PREFIX}/", "^/healthz"]
 
@@ -93,10 +94,6 @@ class Portal(Litestar):
         for middleware in reversed(self._outer_middleware):
             handler = middleware(handler)
         return handler
-
-
-def _is_unsafe_method(request: Request) -> bool:
-    return request.method not in ("GET", "HEAD", "OPTIONS")
 
 
 def create_app(
@@ -138,20 +135,18 @@ def create_app(
     # The phone simulator exists only where the simulated operator does (never production).
     simulator_routes = [AsanSimulatorController] if settings.asan_gateway == "simulator" else []
 
-    rate_limit = RateLimitConfig(
-        rate_limit=("minute", settings.rate_limit_per_minute),
-        exclude=UNLIMITED_PATHS,
-        store="rate_limit",
+    limits = rate_limits.RateLimits(rate_limits.build_storage(settings))
+    general_limit = rate_limits.RateLimitMiddleware(
+        limits, "general", settings.rate_limit_per_minute, exclude=UNLIMITED_PATHS
     )
     # Sign-in attempts have a limit of their own, far below the general one.
-    sign_in_limit = RateLimitConfig(
-        rate_limit=("minute", settings.sign_in_rate_limit_per_minute),
-        store="sign_in_rate_limit",
-        check_throttle_handler=_is_unsafe_method,
+    sign_in_limit = rate_limits.RateLimitMiddleware(
+        limits,
+        "sign-in",
+        settings.sign_in_rate_limit_per_minute,
+        counts=rate_limits.unsafe_method,
     )
-    auth_router = Router(
-        path="/", route_handlers=[AuthController], middleware=[sign_in_limit.middleware]
-    )
+    auth_router = Router(path="/", route_handlers=[AuthController], middleware=[sign_in_limit])
     csrf = CSRFConfig(
         secret=settings.secret_key,
         cookie_name="__Host-csrftoken" if settings.is_production else "csrftoken",
@@ -166,7 +161,7 @@ def create_app(
         cache_control=CacheControlHeader(max_age=STATIC_CACHE_SECONDS, public=True, immutable=True),
         include_in_schema=False,
     )
-    return Portal(
+    app = Portal(
         settings=settings,
         route_handlers=[
             CatalogController,
@@ -189,7 +184,7 @@ def create_app(
             backend="gzip", gzip_compress_level=6, exclude_opt_key="skip_compression"
         ),
         middleware=[
-            rate_limit.middleware,
+            general_limit,
             session_config(settings).middleware,
             auth_context_middleware,
         ],
@@ -199,3 +194,5 @@ def create_app(
         openapi_config=None,
         debug=False,
     )
+    app.state.rate_limits = limits  # the letter lookup counts with it too
+    return app

@@ -20,7 +20,6 @@ from web.platform.rendering import redirect, render
 from web.storage.backend import QuotaExceeded
 from web.storage.receiving import file_response, receiving_files, rejection_message
 
-LOOKUP_STORE = "letter_lookup_rate_limit"
 SKIP_COMPRESSION = {"skip_compression": True}  # PDF/JPEG/PNG are compressed already
 TRACK_TEMPLATE = "letters/track.html.j2"
 
@@ -101,7 +100,7 @@ class LettersController(Controller):
 
         user = current_user(request)
         allowed = await lookup_limit.allow_lookup(
-            request.app.stores.get(LOOKUP_STORE),
+            request.app.state.rate_limits,
             person_id=user.person.id,
             address=client_address(request),
             limit=request.app.state.settings.letter_lookup_rate_limit_per_minute,
