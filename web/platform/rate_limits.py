@@ -13,6 +13,7 @@ the counts. Every key is prefixed (`key_prefix`), and keyed by the client addres
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from limits import RateLimitItem, RateLimitItemPerMinute
@@ -83,7 +84,11 @@ class RateLimitMiddleware(ASGIMiddleware):
         self.limits = limits
         self.name = name
         self.item = RateLimitItemPerMinute(per_minute)
-        self.exclude_path_pattern = exclude or None
+        # By request path (a static file's path is not its route handler's path).
+        excluded = re.compile("|".join(exclude)) if exclude else None
+        self.should_bypass_for_scope = (
+            (lambda scope: excluded.match(scope["path"]) is not None) if excluded else None
+        )
         self.counts = counts
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
