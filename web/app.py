@@ -10,6 +10,7 @@ from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader
+from litestar.middleware import DefineMiddleware
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -33,6 +34,7 @@ from web.letters import notifications
 from web.letters.registry_routes import RegistryController
 from web.letters.routes import LettersController
 from web.platform import db, rate_limits
+from web.platform.csrf import PortalCSRFMiddleware
 from web.platform.errors import EXCEPTION_HANDLERS
 from web.platform.logging import configure_logging
 from web.platform.middleware import (
@@ -81,13 +83,20 @@ class Portal(Litestar):
     miss the client address, language, request id and security headers. These wrap
     everything."""
 
-    def __init__(self, *args, settings: Settings, **kwargs) -> None:
+    def __init__(self, *args, settings: Settings, csrf: CSRFConfig, **kwargs) -> None:
         self._outer_middleware = (
             proxy_headers_middleware_factory(settings),  # first: everything after sees the client
             request_context_middleware,
             security_headers_middleware_factory(settings),
         )
-        super().__init__(*args, **kwargs)
+        # Our CSRF middleware instead of Litestar's (see web.platform.csrf); innermost of the
+        # app's middleware, where Litestar puts its own.
+        middleware = [
+            *kwargs.pop("middleware", []),
+            DefineMiddleware(PortalCSRFMiddleware, config=csrf),
+        ]
+        super().__init__(*args, middleware=middleware, **kwargs)
+        self.csrf_config = csrf  # after the routes are built, so Litestar adds no second check
 
     def _create_asgi_handler(self):
         handler = super()._create_asgi_handler()
@@ -179,7 +188,7 @@ def create_app(
         lifespan=[database],
         plugins=[HTMXPlugin()],
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment)),
-        csrf_config=csrf,
+        csrf=csrf,
         compression_config=CompressionConfig(
             backend="gzip", gzip_compress_level=6, exclude_opt_key="skip_compression"
         ),

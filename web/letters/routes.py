@@ -17,15 +17,12 @@ from web.platform.forms import date_from_parts, date_parts, error_list, field
 from web.platform.i18n import gettext as _
 from web.platform.middleware import client_address
 from web.platform.rendering import redirect, render
+from web.platform.text_input import whole_number
 from web.storage.backend import QuotaExceeded
 from web.storage.receiving import file_response, receiving_files, rejection_message
 
 SKIP_COMPRESSION = {"skip_compression": True}  # PDF/JPEG/PNG are compressed already
 TRACK_TEMPLATE = "letters/track.html.j2"
-
-
-def _int(value: str) -> int | None:
-    return int(value) if value.isdigit() and len(value) < 10 else None
 
 
 async def _body_items(selected: int | None) -> list[dict]:
@@ -58,7 +55,7 @@ async def _track_context(**extra) -> dict:
         # The select is rendered only with the form, not with a result.
         "bodies": []
         if "letter" in extra or extra.get("not_found")
-        else await _body_items(_int(str(values.get("body", "")))),
+        else await _body_items(whole_number(str(values.get("body", "")))),
         "call_centre": service.CALL_CENTRE_PHONE,
         **extra,
     }
@@ -83,7 +80,7 @@ class LettersController(Controller):
         parts = date_parts(query, "registered")
         values = {"body": body_raw, "number": number, "registered": parts}
         errors: dict[str, str] = {}
-        body_id = _int(body_raw)
+        body_id = whole_number(body_raw)
         if body_id is None:
             errors["body"] = _("Choose the customs body the letter was sent to")
         if not number:
@@ -154,10 +151,10 @@ class LettersController(Controller):
         async with receiving_files(request) as (batch, received):
             body_raw = received.get("body", 12)
             subject = received.get("subject", service.MAX_SUBJECT_LENGTH + 1)
-            text = received.get("text", service.MAX_TEXT_LENGTH + 1)
+            text = received.get("text", service.MAX_TEXT_LENGTH + 1, multiline=True)
             values = {"body": body_raw, "subject": subject, "text": text}
             errors: dict[str, str] = {}
-            body_id = _int(body_raw)
+            body_id = whole_number(body_raw)
             body = await CustomsBody.get_or_none(id=body_id, is_active=True) if body_id else None
             if body is None:
                 errors["body"] = _("Choose the customs body you are writing to")
@@ -245,7 +242,7 @@ async def _new_context(request: Request, values: dict | None = None) -> dict:
         "service": catalog.LETTER_TRACKING,
         "values": values,
         "errors": {},
-        "bodies": await _body_items(_int(str(values.get("body", "")))),
+        "bodies": await _body_items(whole_number(str(values.get("body", "")))),
         "max_text": service.MAX_TEXT_LENGTH,
         "limits": request.app.state.settings,
         "files_lost": False,
