@@ -38,6 +38,7 @@ from web.platform.csrf import PortalCSRFMiddleware
 from web.platform.errors import EXCEPTION_HANDLERS
 from web.platform.logging import configure_logging
 from web.platform.middleware import (
+    body_idle_timeout_middleware_factory,
     proxy_headers_middleware_factory,
     request_context_middleware,
     security_headers_middleware_factory,
@@ -88,6 +89,7 @@ class Portal(Litestar):
             proxy_headers_middleware_factory(settings),  # first: everything after sees the client
             request_context_middleware,
             security_headers_middleware_factory(settings),
+            body_idle_timeout_middleware_factory(settings),
         )
         # Our CSRF middleware instead of Litestar's (see web.platform.csrf); innermost of the
         # app's middleware, where Litestar puts its own.

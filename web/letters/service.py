@@ -37,6 +37,7 @@ from models.letters import (
     StructuralUnit,
 )
 from web.letters import notifications
+from web.platform.db import lock_row
 from web.platform.i18n import lazy_gettext as _l
 from web.platform.portal_time import utcnow
 from web.platform.working_days import add_working_days
@@ -84,6 +85,20 @@ class LetterError(Exception):
     def text(self) -> str:
         text = str(self.message)
         return text % self.params if self.params else text
+
+
+class AppealLimitReached(LetterError):
+    """The person has sent as many appeals today as one may (APPEALS_PER_DAY)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            _l(
+                "You have sent %(max)s appeals today, the most one person may send in a day. "
+                "What you wrote is kept below: send it tomorrow, or call %(phone)s."
+            ),
+            max=limit,
+            phone=CALL_CENTRE_PHONE,
+        )
 
 
 def status_label(status: LetterStatus | str) -> str:
@@ -156,19 +171,33 @@ async def register_letter(
     now: datetime | None = None,
     attachments: Sequence[StagedFile] = (),
     quota_bytes: int | None = None,
+    appeals_per_day: int | None = None,
 ) -> Letter:
     """Issue the next number and store the letter, its attachments' rows, its first event
     and the acceptance notice, all in one transaction. The caller commits the staged files
     (`UploadBatch.commit_all`) after this returns.
 
     With attachments and a `quota_bytes`, the applicant's upload quota is checked under the
-    same lock as documents' (raises `QuotaExceeded` before anything is written)."""
+    same lock as documents' (raises `QuotaExceeded` before anything is written). With
+    `appeals_per_day`, a person who already sent that many letters of this channel today
+    (Baku time) gets `AppealLimitReached`, counted under the same lock."""
     now = localtime(now or utcnow())
     registered_on = now.date()
     person = applicant.person
     if person is None and applicant.fin:
         person = await Person.get_or_none(fin=applicant.fin)
     async with in_transaction() as connection:
+        if appeals_per_day is not None and person is not None:
+            await lock_row(connection, person)  # concurrent appeals wait, then count
+            sent_today = (
+                await Letter.filter(
+                    applicant_id=person.id, channel=channel, registered_on=registered_on
+                )
+                .using_db(connection)
+                .count()
+            )
+            if sent_today >= appeals_per_day:
+                raise AppealLimitReached(appeals_per_day)
         if attachments and quota_bytes is not None and person is not None:
             await check_quota_locked(
                 connection,
