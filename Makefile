@@ -19,8 +19,10 @@ $(VENV)/.test-installed: $(VENV)/.installed pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	@touch $@
 
+# `make run` is the local demo: ENV=development (demo accounts, the Asan İmza simulator)
+# unless ENV says otherwise. The server itself treats an unset ENV as production.
 run: $(VENV)/.installed
-	$(PY) -m web serve
+	ENV=$${ENV:-development} $(PY) -m web serve
 
 # Debian's Chromium when present (or installable as root); otherwise Playwright's own.
 browser: $(VENV)/.test-installed

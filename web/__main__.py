@@ -32,8 +32,8 @@ async def _seed() -> None:
     from web.devdata.demo_data import seed_demo_data
 
     settings = get_settings()
-    if settings.is_production:
-        print("Demo data is never seeded in production.")
+    if not settings.is_development:
+        print("Demo data is seeded only with ENV=development.")
         return
     await db.init_db(settings)
     try:
@@ -71,7 +71,7 @@ async def _storage_check(remove: bool) -> int:
 def _serve() -> None:
     settings = get_settings()
     asyncio.run(_migrate())
-    if not settings.is_production:
+    if settings.is_development:
         asyncio.run(_seed())
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "8000"))

@@ -14,9 +14,6 @@ from litestar.middleware import DefineMiddleware
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
-from litestar.stores.base import Store
-from litestar.stores.memory import MemoryStore
-from litestar.stores.redis import RedisStore
 from litestar.stores.registry import StoreRegistry
 from litestar.template import TemplateConfig
 
@@ -51,6 +48,7 @@ from web.platform.static_assets import (
     sri,
     static_url,
 )
+from web.platform.stores import HOUSEKEEPING_INTERVAL_SECONDS, StoreFactory, housekeeping
 from web.platform.templating import build_environment
 from web.settings import Settings, get_settings
 from web.simulator.routes import AsanSimulatorController
@@ -61,22 +59,6 @@ from web.storage.backend import LocalDiskStorage
 UNLIMITED_PATHS = (f"^{STATIC_PREFIX}", "^/healthz", "^/letters/track$")
 # Public, cacheable responses set no cookie (a shared cache must never store one).
 NO_CSRF_COOKIE_PATHS = [f"^{STATIC_PREFIX}/", "^/healthz"]
-
-
-def _store_factory(settings: Settings):
-    """Memory stores on one process; Redis when REDIS_URL is set (several workers)."""
-    redis_root: RedisStore | None = (
-        RedisStore.with_client(url=settings.redis_url, namespace="egomruk")
-        if settings.redis_url
-        else None
-    )
-
-    def factory(name: str) -> Store:
-        if redis_root is not None:
-            return redis_root.with_namespace(name)
-        return MemoryStore()
-
-    return factory
 
 
 class Portal(Litestar):
@@ -135,16 +117,30 @@ def create_app(
                 )
             )
         app.state.storage = LocalDiskStorage(settings.upload_dir)
+        sweeper = asyncio.create_task(
+            housekeeping(_chores(app), HOUSEKEEPING_INTERVAL_SECONDS, stop)
+        )
         try:
             yield
         finally:
             stop.set()
+            await asyncio.gather(sweeper, return_exceptions=True)
             if sender is not None:
                 await asyncio.gather(sender, return_exceptions=True)
             await db.close_db()
 
+    stores = StoreFactory(settings)
+
+    def _chores(app: Litestar) -> list:
+        """Forget what has expired: memory-store keys (sessions, rate-limit windows)."""
+        return [stores.purge_expired]
+
     # The phone simulator exists only where the simulated operator does (never production).
-    simulator_routes = [AsanSimulatorController] if settings.asan_gateway == "simulator" else []
+    simulator_routes = (
+        [AsanSimulatorController]
+        if settings.is_development and settings.asan_gateway == "simulator"
+        else []
+    )
 
     limits = rate_limits.RateLimits(rate_limits.build_storage(settings))
     general_limit = rate_limits.RateLimitMiddleware(
@@ -199,7 +195,7 @@ def create_app(
             session_config(settings).middleware,
             auth_context_middleware,
         ],
-        stores=StoreRegistry(default_factory=_store_factory(settings)),
+        stores=StoreRegistry(default_factory=stores),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=None,

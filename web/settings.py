@@ -110,6 +110,11 @@ class Settings:
         return self.env == PRODUCTION
 
     @property
+    def is_development(self) -> bool:
+        """Only an explicit ENV=development: demo accounts, the Asan İmza simulator."""
+        return self.env == DEVELOPMENT
+
+    @property
     def upload_dir(self) -> Path:
         """Uploaded files: under DATA_DIR, never under a directory the server serves."""
         return self.data_dir / "uploads"
@@ -120,7 +125,9 @@ class Settings:
 
 
 def load_settings() -> Settings:
-    env = _env("ENV", DEVELOPMENT).lower()
+    # Unset means production: demo accounts and the simulator need ENV=development said out
+    # loud, so a server started without it can never come up with them.
+    env = _env("ENV", PRODUCTION).lower()
     if env not in (DEVELOPMENT, PRODUCTION):
         raise SettingsError(f"ENV must be {DEVELOPMENT!r} or {PRODUCTION!r}, got {env!r}")
     data_dir = Path(_env("DATA_DIR", str(PROJECT_ROOT / "var"))).resolve()

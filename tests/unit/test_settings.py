@@ -14,6 +14,7 @@ def clean_env(monkeypatch, tmp_path):
 
 
 def test_development_generates_and_keeps_a_secret(clean_env, tmp_path):
+    clean_env.setenv("ENV", "development")
     first = load_settings()
     assert len(first.secret_key) >= 32
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
@@ -21,12 +22,14 @@ def test_development_generates_and_keeps_a_secret(clean_env, tmp_path):
 
 
 def test_development_defaults_to_sqlite_under_data_dir(clean_env, tmp_path):
+    clean_env.setenv("ENV", "development")
     settings = load_settings()
     assert settings.uses_sqlite
     assert settings.database_url == f"sqlite://{tmp_path / 'egomruk.sqlite3'}"
 
 
 def test_postgresql_scheme_is_accepted(clean_env):
+    clean_env.setenv("ENV", "development")
     clean_env.setenv("DATABASE_URL", "postgresql://u@h:5432/db")
     settings = load_settings()
     assert settings.database_url == "postgres://u@h:5432/db"
@@ -56,4 +59,18 @@ def test_bad_values_are_explained(clean_env):
     clean_env.setenv("ENV", "development")
     clean_env.setenv("MAX_BODY_BYTES", "lots")
     with pytest.raises(SettingsError, match="MAX_BODY_BYTES"):
+        load_settings()
+
+
+def test_unset_env_is_production_never_development(clean_env):
+    """Demo accounts and the simulator need ENV=development said explicitly."""
+    with pytest.raises(SettingsError, match="SECRET_KEY"):
+        load_settings()  # no development defaults either
+    clean_env.setenv("SECRET_KEY", "k" * 48)
+    clean_env.setenv("DATABASE_URL", "postgres://u@h/db")
+    settings = load_settings()
+    assert settings.is_production and not settings.is_development
+    assert settings.asan_gateway == "disabled"
+    clean_env.setenv("ASAN_GATEWAY", "simulator")
+    with pytest.raises(SettingsError, match="simulator"):
         load_settings()

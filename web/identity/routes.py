@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
@@ -20,6 +21,7 @@ from web.platform.forms import FormData, field, invalid_form
 from web.platform.i18n import gettext as _
 from web.platform.rendering import redirect, render
 from web.platform.safety import safe_next_path
+from web.platform.text_input import clean_text, whole_number
 
 PENDING_ASAN = "asan_pending"
 PENDING_TOTP = "totp_pending"
@@ -27,18 +29,26 @@ NEXT = sessions.NEXT_KEY
 UNCONFIGURED_MEANS = ("e-imza", "egov")
 
 
-def _next(request: Request) -> str:
-    return safe_next_path(request.session.get(NEXT), "/")
+# Where to go after signing in travels in the query string and the forms' hidden field, not
+# in a session: anonymous visitors have none. A longer path than this is not a page of ours.
+MAX_NEXT_LENGTH = 2000
 
 
-def _remember_next(request: Request, next_path: str | None) -> None:
-    if next_path:
-        request.session[NEXT] = safe_next_path(next_path)
+def bounded_next(raw: str | None) -> str:
+    """A same-site path of at most MAX_NEXT_LENGTH characters, else the home page."""
+    path = clean_text(raw, MAX_NEXT_LENGTH + 1)
+    return safe_next_path(path, "/") if len(path) <= MAX_NEXT_LENGTH else "/"
 
 
-async def _finish_sign_in(request: Request, *, person_id: int, role: Role, method: str) -> Response:
+def _next_query(next_path: str) -> str:
+    return "" if next_path == "/" else "?" + urlencode({"next": next_path})
+
+
+async def _finish_sign_in(
+    request: Request, *, person_id: int, role: Role, method: str, target: str
+) -> Response:
     """Fresh session id, then the party choice when there is one, else straight on."""
-    target = _next(request)
+    target = safe_next_path(target, "/")
     person = await Person.get(id=person_id)
     if role == Role.CITIZEN:
         await letters.claim_paper_letters(person)
@@ -56,8 +66,13 @@ async def _finish_sign_in(request: Request, *, person_id: int, role: Role, metho
 class AuthController(Controller):
     @get("/login", name="login")
     async def login(self, request: Request, next: FromQuery[str | None] = None) -> Template:
-        _remember_next(request, next)
-        return Template("auth/login.html.j2", context={"asan_enabled": _asan(request) is not None})
+        return Template(
+            "auth/login.html.j2",
+            context={
+                "asan_enabled": _asan(request) is not None,
+                "next_query": _next_query(bounded_next(next)),
+            },
+        )
 
     @get("/login/{means:str}/unavailable", name="login_unavailable")
     async def unavailable(self, request: Request, means: FromPath[str]) -> Template:
@@ -68,13 +83,17 @@ class AuthController(Controller):
     # --- user name and password -----------------------------------------------------
 
     @get("/login/password", name="login_password")
-    async def password_form(self) -> Template:
-        return Template("auth/password.html.j2", context={"values": {}, "errors": {}})
+    async def password_form(self, next: FromQuery[str | None] = None) -> Template:
+        return Template(
+            "auth/password.html.j2",
+            context={"values": {}, "errors": {}, "next": bounded_next(next)},
+        )
 
     @post("/login/password", name="login_password_submit")
     async def password_submit(self, request: Request, data: FormData) -> Response:
         username = field(data, "username", 150)
         password = field(data, "password", 1024)
+        next_path = bounded_next(field(data, "next", MAX_NEXT_LENGTH + 1))
         errors: dict[str, str] = {}
         if not username:
             errors["username"] = _("Enter your user name")
@@ -85,10 +104,14 @@ class AuthController(Controller):
             if result.outcome is AuthOutcome.OK:
                 account = result.account
                 return await _finish_sign_in(
-                    request, person_id=account.person_id, role=account.role, method="password"
+                    request,
+                    person_id=account.person_id,
+                    role=account.role,
+                    method="password",
+                    target=next_path,
                 )
             if result.outcome is AuthOutcome.TOTP_REQUIRED:
-                request.session[PENDING_TOTP] = {"account_id": result.account.id}
+                request.session[PENDING_TOTP] = {"account_id": result.account.id, "next": next_path}
                 return redirect(request, "/login/totp")
             if result.outcome is AuthOutcome.LOCKED:
                 minutes = max(
@@ -101,7 +124,9 @@ class AuthController(Controller):
                 )
             else:
                 errors["username"] = _("The user name or password is not right")
-        return invalid_form("auth/password.html.j2", errors, values={"username": username})
+        return invalid_form(
+            "auth/password.html.j2", errors, values={"username": username}, next=next_path
+        )
 
     @get("/login/totp", name="login_totp")
     async def totp_form(self, request: Request) -> Response:
@@ -118,7 +143,11 @@ class AuthController(Controller):
         code = field(data, "code", 12).replace(" ", "")
         if account and await accounts.verify_totp(account, code, now=datetime.now(UTC)):
             return await _finish_sign_in(
-                request, person_id=account.person_id, role=account.role, method="password"
+                request,
+                person_id=account.person_id,
+                role=account.role,
+                method="password",
+                target=pending.get("next", "/"),
             )
         errors = {
             "code": _("The code is not right or has expired. Enter the code your app shows now.")
@@ -128,10 +157,12 @@ class AuthController(Controller):
     # --- Asan İmza -----------------------------------------------------------------------
 
     @get("/login/asan", name="login_asan")
-    async def asan_form(self, request: Request) -> Response:
+    async def asan_form(self, request: Request, next: FromQuery[str | None] = None) -> Response:
         if _asan(request) is None:
             return Redirect("/login/asan/unavailable", status_code=303)
-        return Template("auth/asan.html.j2", context={"values": {}, "errors": {}})
+        return Template(
+            "auth/asan.html.j2", context={"values": {}, "errors": {}, "next": bounded_next(next)}
+        )
 
     @post("/login/asan", name="login_asan_submit")
     async def asan_submit(self, request: Request, data: FormData) -> Response:
@@ -140,6 +171,7 @@ class AuthController(Controller):
             return redirect(request, "/login/asan/unavailable")
         raw_phone = field(data, "phone", 40)
         user_id = field(data, "user_id", 32)
+        next_path = bounded_next(field(data, "next", MAX_NEXT_LENGTH + 1))
         errors: dict[str, str] = {}
         phone = normalize_az_mobile(raw_phone)
         if not raw_phone:
@@ -148,16 +180,21 @@ class AuthController(Controller):
             errors["phone"] = _("Enter an Azerbaijani mobile number, like 050 123 45 67")
         if not user_id:
             errors["user_id"] = _("Enter your user ID")
-        elif not user_id.isdigit() or len(user_id) > 16:
+        elif whole_number(user_id, 16) is None:
             errors["user_id"] = _("The user ID is made of digits only, like 123456")
         if errors:
             return invalid_form(
-                "auth/asan.html.j2", errors, values={"phone": raw_phone, "user_id": user_id}
+                "auth/asan.html.j2",
+                errors,
+                values={"phone": raw_phone, "user_id": user_id},
+                next=next_path,
             )
         pending = await asan_signin.start(
             service, phone=phone, user_id=user_id, language=i18n.get_language()
         )
+        # The sign-in flow starts: now (not before) the visitor gets a short-lived record.
         request.session[PENDING_ASAN] = pending.to_session()
+        request.session[NEXT] = next_path
         return redirect(request, "/login/asan/wait")
 
     @get("/login/asan/wait", name="login_asan_wait")
@@ -169,7 +206,11 @@ class AuthController(Controller):
         result = await asan_signin.poll(service, pending)
         if result.outcome is asan_signin.Outcome.SIGNED_IN:
             return await _finish_sign_in(
-                request, person_id=result.person_id, role=Role.CITIZEN, method="asan"
+                request,
+                person_id=result.person_id,
+                role=Role.CITIZEN,
+                method="asan",
+                target=request.session.get(NEXT, "/"),
             )
         if result.outcome is not asan_signin.Outcome.PENDING:
             request.session.pop(PENDING_ASAN, None)  # single use: start again
@@ -201,8 +242,7 @@ class AuthController(Controller):
             **request.session[sessions.AUTH_KEY],
             "party_id": party.id,
         }
-        target = _next(request)
-        request.session.pop(NEXT, None)
+        target = safe_next_path(request.session.pop(NEXT, None), "/")
         return redirect(request, target)
 
     @post("/logout", name="logout")
