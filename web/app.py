@@ -152,6 +152,7 @@ def create_app(
         "sign-in",
         settings.sign_in_rate_limit_per_minute,
         counts=rate_limits.unsafe_method,
+        exact=True,
     )
     auth_router = Router(path="/", route_handlers=[AuthController], middleware=[sign_in_limit])
     csrf = CSRFConfig(

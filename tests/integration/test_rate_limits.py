@@ -55,13 +55,25 @@ async def test_no_double_burst_at_a_window_edge_in_memory(settings, monkeypatch)
     now = {"t": 1_000_000 * 60 + 59.9}  # 0.1 s before a minute's edge
     monkeypatch.setattr(memory_storage, "time", types.SimpleNamespace(time=lambda: now["t"]))
     limits = RateLimits(build_storage(replace(settings, redis_url="")))
-    before = [await allow_lookup(limits, person_id=3, address="x", limit=20) for _ in range(20)]
+
+    async def burst(person_id: int, count: int) -> int:
+        return sum(
+            [
+                await allow_lookup(limits, person_id=person_id, address="x", limit=20)
+                for _ in range(count)
+            ]
+        )
+
+    assert await burst(3, 20) == 20
     now["t"] += 0.2  # just past the edge: a fixed window would allow 20 more
-    after = [await allow_lookup(limits, person_id=3, address="x", limit=20) for _ in range(20)]
-    assert sum(before) == 20
-    assert sum(after) <= 1  # the last window still counts almost in full
-    now["t"] += 60  # a whole window later the limit is back
-    assert all([await allow_lookup(limits, person_id=3, address="x", limit=20) for _ in range(19)])
+    assert await burst(3, 20) == 0  # lookups: an exact moving window
+    now["t"] += 59.85  # a minute after the first burst the limit is back
+    assert await burst(3, 21) == 20
+    # The general limit's sliding counter: at most one more right after an edge.
+    item = RateLimitItemPerMinute(20)
+    assert sum([await limits.hit(item, "general", "y") for _ in range(20)]) == 20
+    now["t"] = (now["t"] // 60 + 1) * 60 + 0.1
+    assert sum([await limits.hit(item, "general", "y") for _ in range(20)]) <= 1
 
 
 async def test_no_double_burst_at_a_window_edge_on_redis(redis_url, settings):
@@ -69,11 +81,13 @@ async def test_no_double_burst_at_a_window_edge_on_redis(redis_url, settings):
         build_storage(replace(settings, redis_url=redis_url), key_prefix=uuid.uuid4().hex)
     )
     item = RateLimitItemPerSecond(5)
-    first = [await limits.hit(item, "edge") for _ in range(6)]
-    await asyncio.sleep(1.05)  # the window has just rolled over
-    second = [await limits.hit(item, "edge") for _ in range(5)]
-    assert first == [True] * 5 + [False]
-    assert sum(second) <= 1
+    for exact in (True, False):
+        first = [await limits.hit(item, "edge", str(exact), exact=exact) for _ in range(6)]
+        assert first == [True] * 5 + [False]
+    await asyncio.sleep(0.6)
+    assert not await limits.hit(item, "edge", "True", exact=True)  # still within the second
+    await asyncio.sleep(0.5)  # the sliding counter's window has rolled over
+    assert sum([await limits.hit(item, "edge", "False") for _ in range(5)]) <= 1
 
 
 async def test_a_lookup_costs_two_round_trips_to_redis(redis_url, make_app):

@@ -1,10 +1,15 @@
 """Rate limits that hold under concurrency: the general limit, sign-in and letter lookups.
 
-All three use the `limits` library's sliding-window counter: one atomic operation per hit
-(a Lua script on Redis, a per-key lock in memory), two counters per key (this window and
-the last, weighted by how much of the last still overlaps), so O(1) whatever the limit and
-no burst of twice the limit at a window's edge: right after the edge the previous window
-still counts almost in full. A refused request is not counted.
+Both strategies come from the `limits` library; each hit is one atomic operation (a Lua
+script on Redis, a step under a per-key lock in memory), and a refused request is not
+counted. Neither lets twice the limit through at a minute's edge:
+
+* **exact** — a moving window (the time of each of the last `limit` hits): never more than
+  the limit in any 60 seconds. O(limit) per hit, so for the small limits: sign-in (20) and
+  letter lookups (20), where one extra guess matters.
+* **sliding** — a sliding-window counter (this minute's count plus the last minute's,
+  weighted by how much of it still overlaps): O(1) whatever the limit, for the general limit
+  (600). Its rounding may let one request more through right after an edge.
 
 Storage: memory on one process; Redis when `REDIS_URL` is set, so several workers share
 the counts. Every key is prefixed (`key_prefix`), and keyed by the client address from
@@ -18,7 +23,7 @@ from collections.abc import Callable
 
 from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.aio.strategies import MovingWindowRateLimiter, SlidingWindowCounterRateLimiter
 from litestar import Request
 from litestar.enums import ScopeType
 from litestar.exceptions import TooManyRequestsException
@@ -56,19 +61,21 @@ class RateLimits:
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
-        self.limiter = SlidingWindowCounterRateLimiter(storage)
+        self.sliding = SlidingWindowCounterRateLimiter(storage)
+        self.exact = MovingWindowRateLimiter(storage)
 
     def __deepcopy__(self, memo: dict) -> RateLimits:
         return self  # Litestar copies routers and their middleware; the counts are shared
 
-    async def hit(self, item: RateLimitItem, *key: str) -> bool:
+    async def hit(self, item: RateLimitItem, *key: str, exact: bool = False) -> bool:
         """Count one request against `item` for `key`; False when it is over the limit."""
-        return await self.limiter.hit(item, *key)
+        return await (self.exact if exact else self.sliding).hit(item, *key)
 
 
 class RateLimitMiddleware(ASGIMiddleware):
     """Refuses a client over `per_minute` requests with a 429 (the error page, which an htmx
-    request swaps into <main>). `counts` picks the requests that count (default: all)."""
+    request swaps into <main>). `counts` picks the requests that count (default: all);
+    `exact` picks the moving window (see the module's docstring)."""
 
     scopes = (ScopeType.HTTP,)
 
@@ -80,8 +87,10 @@ class RateLimitMiddleware(ASGIMiddleware):
         *,
         exclude: tuple[str, ...] = (),
         counts: Callable[[Scope], bool] | None = None,
+        exact: bool = False,
     ) -> None:
         self.limits = limits
+        self.exact = exact
         self.name = name
         self.item = RateLimitItemPerMinute(per_minute)
         # By request path (a static file's path is not its route handler's path).
@@ -94,7 +103,7 @@ class RateLimitMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         counted = self.counts is None or self.counts(scope)
         if counted and not await self.limits.hit(
-            self.item, self.name, client_address(Request(scope))
+            self.item, self.name, client_address(Request(scope)), exact=self.exact
         ):
             raise TooManyRequestsException()
         await next_app(scope, receive, send)
