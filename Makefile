@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test test-sqlite test-postgres lint format browser redis-server bench messages clean
+.PHONY: run test test-sqlite test-postgres lint format browser redis-server pg-client bench messages clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -44,13 +44,24 @@ redis-server:
 		echo "redis-server is missing: its tests skip (CI fails them)"; \
 	fi
 
+# pg_dump / pg_restore for backup and restore on PostgreSQL (and its test): Debian's
+# postgresql-client when it is missing and installable.
+pg-client:
+	@if command -v pg_dump >/dev/null; then \
+		echo "Using $$(command -v pg_dump)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client; \
+	else \
+		echo "pg_dump is missing: install postgresql-client for backups of PostgreSQL"; \
+	fi
+
 lint: $(VENV)/.test-installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check web models tests e2e bench
 
 # The whole suite on SQLite, then on PostgreSQL (skipped with a reason when it is not
 # reachable on a laptop; required in CI).
-test: lint browser redis-server
+test: lint browser redis-server pg-client
 	$(PY) -m pytest
 	TEST_DATABASE=postgres $(PY) -m pytest tests/integration e2e
 

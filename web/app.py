@@ -52,7 +52,8 @@ from web.platform.stores import HOUSEKEEPING_INTERVAL_SECONDS, StoreFactory, hou
 from web.platform.templating import build_environment
 from web.settings import Settings, get_settings
 from web.simulator.routes import AsanSimulatorController
-from web.storage.backend import LocalDiskStorage
+from web.storage.check import sweep_temp
+from web.storage.local_disk import LocalDiskStorage
 
 # Not under the general limit: static files, health checks, and letter lookups (they have a
 # stricter limit of their own, so a lookup costs two store round trips, not three).
@@ -116,7 +117,11 @@ def create_app(
                     stop,
                 )
             )
-        app.state.storage = LocalDiskStorage(settings.upload_dir)
+        app.state.storage = LocalDiskStorage(
+            settings.upload_dir, min_free_bytes=settings.storage_min_free_bytes
+        )
+        # Temp files of uploads a crash or kill cut off (uploads of live workers are kept).
+        await sweep_temp(app.state.storage)
         sweeper = asyncio.create_task(
             housekeeping(_chores(app), HOUSEKEEPING_INTERVAL_SECONDS, stop)
         )

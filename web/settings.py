@@ -104,6 +104,8 @@ class Settings:
     appeals_per_day: int = 10
     default_language: str = "az"
     languages: tuple[str, ...] = field(default=("az", "en", "ru"))
+    shutdown_grace_seconds: int = 30
+    storage_min_free_bytes: int = 500 * 1000 * 1000
 
     @property
     def is_production(self) -> bool:
@@ -124,13 +126,18 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
 
+def data_dir_from_environment() -> Path:
+    """DATA_DIR, without loading the rest (a restore puts the secret key there first)."""
+    return Path(_env("DATA_DIR", str(PROJECT_ROOT / "var"))).resolve()
+
+
 def load_settings() -> Settings:
     # Unset means production: demo accounts and the simulator need ENV=development said out
     # loud, so a server started without it can never come up with them.
     env = _env("ENV", PRODUCTION).lower()
     if env not in (DEVELOPMENT, PRODUCTION):
         raise SettingsError(f"ENV must be {DEVELOPMENT!r} or {PRODUCTION!r}, got {env!r}")
-    data_dir = Path(_env("DATA_DIR", str(PROJECT_ROOT / "var"))).resolve()
+    data_dir = data_dir_from_environment()
 
     secret_key = _env("SECRET_KEY")
     if env == PRODUCTION:
@@ -192,6 +199,8 @@ def load_settings() -> Settings:
         trusted_proxies=_env_networks("TRUSTED_PROXIES"),
         body_idle_timeout_seconds=_env_seconds("BODY_IDLE_TIMEOUT_SECONDS", 60.0),
         appeals_per_day=_env_int("APPEALS_PER_DAY", 10),
+        shutdown_grace_seconds=_env_int("SHUTDOWN_GRACE_SECONDS", 30),
+        storage_min_free_bytes=_env_int("STORAGE_MIN_FREE_BYTES", 500 * 1000 * 1000),
     )
 
 

@@ -22,11 +22,13 @@ from web.letters import access, lookup_limit, notifications, service
 from web.platform import portal_time
 from web.platform.forms import date_from_parts, date_parts, error_list, field
 from web.platform.i18n import gettext as _
+from web.platform.idempotency import FIELD as IDEMPOTENCY_FIELD
+from web.platform.idempotency import form_idempotency_key, idempotency_key_of
 from web.platform.middleware import client_address
 from web.platform.rendering import redirect, render
 from web.platform.text_input import whole_number
-from web.storage.backend import QuotaExceeded
-from web.storage.receiving import file_response, receiving_files, rejection_message
+from web.storage.protocol import UploadRejected
+from web.storage.receiving import file_response, receiving_files, rejections_message
 
 SKIP_COMPRESSION = {"skip_compression": True}  # PDF/JPEG/PNG are compressed already
 TRACK_TEMPLATE = "letters/track.html.j2"
@@ -172,7 +174,8 @@ class LettersController(Controller):
             body_raw = received.get("body", 12)
             subject = received.get("subject", service.MAX_SUBJECT_LENGTH + 1)
             text = received.get("text", service.MAX_TEXT_LENGTH + 1, multiline=True)
-            values = {"body": body_raw, "subject": subject, "text": text}
+            key = received.get(IDEMPOTENCY_FIELD, 100)
+            values = {"body": body_raw, "subject": subject, "text": text, IDEMPOTENCY_FIELD: key}
             errors: dict[str, str] = {}
             body_id = whole_number(body_raw)
             body = await CustomsBody.get_or_none(id=body_id, is_active=True) if body_id else None
@@ -193,7 +196,7 @@ class LettersController(Controller):
                 )
             person = current_user(request).person
             if received.rejections:
-                errors["files"] = " ".join(rejection_message(r) for r in received.rejections)
+                errors["files"] = rejections_message(received.rejections)
             if not errors:
                 try:
                     letter = await service.register_letter(
@@ -209,13 +212,14 @@ class LettersController(Controller):
                         subject=subject,
                         text=text,
                         due_working_days=settings.letter_due_working_days,
-                        attachments=batch.staged,
+                        attachments=batch,
                         # The documents' quota, per person, for appeal attachments.
                         quota_bytes=settings.party_quota_bytes,
                         appeals_per_day=settings.appeals_per_day,
+                        idempotency_key=idempotency_key_of(key),
                     )
-                except QuotaExceeded as quota:
-                    errors["files"] = rejection_message(quota)
+                except UploadRejected as rejected:  # over the quota, or the disk is full
+                    errors["files"] = rejections_message([rejected])
                 except service.AppealLimitReached as limit:
                     errors["text"] = limit.text
             if errors:
@@ -229,7 +233,6 @@ class LettersController(Controller):
                     },
                     status_code=422,
                 )
-            await batch.commit_all()  # after the database commit
         return redirect(request, f"/letters/{letter.id}/accepted")
 
     @get("/{letter_id:int}/files/{file_id:int}", name="letters_file", opt=SKIP_COMPRESSION)
@@ -269,6 +272,7 @@ async def _new_context(request: Request, values: dict | None = None) -> dict:
         "max_text": service.MAX_TEXT_LENGTH,
         "limits": request.app.state.settings,
         "files_lost": False,
+        "idempotency_key": form_idempotency_key(values.get(IDEMPOTENCY_FIELD)),
     }
 
 

@@ -126,15 +126,3 @@ async def ping() -> bool:
     connection = connections.get("default")
     await connection.execute_query("SELECT 1")
     return True
-
-
-async def lock_row(connection: Any, instance: Any) -> None:
-    """Serialise writers on `instance` until the caller's transaction ends: a no-op UPDATE
-    (`updated_at`) locks the row on PostgreSQL and takes SQLite's write lock. Checks made
-    after it (a quota, a daily cap) see what the previous writer committed."""
-    await (
-        type(instance)
-        .filter(pk=instance.pk)
-        .using_db(connection)
-        .update(updated_at=portal_time.db_datetime(portal_time.utcnow()))
-    )
