@@ -24,6 +24,8 @@ from web.documents.routes import (
     OfficerDocumentsController,
 )
 from web.identity.asan_signin import build_asan_service
+from web.identity.e_imza import build_e_imza_service
+from web.identity.egov_oidc import build_egov_service
 from web.identity.guards import auth_context_middleware
 from web.identity.routes import AuthController
 from web.identity.sessions import session_config
@@ -90,6 +92,14 @@ class Portal(Litestar):
         return handler
 
 
+# Sign-in steps that arrive by GET (the identity provider's answer, the certificate front).
+SIGN_IN_GET_PATHS = ("/login/egov/callback", "/login/e-imza")
+
+
+def _is_sign_in_attempt(scope) -> bool:
+    return rate_limits.unsafe_method(scope) or scope["path"] in SIGN_IN_GET_PATHS
+
+
 def create_app(
     settings: Settings | None = None, extra_route_handlers: list | None = None
 ) -> Litestar:
@@ -105,6 +115,8 @@ def create_app(
         await db.init_db(settings)
         app.state.settings = settings
         app.state.asan = build_asan_service(settings)
+        app.state.egov = build_egov_service(settings)
+        app.state.e_imza = build_e_imza_service(settings)
         # E-mail the notifications outbox when SMTP is configured (every worker may run
         # this: rows are claimed before sending).
         stop = asyncio.Event()
@@ -156,7 +168,7 @@ def create_app(
         limits,
         "sign-in",
         settings.sign_in_rate_limit_per_minute,
-        counts=rate_limits.unsafe_method,
+        counts=_is_sign_in_attempt,
         exact=True,
     )
     auth_router = Router(path="/", route_handlers=[AuthController], middleware=[sign_in_limit])
