@@ -18,7 +18,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.support.database import provision_test_database
-from tests.support.server import server_environment, wait_until_healthy
+from tests.support.server import free_port, server_environment, wait_until_healthy
+from tests.support.sign_in_means import sign_in_means
 
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEM_CHROMIUM = "/usr/bin/chromium"
@@ -39,7 +40,12 @@ DESKTOP = {"width": 1280, "height": 800}
 def server_env() -> Iterator[dict[str, str]]:
     database = provision_test_database()
     data_dir = tempfile.mkdtemp(prefix="egomruk-e2e-")
-    yield server_environment(Path(data_dir), database.url)
+    env = server_environment(Path(data_dir), database.url)
+    # E-Gov identity (a real OpenID provider) and Elektron imza (demo certificates; nginx is
+    # started by the tests that need it, on the port reserved here).
+    with sign_in_means(env, Path(data_dir), free_port) as means_env:
+        env.update(means_env)
+        yield env
     database.drop()
     shutil.rmtree(data_dir, ignore_errors=True)
 

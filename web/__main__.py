@@ -1,5 +1,5 @@
 """Command line: `python -m web migrate | seed | serve | storage-check [--remove-orphans] |
-backup DIR | restore DIR`.
+backup DIR | restore DIR | e-imza-demo [--out DIR]`.
 
 `serve` is what `make run` uses: it applies migrations, seeds demo data in development,
 then starts uvicorn (graceful shutdown on SIGTERM/SIGINT).
@@ -115,6 +115,23 @@ def _restore(directory: Path) -> int:
     return 0
 
 
+def _e_imza_demo(out: str | None) -> int:
+    from web.devdata.e_imza_demo import DEMO_P12_PASSWORD, write_demo_certificates
+
+    settings = get_settings()
+    if not settings.is_development:
+        print("Demo certificates are never made in production.")
+        return 1
+    made = write_demo_certificates(settings, Path(out) if out else None)
+    print(f"Demo Elektron imza certificates in {made.directory}:")
+    print(f"  CA bundle (E_IMZA_CA_FILE, nginx ssl_client_certificate): {made.ca_file}")
+    print(f"  CRL (E_IMZA_CRL_FILES): {made.crl_file}")
+    for label, path in made.files.items():
+        print(f"  {label:<24} {path}")
+    print(f"PKCS#12 passphrase: {DEMO_P12_PASSWORD} (see the README to import one into a browser)")
+    return 0
+
+
 def _serve() -> None:
     settings = get_settings()
     asyncio.run(_migrate())
@@ -153,6 +170,8 @@ def main() -> None:
     backup.add_argument("directory", type=Path)
     restore = sub.add_parser("restore", help="restore a backup into an empty place")
     restore.add_argument("directory", type=Path)
+    demo = sub.add_parser("e-imza-demo", help="demo Elektron imza certificates (development)")
+    demo.add_argument("--out", help="directory for the files (default DATA_DIR/e-imza-demo)")
     args = parser.parse_args()
     if args.command == "migrate":
         asyncio.run(_migrate())
@@ -162,6 +181,8 @@ def main() -> None:
         raise SystemExit(_backup(args.directory))
     elif args.command == "restore":
         raise SystemExit(_restore(args.directory))
+    elif args.command == "e-imza-demo":
+        raise SystemExit(_e_imza_demo(args.out))
     elif args.command == "storage-check":
         raise SystemExit(asyncio.run(_storage_check(args.remove_orphans)))
     else:
