@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test test-s3 test-sqlite test-postgres lint format browser engines pg-client bench messages clean
+.PHONY: run test test-s3 test-sqlite test-postgres lint format browser redis-server engines pg-client bench messages clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -34,9 +34,20 @@ browser: $(VENV)/.test-installed
 		$(PY) -m playwright install chromium; \
 	fi
 
+# redis-server for the tests that start one of their own (rate limits on Redis).
+redis-server:
+	@if command -v redis-server >/dev/null; then \
+		echo "Using $$(command -v redis-server)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; \
+	else \
+		echo "redis-server is missing: its tests skip (CI fails them)"; \
+	fi
+
 # Engines the sign-in tests run for real: nginx (Elektron imza's TLS front, deploy/nginx/) and
-# a Node OpenID provider (E-Gov identity, tests/support/oidc_provider/). Debian packages as root,
-# like chromium; the provider from npm at its locked version.
+# a Node OpenID provider (E-Gov identity, tests/support/oidc_provider/); redis-server, which
+# the fault tests start on their own ports to kill and restart. Debian packages as root, like
+# chromium; the provider from npm at its locked version.
 OIDC_PROVIDER := tests/support/oidc_provider
 engines:
 	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then \
@@ -48,6 +59,11 @@ engines:
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; \
 		else echo "Install Node.js 20+ to run the E-Gov identity tests"; fi; \
+	fi
+	@if ! command -v redis-server >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; \
+		else echo "Install redis-server to run the fault tests (they start their own)"; fi; \
 	fi
 	@if command -v npm >/dev/null; then \
 		npm ci --prefix $(OIDC_PROVIDER) --no-audit --no-fund --loglevel=error; \
@@ -70,7 +86,7 @@ lint: $(VENV)/.test-installed
 
 # The whole suite on SQLite, then on PostgreSQL (skipped with a reason when it is not
 # reachable on a laptop; required in CI).
-test: lint browser engines pg-client
+test: lint browser redis-server engines pg-client
 	$(PY) -m pytest
 	TEST_DATABASE=postgres $(PY) -m pytest tests/integration e2e
 	$(MAKE) test-s3

@@ -64,6 +64,7 @@ def jobs(settings: Settings, stop: asyncio.Event) -> list[asyncio.Task]:
                     notifications.smtp_sender(settings),
                     settings.notification_interval_seconds,
                     stop,
+                    domain=settings.mail_domain,
                 )
             )
         )

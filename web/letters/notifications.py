@@ -6,8 +6,15 @@ configured (`SMTP_HOST`), `deliver_pending` e-mails the pending ones (in the out
 `python -m web worker`, `web/worker.py`). A failed send is
 retried with exponential backoff (1, 2, 4 … minutes, at most 6 hours apart) for ever: the
 row keeps its attempts, next attempt and last error, and never leaves the outbox. A row is
-claimed before sending (`claim_due`: `FOR UPDATE SKIP LOCKED` on PostgreSQL, compare-and-set
-on SQLite), so several workers never send the same notice twice at the same time.
+claimed before sending (`claim`: `FOR UPDATE SKIP LOCKED` on PostgreSQL, compare-and-set on
+SQLite), so several workers never send the same notice twice at the same time.
+
+Delivery is at least once (a crash after the server accepted a message sends it again), so
+every notice carries a stable `Message-ID` (`message_id`): mail systems drop the copy.
+After an outage the backlog does not wait out its backoff: while notices wait, the loop
+tries the one waiting longest each round, and once a message goes through every waiting
+notice is due again (`_end_backoff`), so all go out within one interval of the server's
+return.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from email.message import EmailMessage
 from typing import Any, Protocol
 
 import structlog
+from tortoise.queryset import QuerySet
 from tortoise.timezone import localtime
 from tortoise.transactions import in_transaction
 
@@ -112,17 +120,25 @@ async def notifications_for(person_id: int, limit: int = 100) -> list[Notificati
 
 
 class Sender(Protocol):
-    async def __call__(self, to: str, subject: str, body: str) -> None: ...
+    async def __call__(self, to: str, subject: str, body: str, message_id: str) -> None: ...
+
+
+def message_id(notice: Notification, domain: str) -> str:
+    """The notice's own Message-ID, the same at every attempt. The creation time keeps
+    it unique if the ids of a rebuilt database start again from 1."""
+    created = localtime(notice.created_at).strftime("%Y%m%d%H%M%S")
+    return f"<notice-{notice.id}.{created}@{domain}>"
 
 
 def smtp_sender(settings: Settings) -> Sender:
     import aiosmtplib
 
-    async def send(to: str, subject: str, body: str) -> None:
+    async def send(to: str, subject: str, body: str, message_id: str) -> None:
         message = EmailMessage()
         message["From"] = settings.smtp_from
         message["To"] = to
         message["Subject"] = subject
+        message["Message-ID"] = message_id
         message.set_content(body)
         await aiosmtplib.send(
             message,
@@ -144,70 +160,119 @@ def backoff(attempts: int) -> timedelta:
 
 
 async def deliver_pending(
-    send: Sender, now: Callable[[], datetime] = _utcnow, batch_size: int = BATCH_SIZE
+    send: Sender,
+    now: Callable[[], datetime] = _utcnow,
+    batch_size: int = BATCH_SIZE,
+    *,
+    domain: str = "e-gomruk.local",
+    probe_when_idle: bool = False,
 ) -> tuple[int, int]:
-    """Send the notices that are due; returns (sent, failed) for this pass."""
+    """Send the notices that are due; returns (sent, failed) for this pass.
+
+    `probe_when_idle` (the delivery loop): when nothing is due but notices wait out a
+    backoff, try the one waiting longest, to notice a mail server that came back.
+    """
     moment = localtime(now())
-    sent = failed = 0
-    for row in await claim_due(moment, batch_size):
+    rows = await claim_due(moment, batch_size)
+    if not rows and probe_when_idle:
+        rows = await claim(_waiting().order_by("next_attempt_at", "id"), moment, 1)
+    sent, failed = await _send_each(rows, send, now, domain)
+    if sent and await _end_backoff(moment, keep=failed):
+        more_sent, more_failed = await _send_each(
+            await claim_due(moment, batch_size), send, now, domain
+        )
+        sent, failed = sent + more_sent, failed + more_failed
+    return len(sent), len(failed)
+
+
+async def claim_due(moment: datetime, batch_size: int) -> list[Notification]:
+    """Claim up to `batch_size` notices that are due, oldest first."""
+    due = Notification.filter(email_status=EmailStatus.PENDING, next_attempt_at__lte=moment)
+    return await claim(due.order_by("next_attempt_at", "id"), moment, batch_size)
+
+
+async def claim(candidates: QuerySet, moment: datetime, limit: int) -> list[Notification]:
+    """Claim up to `limit` of the `candidates` (pending notices, in order) for this worker:
+    `next_attempt_at` moves `CLAIM_SECONDS` ahead (a crash mid-send retries after that),
+    `attempts` counts one and the last error is cleared. The rows returned carry the
+    attempts count from *before* the claim.
+
+    PostgreSQL: one transaction `SELECT … FOR UPDATE SKIP LOCKED`, so concurrent workers
+    take disjoint rows without waiting on each other. SQLite (one writer anyway): each row is
+    claimed by a compare-and-set UPDATE on `attempts`; a row another worker took is skipped.
+    """
+    claimed_until = moment + timedelta(seconds=CLAIM_SECONDS)
+    changes = {"next_attempt_at": claimed_until, "last_error": ""}
+    if Notification._meta.db.capabilities.dialect == "postgres":
+        async with in_transaction() as connection:
+            rows = (
+                await candidates.limit(limit)
+                .select_for_update(skip_locked=True)
+                .using_db(connection)
+            )
+            for row in rows:
+                await (
+                    Notification.filter(id=row.id)
+                    .using_db(connection)
+                    .update(attempts=row.attempts + 1, **changes)
+                )
+        return list(rows)
+    claimed = []
+    for row in await candidates.limit(limit):
+        if await Notification.filter(
+            id=row.id, email_status=EmailStatus.PENDING, attempts=row.attempts
+        ).update(attempts=row.attempts + 1, **changes):
+            claimed.append(row)
+    return claimed
+
+
+def _waiting():
+    """Notices waiting out a backoff after a failure (a claimed one has no last error)."""
+    return Notification.filter(email_status=EmailStatus.PENDING).exclude(last_error="")
+
+
+async def _end_backoff(moment: datetime, keep: list[int]) -> int:
+    """A message just went through: the mail server is back, every waiting notice is due,
+    except those that failed in this same pass (they failed for reasons of their own)."""
+    waiting = _waiting().filter(next_attempt_at__gt=moment).exclude(id__in=keep)
+    return await waiting.update(next_attempt_at=moment)
+
+
+async def _send_each(
+    rows: list[Notification], send: Sender, now: Callable[[], datetime], domain: str
+) -> tuple[list[int], list[int]]:
+    """Send each claimed row; the ids (sent, failed)."""
+    sent: list[int] = []
+    failed: list[int] = []
+    for row in rows:
         try:
-            await send(row.email_to, row.subject, row.body)
+            await send(row.email_to, row.subject, row.body, message_id(row, domain))
         except Exception as exc:  # any failure: keep the notice and try again later
-            failed += 1
+            failed.append(row.id)
             await Notification.filter(id=row.id).update(
                 next_attempt_at=localtime(now()) + backoff(row.attempts + 1),
                 last_error=f"{type(exc).__name__}: {exc}"[:1000],
             )
             log.warning("notification_failed", id=row.id, attempts=row.attempts + 1)
         else:
-            sent += 1
+            sent.append(row.id)
             await Notification.filter(id=row.id).update(
                 email_status=EmailStatus.SENT, sent_at=localtime(now()), last_error=""
             )
     return sent, failed
 
 
-async def claim_due(moment: datetime, batch_size: int) -> list[Notification]:
-    """Claim up to `batch_size` due notices for this worker: their `next_attempt_at` moves
-    `CLAIM_SECONDS` ahead (a crash mid-send retries after that) and `attempts` counts one.
-
-    PostgreSQL: one transaction `SELECT … FOR UPDATE SKIP LOCKED`, so concurrent workers take
-    disjoint batches without waiting on each other. SQLite (one writer anyway): each row is
-    claimed by a compare-and-set UPDATE on `attempts`; a row another worker took is skipped.
-    The rows returned carry the attempts count from *before* the claim."""
-    due = Notification.filter(
-        email_status=EmailStatus.PENDING, next_attempt_at__lte=moment
-    ).order_by("next_attempt_at", "id")
-    claimed_until = moment + timedelta(seconds=CLAIM_SECONDS)
-    if Notification._meta.db.capabilities.dialect == "postgres":
-        async with in_transaction() as connection:
-            rows = (
-                await due.limit(batch_size).select_for_update(skip_locked=True).using_db(connection)
-            )
-            for row in rows:
-                await (
-                    Notification.filter(id=row.id)
-                    .using_db(connection)
-                    .update(attempts=row.attempts + 1, next_attempt_at=claimed_until)
-                )
-        return rows
-    claimed = []
-    for row in await due.limit(batch_size):
-        if await Notification.filter(
-            id=row.id, email_status=EmailStatus.PENDING, attempts=row.attempts
-        ).update(attempts=row.attempts + 1, next_attempt_at=claimed_until):
-            claimed.append(row)
-    return claimed
-
-
 async def delivery_loop(
-    send: Sender, interval_seconds: float, stop: asyncio.Event | None = None
+    send: Sender,
+    interval_seconds: float,
+    stop: asyncio.Event | None = None,
+    domain: str = "e-gomruk.local",
 ) -> None:
     """Run `deliver_pending` every `interval_seconds` until cancelled (app lifespan)."""
     stop = stop or asyncio.Event()
     while not stop.is_set():
         try:
-            await deliver_pending(send)
+            await deliver_pending(send, domain=domain, probe_when_idle=True)
         except Exception:  # the database may be briefly away: try again next round
             log.exception("notification_delivery_error")
         with contextlib.suppress(TimeoutError):
