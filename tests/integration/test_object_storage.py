@@ -210,3 +210,26 @@ async def test_a_bucket_that_refuses_the_upload_means_try_later_and_nothing_save
             await batch.commit_all()
     assert refused.value.code == RejectCode.STORAGE_FULL and refused.value.filename == "a.pdf"
     assert [temp async for temp in storage.list_temp()] == []
+
+
+async def test_a_download_while_the_bucket_is_unreachable_is_a_503_not_a_crash(tmp_path):
+    from litestar.exceptions import ServiceUnavailableException
+
+    from tests.support.server import free_port
+    from web.storage.receiving import file_response
+
+    store = s3_store(
+        "portal",
+        "p",
+        endpoint_url=f"http://127.0.0.1:{free_port()}",
+        access_key_id="k",
+        secret_access_key="s",
+    )
+    with pytest.raises(ServiceUnavailableException):
+        await file_response(
+            ObjectStorage(store, tmp_path),
+            key=new_key(),
+            filename="a.pdf",
+            content_type="application/pdf",
+            size=1,
+        )

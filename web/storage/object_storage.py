@@ -178,10 +178,13 @@ class ObjectStorage:
     async def open(self, key: str) -> AsyncIterator[bytes]:
         """Start the GET now (so a missing object raises `FileNotFoundError` before any byte
         of the response is sent); return an iterator of at most ~`chunk_size` chunks."""
+        validate_key(key)
         try:
-            result = await obstore.get_async(self.store, validate_key(key))
+            result = await obstore.get_async(self.store, key)
         except MISSING as error:
             raise FileNotFoundError(f"no stored object for key {key}") from error
+        except Exception as error:  # unreachable, refused: the download answers 503
+            raise OSError(f"object storage: {str(error).splitlines()[0]}") from error
         return self._read(result)
 
     async def _read(self, result: Any) -> AsyncIterator[bytes]:

@@ -299,6 +299,9 @@ async def file_response(
         chunks = await storage.open(key)
     except (FileNotFoundError, InvalidKey) as error:
         raise NotFoundException() from error
+    except OSError as error:  # the storage cannot be read now (object storage unreachable)
+        log.error("storage_read_failed", key=key, error=str(error))
+        raise ServiceUnavailableException() from error
     return Stream(
         chunks,
         media_type=content_type,
