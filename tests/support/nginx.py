@@ -101,30 +101,10 @@ def _wait_for_port(port: int, process: subprocess.Popen, log: Path) -> None:
 
 
 @contextmanager
-def running_front(
-    *,
-    app_port: int,
-    portal_port: int,
-    e_imza_port: int,
-    portal_origin: str,
-    client_ca: Path,
-    directory: Path,
-) -> Iterator[RunningFront]:
+def running_nginx(servers: str, directory: Path, *, ports: tuple[int, ...]) -> Iterator[Path]:
+    """nginx with `servers` (server/upstream blocks, placeholders replaced) in its http {}
+    context, in `directory`, until the block ends; yields the error log's path."""
     binary = require_nginx()
-    directory.mkdir(parents=True, exist_ok=True)
-    cert, key = _server_certificate(directory)
-    servers = CONFIG.read_text()
-    for placeholder, value in {
-        "@APP_ADDRESS@": f"127.0.0.1:{app_port}",
-        "@SERVER_NAME@": "127.0.0.1",
-        "@PORTAL_PORT@": str(portal_port),
-        "@E_IMZA_PORT@": str(e_imza_port),
-        "@PORTAL_ORIGIN@": portal_origin,
-        "@SERVER_CERT@": str(cert),
-        "@SERVER_KEY@": str(key),
-        "@CLIENT_CA@": str(client_ca),
-    }.items():
-        servers = servers.replace(placeholder, value)
     left = re.findall(r"@[A-Z_]+@", servers)
     assert not left, f"placeholders left in the nginx config: {left}"
     (directory / "e-gomruk.conf").write_text(servers)
@@ -151,16 +131,44 @@ def running_front(
         stderr=subprocess.STDOUT,
     )
     try:
-        _wait_for_port(portal_port, process, error_log)
-        _wait_for_port(e_imza_port, process, error_log)
-        yield RunningFront(
-            portal_url=f"https://127.0.0.1:{portal_port}",
-            e_imza_url=f"https://127.0.0.1:{e_imza_port}/login/e-imza",
-            error_log=error_log,
-        )
+        for port in ports:
+            _wait_for_port(port, process, error_log)
+        yield error_log
     finally:
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@contextmanager
+def running_front(
+    *,
+    app_port: int,
+    portal_port: int,
+    e_imza_port: int,
+    portal_origin: str,
+    client_ca: Path,
+    directory: Path,
+) -> Iterator[RunningFront]:
+    directory.mkdir(parents=True, exist_ok=True)
+    cert, key = _server_certificate(directory)
+    servers = CONFIG.read_text()
+    for placeholder, value in {
+        "@APP_ADDRESS@": f"127.0.0.1:{app_port}",
+        "@SERVER_NAME@": "127.0.0.1",
+        "@PORTAL_PORT@": str(portal_port),
+        "@E_IMZA_PORT@": str(e_imza_port),
+        "@PORTAL_ORIGIN@": portal_origin,
+        "@SERVER_CERT@": str(cert),
+        "@SERVER_KEY@": str(key),
+        "@CLIENT_CA@": str(client_ca),
+    }.items():
+        servers = servers.replace(placeholder, value)
+    with running_nginx(servers, directory, ports=(portal_port, e_imza_port)) as error_log:
+        yield RunningFront(
+            portal_url=f"https://127.0.0.1:{portal_port}",
+            e_imza_url=f"https://127.0.0.1:{e_imza_port}/login/e-imza",
+            error_log=error_log,
+        )
