@@ -16,6 +16,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -80,15 +81,16 @@ def server_env() -> Iterator[dict[str, str]]:
     shutil.rmtree(data_dir, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def base_url(server_env: dict[str, str]) -> Iterator[str]:
-    url = f"http://{server_env['HOST']}:{server_env['PORT']}"
-    log_path = Path(server_env["DATA_DIR"]) / "server.log"
+@contextmanager
+def running_server(env: dict[str, str], log_name: str = "server.log") -> Iterator[str]:
+    """`python -m web serve` with `env` until the block ends; yields its URL."""
+    url = f"http://{env['HOST']}:{env['PORT']}"
+    log_path = Path(env["DATA_DIR"]) / log_name
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "web", "serve"],
             cwd=ROOT,
-            env=server_env,
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -101,6 +103,17 @@ def base_url(server_env: dict[str, str]) -> Iterator[str]:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def second_server_env(server_env: dict[str, str], **overrides: str) -> dict[str, str]:
+    """The suite's settings (same database) on another port, with some changed."""
+    return {**server_env, "PORT": str(_free_port()), **overrides}
+
+
+@pytest.fixture(scope="session")
+def base_url(server_env: dict[str, str]) -> Iterator[str]:
+    with running_server(server_env) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,10 @@
    - failed requests are announced instead of failing silently;
    - on a full page load an error summary takes focus, as GOV.UK does, or else an element
      marked [data-focus-on-load] (a confirmation panel after a redirect);
-   - [data-print] buttons print the page (they are hidden without JavaScript: .js-only). */
+   - [data-print] buttons print the page (they are hidden without JavaScript: .js-only);
+   - error summary links scroll the field's label or legend into view and focus the field;
+   - [data-prevent-double-click] buttons ignore a second click within a second;
+   - [data-countdown] shows the time left and announces when 30 seconds remain. */
 (function () {
   "use strict";
 
@@ -77,7 +80,74 @@
     if (button) window.print();
   });
 
+  // Error summary links (GOV.UK Frontend's error summary): the browser's own jump puts the
+  // field at the very top with its question scrolled away; show the label or legend instead.
+  function questionFor(input) {
+    var fieldset = input.closest("fieldset");
+    if (fieldset) {
+      var legends = fieldset.getElementsByTagName("legend");
+      if (legends.length) {
+        var legend = legends[0];
+        // Checkboxes and radios always belong to their legend; other fields only when the
+        // legend is close enough to be seen with the field.
+        if (input.type === "checkbox" || input.type === "radio") return legend;
+        var legendTop = legend.getBoundingClientRect().top;
+        var inputRect = input.getBoundingClientRect();
+        if (inputRect.height && window.innerHeight && inputRect.top + inputRect.height - legendTop < window.innerHeight / 2) {
+          return legend;
+        }
+      }
+    }
+    return document.querySelector("label[for='" + input.getAttribute("id") + "']") || input.closest("label");
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest(".error-summary a[href^='#']") : null;
+    if (!link) return;
+    var input = document.getElementById(link.getAttribute("href").slice(1));
+    if (!input) return;
+    var question = questionFor(input);
+    if (!question) return;
+    event.preventDefault();
+    question.scrollIntoView();
+    input.focus({ preventScroll: true });
+  });
+
+  // A second click on a submit button within a second is a double click: ignore it, so one
+  // form is sent once (GOV.UK button's data-prevent-double-click).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-prevent-double-click]") : null;
+    if (!button) return;
+    if (button.getAttribute("data-debounce") === "1") {
+      event.preventDefault();
+      return;
+    }
+    button.setAttribute("data-debounce", "1");
+    window.setTimeout(function () { button.removeAttribute("data-debounce"); }, 1000);
+  });
+
+  // Time left before a request expires. The sentence next to it gives the exact time for
+  // everyone; this count is not a live region (it would speak every second): one warning
+  // goes through the status region at 30 seconds.
+  function startCountdown(element) {
+    var end = Date.now() + parseInt(element.getAttribute("data-countdown"), 10) * 1000;
+    var label = element.getAttribute("data-countdown-label") || "";
+    var warned = false;
+    function tick() {
+      if (!document.body.contains(element)) return;
+      var left = Math.max(0, Math.round((end - Date.now()) / 1000));
+      element.textContent = label + " " + Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0");
+      if (left <= 30 && !warned) {
+        warned = true;
+        announce(element.getAttribute("data-countdown-warning"));
+      }
+      if (left > 0) window.setTimeout(tick, 1000);
+    }
+    tick();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-countdown]"), startCountdown);
     var summary = document.querySelector(".error-summary:not([data-disable-auto-focus])");
     focusElement(summary || document.querySelector("[data-focus-on-load]"));
   });

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from litestar import Controller, Request, get, post
@@ -18,7 +19,7 @@ from web.letters import service as letters
 from web.platform import i18n
 from web.platform.forms import FormData, field, invalid_form
 from web.platform.i18n import gettext as _
-from web.platform.rendering import redirect, render
+from web.platform.rendering import redirect, render, wants_fragment
 from web.platform.safety import safe_next_path
 
 PENDING_ASAN = "asan_pending"
@@ -171,12 +172,24 @@ class AuthController(Controller):
             return await _finish_sign_in(
                 request, person_id=result.person_id, role=Role.CITIZEN, method="asan"
             )
-        if result.outcome is not asan_signin.Outcome.PENDING:
+        if result.outcome is asan_signin.Outcome.PENDING:
+            if wants_fragment(request):
+                return Response(content=b"", status_code=204)  # nothing new: nothing swapped
+        else:
             request.session.pop(PENDING_ASAN, None)  # single use: start again
+        expires_at = datetime.fromtimestamp(pending.expires_at, UTC)
+        ttl = request.app.state.settings.asan_simulator_ttl_seconds
         return render(
             request,
             "auth/asan_wait.html.j2",
-            {"pending": pending, "outcome": str(result.outcome)},
+            {
+                "pending": pending,
+                "outcome": str(result.outcome),
+                "heading": asan_signin.outcome_heading(result.outcome),
+                "expires_at": expires_at,
+                "seconds_left": max(0, int(pending.expires_at - time.time())),
+                "ttl_text": i18n.format_duration(ttl),
+            },
             fragment="asan_status",
         )
 
