@@ -296,3 +296,55 @@ def test_pages_have_a_description(page: Page, path: str):
     page.goto(path)
     description = page.locator("meta[name=description]").get_attribute("content")
     assert description and len(description) > 50
+
+
+# --- 3. tables as summary cards on phones -------------------------------------------------
+
+
+def assert_cards_on_phone_table_on_desktop(page: Page, table_id: str) -> None:
+    page.set_viewport_size(MOBILE)
+    table = page.locator(f"#{table_id}")
+    cards = page.locator(".summary-cards").filter(has=page.locator(".summary-card"))
+    expect(table).to_be_hidden()
+    expect(cards).to_be_visible()
+    card = cards.locator(".summary-card").first
+    expect(card.locator(".summary-card__title a")).to_be_visible()
+    expect(card.locator(".summary-list__key").first).to_be_visible()
+    assert_no_horizontal_scroll(page)
+    assert_accessible(page)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    expect(table).to_be_visible()
+    expect(cards).to_be_hidden()
+
+
+def test_lists_are_cards_on_a_phone_and_tables_on_a_desktop(browser: Browser, base_url: str):
+    context = new_context(browser, base_url)
+    page = context.new_page()
+    sign_in(page, "vetendas", "/documents", party=COMPANY)
+    acknowledge_if_needed(page, check_axe=False)
+    page.goto("/documents/new")
+    fill_new_document(page, f"CARD-{secrets.token_hex(3)}")
+    page.get_by_label("Fayllar").set_input_files([PDF])
+    page.get_by_role("button", name="Yadda saxla").click()
+    expect(page.locator(".panel")).to_be_visible()
+    assert_cards_on_phone_table_on_desktop(page, "documents-table")
+    page.goto("/letters/mine")
+    assert_cards_on_phone_table_on_desktop(page, "my-letters")
+    context.clear_cookies()
+
+    sign_in(page, "mufettis", "/officer/documents?party=1234567891")
+    page.goto("/officer/documents?party=1234567891")
+    assert_cards_on_phone_table_on_desktop(page, "officer-documents-table")
+    page.get_by_role("button", name="Çıxış").click()
+    context.clear_cookies()
+    sign_in(page, "katib", "/registry")
+    page.goto("/registry")
+    assert_cards_on_phone_table_on_desktop(page, "registry")
+    context.clear_cookies()
+    sign_in(page, "admin", "/admin/audit")
+    page.goto("/admin/audit")
+    page.set_viewport_size(MOBILE)
+    expect(page.locator("#audit-table")).to_be_hidden()
+    expect(page.locator(".summary-cards .summary-card").first).to_be_visible()
+    assert_no_horizontal_scroll(page)
+    context.close()

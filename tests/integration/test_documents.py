@@ -96,7 +96,8 @@ def count_on(page_text: str) -> int:
 
 
 def document_ids(page_text: str) -> list[int]:
-    return [int(i) for i in re.findall(r'href="/documents/(\d+)"', page_text)]
+    """In list order, once each (a row is both a table row and, for phones, a card)."""
+    return list(dict.fromkeys(int(i) for i in re.findall(r'href="/documents/(\d+)"', page_text)))
 
 
 async def stored_files(settings) -> set[str]:
@@ -162,12 +163,14 @@ async def test_search_by_period_validates_and_keeps_what_was_typed(client):
     assert 'value="2026-11-10"' in reversed_.text and 'value="2026-11-01"' in reversed_.text
     missing = await client.get("/documents?from=2026-11-10")
     assert missing.status_code == 422 and "Dövrün son gününü daxil edin" in missing.text
-    # htmx gets the fragment only: form, count and list, swapped together.
+    # htmx gets the fragment only: form, count and list, swapped together, after the title.
     fragment = await client.get(
         "/documents?from=2026-11-01&to=2026-11-30", headers={"HX-Request": "true"}
     )
     assert fragment.status_code == 200
-    assert fragment.text.lstrip().startswith('<div id="documents-search"')
+    title, _, rest = fragment.text.lstrip().partition("\n")
+    assert re.fullmatch(r"<title>[^<]+ – e-Gömrük</title>", title)
+    assert rest.lstrip().startswith('<div id="documents-search"')
     assert "<html" not in fragment.text and "data-announce" in fragment.text
     assert fragment.headers["HX-Push-Url"] == "/documents?from=2026-11-01&to=2026-11-30"
 

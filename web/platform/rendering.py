@@ -15,7 +15,6 @@ from litestar import Request
 from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Redirect, Response, Template
 
-
 FRAGMENT_TEMPLATE = "fragment.html.j2"
 
 
