@@ -348,3 +348,26 @@ def test_lists_are_cards_on_a_phone_and_tables_on_a_desktop(browser: Browser, ba
     expect(page.locator(".summary-cards .summary-card").first).to_be_visible()
     assert_no_horizontal_scroll(page)
     context.close()
+
+
+# --- 7. the period search's dates are three-field dates; 8. a missing year -----------------
+
+
+def test_period_search_uses_day_month_year_and_names_a_missing_year(page: Page):
+    sign_in(page, "vetendas", "/documents", party=COMPANY)
+    start = page.get_by_role("group", name="Tarixdən")
+    for label in ("Gün", "Ay", "İl"):  # filled with the last 30 days
+        expect(start.get_by_label(label)).not_to_have_value("")
+    expect(page.locator("input[type=date]")).to_have_count(0)
+    expect(page.get_by_text("Son 30 gün")).to_be_visible()
+    start.get_by_label("İl").fill("")
+    page.get_by_role("button", name="Axtar").click()
+    summary = page.locator(".error-summary")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("Tarixdə il olmalıdır")
+    expect(page).to_have_title(re.compile(r"^Xəta: "))  # 5. an error swap's title
+    expect(page.locator("[aria-invalid=true]")).to_have_count(1)
+    expect(start.get_by_label("İl")).to_have_attribute("aria-invalid", "true")
+    summary.get_by_role("link").click()
+    expect(start.get_by_label("İl")).to_be_focused()
+    assert_accessible(page)

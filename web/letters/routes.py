@@ -14,7 +14,7 @@ from web.catalog import service as catalog
 from web.identity.guards import current_user, signed_in
 from web.letters import lookup_limit, notifications, service
 from web.platform import portal_time
-from web.platform.forms import date_from_parts, date_parts, error_list, field
+from web.platform.forms import check_date, date_parts, error_list, field
 from web.platform.i18n import gettext as _
 from web.platform.rendering import redirect, render
 from web.storage.backend import QuotaExceeded, check_quota
@@ -89,11 +89,9 @@ class LettersController(Controller):
             errors["body"] = _("Choose the customs body the letter was sent to")
         if not number:
             errors["number"] = _("Enter the letter's number, like M-1024/2026")
-        registered_on = date_from_parts(parts)
-        if not any(parts.values()):
-            errors["registered"] = _("Enter the registration date")
-        elif registered_on is None:
-            errors["registered"] = _("Enter a real date, like 03 11 2026")
+        registered_on, date_error = check_date(parts, missing=_("Enter the registration date"))
+        if date_error:
+            errors["registered"] = date_error
         if errors:
             summary = error_list(errors, date_fields=("registered",))
             context = await _track_context(values=values, errors=errors, lookup_errors=summary)
