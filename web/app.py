@@ -10,6 +10,7 @@ from litestar import Litestar, Request, Router
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader
+from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -34,9 +35,14 @@ from web.letters import notifications
 from web.letters.registry_routes import RegistryController
 from web.letters.routes import LettersController
 from web.platform import db
+from web.platform.csrf import PortalCSRFMiddleware
 from web.platform.errors import EXCEPTION_HANDLERS
 from web.platform.logging import configure_logging
-from web.platform.middleware import request_context_middleware, security_headers_middleware_factory
+from web.platform.middleware import (
+    proxy_headers_middleware_factory,
+    request_context_middleware,
+    security_headers_middleware_factory,
+)
 from web.platform.routes import SystemController
 from web.platform.static_assets import (
     STATIC_CACHE_SECONDS,
@@ -51,6 +57,8 @@ from web.simulator.routes import AsanSimulatorController
 from web.storage.backend import LocalDiskStorage
 
 UNLIMITED_PATHS = [STATIC_PREFIX, "/healthz"]
+# Public, cacheable responses set no cookie (a shared cache must never store one).
+NO_CSRF_COOKIE_PATHS = [f"^{STATIC_PREFIX}/", "^/healthz"]
 
 
 def _store_factory(settings: Settings):
@@ -71,14 +79,23 @@ def _store_factory(settings: Settings):
 
 class Portal(Litestar):
     """Litestar runs app-level middleware only for matched routes, so 404/405 pages would
-    miss the language, request id and security headers. These two wrap everything."""
+    miss the client address, language, request id and security headers. These wrap
+    everything."""
 
-    def __init__(self, *args, settings: Settings, **kwargs) -> None:
+    def __init__(self, *args, settings: Settings, csrf: CSRFConfig, **kwargs) -> None:
         self._outer_middleware = (
+            proxy_headers_middleware_factory(settings),  # first: everything after sees the client
             request_context_middleware,
             security_headers_middleware_factory(settings),
         )
-        super().__init__(*args, **kwargs)
+        # Our CSRF middleware instead of Litestar's (see web.platform.csrf); innermost of the
+        # app's middleware, where Litestar puts its own.
+        middleware = [
+            *kwargs.pop("middleware", []),
+            DefineMiddleware(PortalCSRFMiddleware, config=csrf),
+        ]
+        super().__init__(*args, middleware=middleware, **kwargs)
+        self.csrf_config = csrf  # after the routes are built, so Litestar adds no second check
 
     def _create_asgi_handler(self):
         handler = super()._create_asgi_handler()
@@ -150,6 +167,7 @@ def create_app(
         cookie_secure=settings.is_production,
         cookie_httponly=True,
         cookie_samesite="lax",
+        exclude=NO_CSRF_COOKIE_PATHS,
     )
     static_router = create_static_files_router(
         path=STATIC_PREFIX,
@@ -175,7 +193,7 @@ def create_app(
         lifespan=[database],
         plugins=[HTMXPlugin()],
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment)),
-        csrf_config=csrf,
+        csrf=csrf,
         compression_config=CompressionConfig(
             backend="gzip", gzip_compress_level=6, exclude_opt_key="skip_compression"
         ),

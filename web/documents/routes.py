@@ -23,6 +23,7 @@ from web.platform.forms import FormData, date_parts, error_list, field, invalid_
 from web.platform.i18n import gettext as _
 from web.platform.paging import pagination_params
 from web.platform.rendering import redirect, render, wants_fragment
+from web.platform.text_input import whole_number
 from web.settings import Settings
 from web.storage.backend import LocalDiskStorage, QuotaExceeded
 from web.storage.receiving import file_response, receiving_files, rejection_message
@@ -47,12 +48,11 @@ def _storage(request: Request) -> LocalDiskStorage:
 
 
 def _query(request: Request, name: str, max_length: int = 40) -> str:
-    return request.query_params.get(name, "").strip()[:max_length]
+    return field(request.query_params, name, max_length)
 
 
 def _page_number(request: Request) -> int:
-    raw = _query(request, "page", 6)
-    return int(raw) if raw.isdigit() else 1
+    return whole_number(_query(request, "page", 6)) or 1
 
 
 def _kind_items() -> list[dict[str, str]]:
@@ -197,7 +197,7 @@ class DocumentsController(Controller):
             return redirect(request, "/documents/new")
         async with receiving_files(request) as (batch, received):
             values: dict[str, Any] = {
-                name: received.get(name, 5000)
+                name: received.get(name, 5000, multiline=name == "note")
                 for name in ("kind", "number", "declaration_number", "note")
             }
             values["issued_on"] = date_parts(received.fields, "issued_on")
@@ -258,7 +258,7 @@ class DocumentsController(Controller):
         document = await documents.document_of_party(user.party, document_id)
         if document is None:
             raise NotFoundException()
-        reason = field(data, "reason", 2 * documents.REASON_MAX)
+        reason = field(data, "reason", 2 * documents.REASON_MAX, multiline=True)
         error = None
         if not reason:
             error = _("Enter why the document was entered by mistake")

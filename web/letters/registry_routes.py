@@ -19,15 +19,17 @@ from tortoise.exceptions import IntegrityError
 from models.identity import FIN_PATTERN, Role
 from models.letters import CustomsBody, Executor, LetterChannel, LetterStatus, StructuralUnit
 from web.identity.guards import current_user, staff_with
-from web.letters import service
+from web.letters import access, service
 from web.letters.routes import attachment_response
 from web.platform import portal_time
 from web.platform.forms import FormData, error_list, field
 from web.platform.i18n import gettext as _
 from web.platform.i18n import lazy_gettext as _l
 from web.platform.rendering import redirect
+from web.platform.text_input import whole_number
 
 REGISTRY_ROLES = staff_with(Role.REGISTRY_CLERK, Role.EXECUTOR)
+CLERKS_ONLY = staff_with(*access.WHOLE_REGISTRY_ROLES)  # not executors (web/letters/access.py)
 ADMIN_ONLY = staff_with(Role.ADMIN)
 DONE_MESSAGES = {
     "registered": _l("The letter was registered."),
@@ -39,10 +41,6 @@ DONE_MESSAGES = {
 # those, and the notice would be retried for ever).
 EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 PAGE_SIZE = 50
-
-
-def _int(value: str) -> int | None:
-    return int(value) if value.isdigit() and len(value) < 10 else None
 
 
 def _status_items(statuses, selected: str, empty: str) -> list[dict]:
@@ -79,22 +77,27 @@ class RegistryController(Controller):
         status_raw = field(query, "status", 32)
         status = status_raw if status_raw in LetterStatus._value2member_map_ else None
         filters = service.RegistryFilter(
-            body_id=_int(field(query, "body", 12)),
-            unit_id=_int(field(query, "unit", 12)),
-            executor_id=_int(field(query, "executor", 12)),
+            body_id=whole_number(field(query, "body", 12)),
+            unit_id=whole_number(field(query, "unit", 12)),
+            executor_id=whole_number(field(query, "executor", 12)),
             status=LetterStatus(status) if status else None,
             overdue=field(query, "overdue", 3) == "1",
         )
-        page = max(1, _int(field(query, "page", 6)) or 1)
+        page = max(1, whole_number(field(query, "page", 6)) or 1)
         today = portal_time.today()
+        visible = _visible(request)
         rows, total = await service.registry_list(
-            filters, today, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+            filters, today, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, visible=visible
         )
         last_page = max(1, ceil(total / PAGE_SIZE))
         if page > last_page:  # an old link past the end shows the last page, not nothing
             page = last_page
             rows, total = await service.registry_list(
-                filters, today, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+                filters,
+                today,
+                limit=PAGE_SIZE,
+                offset=(page - 1) * PAGE_SIZE,
+                visible=visible,
             )
         choices = await _choices()
         return Template(
@@ -125,11 +128,11 @@ class RegistryController(Controller):
 
     # --- register a paper letter -------------------------------------------------------
 
-    @get("/new", name="registry_new")
+    @get("/new", name="registry_new", guards=[CLERKS_ONLY])
     async def new_form(self) -> Template:
         return Template("registry/new.html.j2", context=await _new_context({}))
 
-    @post("/new", name="registry_new_submit")
+    @post("/new", name="registry_new_submit", guards=[CLERKS_ONLY])
     async def new_submit(self, request: Request, data: FormData) -> Response:
         values = {
             "fin": field(data, "fin", 7).upper(),
@@ -139,7 +142,7 @@ class RegistryController(Controller):
             "channel": field(data, "channel", 16) or LetterChannel.PAPER.value,
             "body": field(data, "body", 12),
             "subject": field(data, "subject", service.MAX_SUBJECT_LENGTH),
-            "text": field(data, "text", service.MAX_TEXT_LENGTH),
+            "text": field(data, "text", service.MAX_TEXT_LENGTH, multiline=True),
         }
         errors: dict[str, str] = {}
         if values["fin"] and not re.fullmatch(FIN_PATTERN, values["fin"]):
@@ -150,7 +153,7 @@ class RegistryController(Controller):
             errors["email"] = _("Enter an e-mail address like name@example.az")
         if values["channel"] not in LetterChannel._value2member_map_:
             errors["channel"] = _("Choose how the letter came")
-        body = await CustomsBody.get_or_none(id=_int(values["body"]) or 0, is_active=True)
+        body = await CustomsBody.get_or_none(id=whole_number(values["body"]) or 0, is_active=True)
         if body is None:
             errors["body"] = _("Choose the customs body the letter is addressed to")
         if not values["subject"]:
@@ -184,7 +187,7 @@ class RegistryController(Controller):
 
     @get("/letters/{letter_id:int}", name="registry_letter")
     async def letter(self, request: Request, letter_id: FromPath[int]) -> Template:
-        letter = await _letter(letter_id)
+        letter = await _letter(request, letter_id)
         done = request.query_params.get("done")
         return Template(
             "registry/letter.html.j2",
@@ -199,17 +202,19 @@ class RegistryController(Controller):
     async def file(
         self, request: Request, letter_id: FromPath[int], file_id: FromPath[int]
     ) -> Stream:
-        letter = await service.staff_letter(letter_id)
+        letter = await _letter(request, letter_id)
         return await attachment_response(request, await service.attachment_of(letter, file_id))
 
     @post("/letters/{letter_id:int}/forward", name="registry_forward")
     async def forward(self, request: Request, letter_id: FromPath[int], data: FormData) -> Response:
-        letter = await _letter(letter_id)
+        letter = await _letter(request, letter_id)
         unit = await StructuralUnit.get_or_none(
-            id=_int(field(data, "unit", 12)) or 0, body_id=letter.body_id, is_active=True
+            id=whole_number(field(data, "unit", 12)) or 0, body_id=letter.body_id, is_active=True
         )
         executor = await Executor.get_or_none(
-            id=_int(field(data, "executor", 12)) or 0, body_id=letter.body_id, is_active=True
+            id=whole_number(field(data, "executor", 12)) or 0,
+            body_id=letter.body_id,
+            is_active=True,
         )
         errors: dict[str, str] = {}
         if unit is None:
@@ -233,7 +238,7 @@ class RegistryController(Controller):
 
     @post("/letters/{letter_id:int}/status", name="registry_status")
     async def status(self, request: Request, letter_id: FromPath[int], data: FormData) -> Response:
-        letter = await _letter(letter_id)
+        letter = await _letter(request, letter_id)
         raw = field(data, "status", 32)
         errors: dict[str, str] = {}
         if raw not in {status.value for status in service.SETTABLE_STATUSES}:
@@ -253,9 +258,9 @@ class RegistryController(Controller):
 
     @post("/letters/{letter_id:int}/extend", name="registry_extend")
     async def extend(self, request: Request, letter_id: FromPath[int], data: FormData) -> Response:
-        letter = await _letter(letter_id)
+        letter = await _letter(request, letter_id)
         settings = request.app.state.settings
-        days = _int(field(data, "days", 4))
+        days = whole_number(field(data, "days", 4))
         errors: dict[str, str] = {}
         if days is None:
             errors["extend-days"] = _("Enter a number of working days, like 10")
@@ -275,7 +280,7 @@ class RegistryController(Controller):
 
     # --- call centre ---------------------------------------------------------------------
 
-    @get("/search", name="registry_search")
+    @get("/search", name="registry_search", guards=[CLERKS_ONLY])
     async def search(self, request: Request) -> Template:
         fin = field(request.query_params, "fin", 7).upper()
         errors: dict[str, str] = {}
@@ -382,8 +387,14 @@ class RegistryController(Controller):
         return _invalid_body(await _body_context(unit.body), errors)
 
 
-async def _letter(letter_id: int):
-    letter = await service.staff_letter(letter_id)
+def _visible(request: Request):
+    user = current_user(request)
+    return access.visible_letters(user.person, user.role)
+
+
+async def _letter(request: Request, letter_id: int):
+    """The letter, or the same 404 as a missing one when this member of staff may not see it."""
+    letter = await service.staff_letter(letter_id, _visible(request))
     if letter is None:
         raise NotFoundException()
     return letter
@@ -398,8 +409,8 @@ async def _body(body_id: int) -> CustomsBody:
 
 def _notes(data, prefix: str) -> dict[str, str]:
     return {
-        "public_note": field(data, f"{prefix}-public", 2000),
-        "internal_note": field(data, f"{prefix}-internal", 2000),
+        "public_note": field(data, f"{prefix}-public", 2000, multiline=True),
+        "internal_note": field(data, f"{prefix}-internal", 2000, multiline=True),
     }
 
 
@@ -408,7 +419,9 @@ async def _new_context(values: dict) -> dict:
     return {
         "values": values,
         "errors": {},
-        "body_items": _items(bodies, _int(values.get("body", "")), _("Choose a customs body")),
+        "body_items": _items(
+            bodies, whole_number(values.get("body", "")), _("Choose a customs body")
+        ),
         "channel_items": [
             {
                 "value": channel.value,
@@ -450,7 +463,7 @@ async def _letter_context(request: Request, letter, **extra) -> dict:
 
 
 async def _invalid(request: Request, letter, errors: dict[str, str], data) -> Template:
-    values = {key: field(data, key, 2000) for key in data if key != "_csrf_token"}
+    values = {key: field(data, key, 2000, multiline=True) for key in data if key != "_csrf_token"}
     context = await _letter_context(request, letter, values=values)
     return Template(
         "registry/letter.html.j2",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
-from litestar.middleware.rate_limit import get_remote_address
 from litestar.params import FromPath
 from litestar.response import Response, Stream, Template
 
@@ -16,17 +15,15 @@ from web.letters import lookup_limit, notifications, service
 from web.platform import portal_time
 from web.platform.forms import check_date, date_parts, error_list, field
 from web.platform.i18n import gettext as _
+from web.platform.middleware import client_address
 from web.platform.rendering import redirect, render
-from web.storage.backend import QuotaExceeded, check_quota
+from web.platform.text_input import whole_number
+from web.storage.backend import QuotaExceeded
 from web.storage.receiving import file_response, receiving_files, rejection_message
 
 LOOKUP_STORE = "letter_lookup_rate_limit"
 SKIP_COMPRESSION = {"skip_compression": True}  # PDF/JPEG/PNG are compressed already
 TRACK_TEMPLATE = "letters/track.html.j2"
-
-
-def _int(value: str) -> int | None:
-    return int(value) if value.isdigit() and len(value) < 10 else None
 
 
 async def _body_items(selected: int | None) -> list[dict]:
@@ -59,7 +56,7 @@ async def _track_context(**extra) -> dict:
         # The select is rendered only with the form, not with a result.
         "bodies": []
         if "letter" in extra or extra.get("not_found")
-        else await _body_items(_int(str(values.get("body", "")))),
+        else await _body_items(whole_number(str(values.get("body", "")))),
         "call_centre": service.CALL_CENTRE_PHONE,
         **extra,
     }
@@ -84,7 +81,7 @@ class LettersController(Controller):
         parts = date_parts(query, "registered")
         values = {"body": body_raw, "number": number, "registered": parts}
         errors: dict[str, str] = {}
-        body_id = _int(body_raw)
+        body_id = whole_number(body_raw)
         if body_id is None:
             errors["body"] = _("Choose the customs body the letter was sent to")
         if not number:
@@ -101,7 +98,7 @@ class LettersController(Controller):
         allowed = await lookup_limit.allow_lookup(
             request.app.stores.get(LOOKUP_STORE),
             person_id=user.person.id,
-            address=get_remote_address(request),
+            address=client_address(request),
             limit=request.app.state.settings.letter_lookup_rate_limit_per_minute,
         )
         if not allowed:
@@ -153,10 +150,10 @@ class LettersController(Controller):
         async with receiving_files(request) as (batch, received):
             body_raw = received.get("body", 12)
             subject = received.get("subject", service.MAX_SUBJECT_LENGTH + 1)
-            text = received.get("text", service.MAX_TEXT_LENGTH + 1)
+            text = received.get("text", service.MAX_TEXT_LENGTH + 1, multiline=True)
             values = {"body": body_raw, "subject": subject, "text": text}
             errors: dict[str, str] = {}
-            body_id = _int(body_raw)
+            body_id = whole_number(body_raw)
             body = await CustomsBody.get_or_none(id=body_id, is_active=True) if body_id else None
             if body is None:
                 errors["body"] = _("Choose the customs body you are writing to")
@@ -176,11 +173,25 @@ class LettersController(Controller):
             person = current_user(request).person
             if received.rejections:
                 errors["files"] = " ".join(rejection_message(r) for r in received.rejections)
-            elif batch.staged:
-                # The documents service's quota, per person, for appeal attachments.
-                used = await service.attachment_bytes_of(person)
+            if not errors:
                 try:
-                    check_quota(used, batch.total_bytes, settings.party_quota_bytes)
+                    letter = await service.register_letter(
+                        body=body,
+                        applicant=service.Applicant(
+                            person=person,
+                            fin=person.fin,
+                            name=person.full_name,
+                            phone=person.phone,
+                            email=person.email,
+                        ),
+                        channel=LetterChannel.ELECTRONIC,
+                        subject=subject,
+                        text=text,
+                        due_working_days=settings.letter_due_working_days,
+                        attachments=batch.staged,
+                        # The documents' quota, per person, for appeal attachments.
+                        quota_bytes=settings.party_quota_bytes,
+                    )
                 except QuotaExceeded as quota:
                     errors["files"] = rejection_message(quota)
             if errors:
@@ -194,21 +205,6 @@ class LettersController(Controller):
                     },
                     status_code=422,
                 )
-            letter = await service.register_letter(
-                body=body,
-                applicant=service.Applicant(
-                    person=person,
-                    fin=person.fin,
-                    name=person.full_name,
-                    phone=person.phone,
-                    email=person.email,
-                ),
-                channel=LetterChannel.ELECTRONIC,
-                subject=subject,
-                text=text,
-                due_working_days=settings.letter_due_working_days,
-                attachments=batch.staged,
-            )
             await batch.commit_all()  # after the database commit
         return redirect(request, f"/letters/{letter.id}/accepted")
 
@@ -245,7 +241,7 @@ async def _new_context(request: Request, values: dict | None = None) -> dict:
         "service": catalog.LETTER_TRACKING,
         "values": values,
         "errors": {},
-        "bodies": await _body_items(_int(str(values.get("body", "")))),
+        "bodies": await _body_items(whole_number(str(values.get("body", "")))),
         "max_text": service.MAX_TEXT_LENGTH,
         "limits": request.app.state.settings,
         "files_lost": False,

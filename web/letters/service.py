@@ -16,8 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
+from tortoise.queryset import QuerySet
 from tortoise.timezone import localtime
 from tortoise.transactions import in_transaction
 
@@ -39,6 +41,7 @@ from web.platform.i18n import lazy_gettext as _l
 from web.platform.portal_time import utcnow
 from web.platform.working_days import add_working_days
 from web.storage.backend import StagedFile
+from web.storage.quota import check_quota_locked
 
 NUMBER_PREFIX = "M"
 NUMBER_RE = re.compile(r"^M-(\d+)/(\d{4})$")
@@ -152,16 +155,28 @@ async def register_letter(
     actor: Person | None = None,
     now: datetime | None = None,
     attachments: Sequence[StagedFile] = (),
+    quota_bytes: int | None = None,
 ) -> Letter:
     """Issue the next number and store the letter, its attachments' rows, its first event
     and the acceptance notice, all in one transaction. The caller commits the staged files
-    (`UploadBatch.commit_all`) after this returns."""
+    (`UploadBatch.commit_all`) after this returns.
+
+    With attachments and a `quota_bytes`, the applicant's upload quota is checked under the
+    same lock as documents' (raises `QuotaExceeded` before anything is written)."""
     now = localtime(now or utcnow())
     registered_on = now.date()
     person = applicant.person
     if person is None and applicant.fin:
         person = await Person.get_or_none(fin=applicant.fin)
     async with in_transaction() as connection:
+        if attachments and quota_bytes is not None and person is not None:
+            await check_quota_locked(
+                connection,
+                person,
+                lambda locked: attachment_bytes_of(person, locked),
+                sum(staged.size for staged in attachments),
+                quota_bytes,
+            )
         sequence = await _next_sequence(connection, body.id, registered_on.year)
         number = format_number(sequence, registered_on.year)
         letter = await Letter.create(
@@ -263,10 +278,12 @@ async def public_history(letter: Letter) -> list[LetterEvent]:
     return await LetterEvent.filter(letter_id=letter.id).order_by("-at", "-id")
 
 
-async def attachment_bytes_of(person: Person) -> int:
+async def attachment_bytes_of(person: Person, connection: BaseDBAsyncClient | None = None) -> int:
     """Bytes of the attachments of a person's appeals (their upload quota counts these)."""
-    sizes = await LetterAttachment.filter(letter__applicant_id=person.id).values_list(
-        "size", flat=True
+    sizes = (
+        await LetterAttachment.filter(letter__applicant_id=person.id)
+        .using_db(connection)
+        .values_list("size", flat=True)
     )
     return sum(sizes)
 
@@ -298,9 +315,14 @@ class RegistryFilter:
 
 
 async def registry_list(
-    filters: RegistryFilter, today: date, limit: int = 50, offset: int = 0
+    filters: RegistryFilter,
+    today: date,
+    limit: int = 50,
+    offset: int = 0,
+    visible: QuerySet[Letter] | None = None,
 ) -> tuple[list[Letter], int]:
-    query = Letter.all()
+    """One page of the registry within `visible` (see `access.visible_letters`)."""
+    query = visible if visible is not None else Letter.all()
     if filters.body_id:
         query = query.filter(body_id=filters.body_id)
     if filters.unit_id:
@@ -334,8 +356,10 @@ async def letters_by_fin(fin: str) -> list[Letter]:
     )
 
 
-async def staff_letter(letter_id: int) -> Letter | None:
-    return await Letter.filter(id=letter_id).select_related("body", "unit", "executor").first()
+async def staff_letter(letter_id: int, visible: QuerySet[Letter] | None = None) -> Letter | None:
+    """The letter when it is within `visible` (see `access.visible_letters`), else None."""
+    query = visible if visible is not None else Letter.all()
+    return await query.filter(id=letter_id).select_related("body", "unit", "executor").first()
 
 
 async def _record(

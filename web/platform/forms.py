@@ -14,16 +14,20 @@ from litestar.params import Body
 from litestar.response import Template
 
 from web.platform.i18n import gettext as _
+from web.platform.text_input import clean_text, whole_number
 
 FormData = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
-def field(data: dict[str, Any], name: str, max_length: int = 1000) -> str:
-    """A trimmed text value; over-long input is cut rather than trusted."""
+def field(data: Any, name: str, max_length: int = 1000, *, multiline: bool = False) -> str:
+    """A form or query value, normalised by `clean_text` (NFC, no control or bidi characters,
+    trimmed); over-long input is cut rather than trusted. `multiline` keeps line breaks."""
     value = data.get(name, "")
     if isinstance(value, list):
         value = value[0] if value else ""
-    return str(value).strip()[:max_length]
+    if not isinstance(value, str):  # a file sent where text was expected
+        value = ""
+    return clean_text(value, max_length, multiline=multiline)
 
 
 def error_list(errors: dict[str, str], date_fields: tuple[str, ...] = ()) -> list[dict[str, str]]:
@@ -101,12 +105,13 @@ def check_date(parts: dict[str, str], *, missing: str) -> tuple[date | None, Dat
     value = date_from_parts(typed)
     if value is not None:
         return value, None
-    wrong = tuple(part for part in DATE_PARTS if not typed[part].isdigit())
+    numbers = {part: whole_number(typed[part], 4) for part in DATE_PARTS}
+    wrong = tuple(part for part in DATE_PARTS if numbers[part] is None)
     if not wrong:
-        month, year = int(typed["month"]), int(typed["year"])
-        if not EARLIEST_YEAR <= year <= LATEST_YEAR:
+        month, year = numbers["month"], numbers["year"]
+        if not EARLIEST_YEAR <= year <= LATEST_YEAR:  # type: ignore[operator]
             wrong = ("year",)
-        elif not 1 <= month <= 12:
+        elif not 1 <= month <= 12:  # type: ignore[operator]
             wrong = ("month",)
         else:
             wrong = ("day",)
@@ -121,7 +126,9 @@ def parts_of(value: date) -> dict[str, str]:
 def date_from_parts(parts: dict[str, str]) -> date | None:
     """A real calendar date from `date_parts` (the three-field `date_input`), or None."""
     try:
-        day, month, year = (int(parts[key]) for key in ("day", "month", "year"))
+        day, month, year = (whole_number(parts[key], 4) for key in ("day", "month", "year"))
+        if day is None or month is None or year is None:
+            return None
         if year < EARLIEST_YEAR or year > LATEST_YEAR:
             return None
         return date(year, month, day)

@@ -10,6 +10,7 @@ response and sets `document.title`, so the title after a swap is the full page's
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from litestar import Request
 from litestar.plugins.htmx import HTMXTemplate
@@ -45,9 +46,15 @@ def render(
     return Template(template_name=template_name, context=context, status_code=status_code)
 
 
+# Characters a URL may carry as they are; everything else (e.g. "ə" in a `next` path) is
+# percent-encoded, since response headers are Latin-1 and a browser decodes it back.
+_URL_SAFE = "/?&=#%:;,+@!$'()*[]~-._"
+
+
 def redirect(request: Request, url: str) -> Response:
     """After a POST (or a finished step): 303 for browsers, HX-Redirect for htmx, so
     htmx never swaps a whole page into a fragment's place."""
+    url = quote(url, safe=_URL_SAFE)
     if wants_fragment(request):
         return Response(content=b"", status_code=200, headers={"HX-Redirect": url})
     return Redirect(path=url, status_code=303)
