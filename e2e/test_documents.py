@@ -155,13 +155,14 @@ def test_keyboard_only_at_360px(mobile_page: Page):
     for part in ("03", "11", "2026"):  # Gün, Ay, İl
         page.keyboard.press("Tab")
         page.keyboard.type(part)
-    files = page.get_by_label("Fayllar")
-    tab_to(page, files)  # past the optional fields
+    choose = page.get_by_role("button", name="Faylları seçin")  # the enhanced upload's button
+    tab_to(page, choose)  # past the optional fields
     # The file dialog is the browser's and the system's, not ours (headless Chromium opened
     # it on Space only now and then): what is ours is that the field is reached by Tab and
     # keeps focus with the files chosen, so Tab goes on to “Yadda saxla”.
-    files.set_input_files([PNG])
-    expect(files).to_be_focused()
+    page.get_by_label("Fayllar").set_input_files([PNG])
+    expect(choose).to_be_focused()
+    expect(page.locator(".file-upload__chosen")).to_contain_text("stamp.png")
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Yadda saxla")).to_be_focused()
     page.keyboard.press("Enter")

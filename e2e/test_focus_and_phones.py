@@ -371,3 +371,93 @@ def test_period_search_uses_day_month_year_and_names_a_missing_year(page: Page):
     summary.get_by_role("link").click()
     expect(start.get_by_label("İl")).to_be_focused()
     assert_accessible(page)
+
+
+# --- 6. the idle sign-out warns, and typed text survives a forced sign-in -----------------
+
+
+@pytest.fixture(scope="module")
+def short_idle_url(server_env: dict[str, str]) -> Iterator[str]:
+    """A second server whose sessions end after 126 idle seconds: the warning comes at 6."""
+    env = second_server_env(server_env, SESSION_IDLE_SECONDS="126")
+    with running_server(env, "server-short-idle.log") as url:
+        yield url
+
+
+def test_idle_warning_dialog_continues_and_the_appeal_text_survives_sign_in(
+    browser: Browser, short_idle_url: str
+):
+    context = new_context(browser, short_idle_url)
+    page = context.new_page()
+    sign_in(page, "vetendas2", "/letters/new")
+    page.goto("/letters/new")
+    page.get_by_label("Mövzu").fill("Yükün gecikməsi")
+    text = page.get_by_label("Müraciətin mətni")
+    text.fill("Yükümüz 3 gündür gömrükdə gözləyir. " * 20)
+    text.focus()
+
+    dialog = page.get_by_role("dialog", name="Tezliklə sistemdən çıxarılacaqsınız")
+    expect(dialog).to_be_visible(timeout=15_000)
+    expect(dialog.get_by_role("heading")).to_be_focused()
+    expect(dialog).to_contain_text("2 dəqiqə")
+    assert_accessible(page)
+    with page.expect_request(
+        lambda r: r.method == "POST" and r.url.endswith("/session/keep-alive")
+    ) as keep_alive:
+        dialog.get_by_role("button", name="Davam et").click()
+    assert keep_alive.value.response().status == 204
+    expect(dialog).to_be_hidden()
+    expect(text).to_be_focused()  # back where the writer was
+
+    # The session ends anyway (a phone put away): the draft saved with the warning is kept.
+    context.clear_cookies()
+    page.goto("/letters/new")
+    expect(page.get_by_role("heading", level=1)).to_have_text("PORTALA GİRİŞ")
+    sign_in(page, "vetendas2", "/letters/new")
+    expect(page).to_have_url(re.compile(r"/letters/new$"))
+    expect(page.get_by_label("Mövzu")).to_have_value("Yükün gecikməsi")
+    expect(page.get_by_label("Müraciətin mətni")).to_contain_text("3 gündür")
+    expect(page.locator("#draft-notice")).to_contain_text("Fayllar saxlanmır")
+    page.reload()  # kept once: it does not come back forever
+    expect(page.get_by_label("Mövzu")).to_have_value("")
+    context.close()
+
+
+# --- 8. GOV.UK's enhanced file upload, in the page's language --------------------------------
+
+
+def test_enhanced_file_upload_lists_chosen_and_dropped_files(page: Page, no_js_page: Page):
+    sign_in(page, "vetendas", "/documents/new", party=COMPANY)
+    acknowledge_if_needed(page, check_axe=False)
+    page.goto("/documents/new")
+    zone = page.locator(".drop-zone")
+    choose = zone.get_by_role("button", name="Faylları seçin və ya faylları bura atın")
+    expect(choose).to_be_visible()
+    expect(zone).to_contain_text("Fayl seçilməyib")
+    expect(page.get_by_text("No file chosen")).to_have_count(0)
+    with page.expect_file_chooser() as chooser:
+        choose.click()
+    chooser.value.set_files([PDF])
+    expect(zone.locator(".file-upload__chosen")).to_have_text("invoice.pdf")
+    expect(page.locator("#status")).to_contain_text("invoice.pdf")
+    # A drop: the files land in the form's own input.
+    zone.evaluate(
+        """zone => {
+            const data = new DataTransfer();
+            data.items.add(new File(["%PDF-1.4"], "dropped.pdf", {type: "application/pdf"}));
+            zone.dispatchEvent(new DragEvent("dragover", {dataTransfer: data, bubbles: true}));
+            zone.dispatchEvent(new DragEvent("drop", {dataTransfer: data, bubbles: true}));
+        }"""
+    )
+    expect(zone.locator(".file-upload__chosen")).to_have_text("dropped.pdf")
+    assert page.locator("#files").evaluate("input => input.files[0].name") == "dropped.pdf"
+    assert_accessible(page)
+
+    set_language(page, "en")
+    page.goto("/documents/new")
+    expect(page.locator(".drop-zone")).to_contain_text("No file chosen")
+
+    sign_in(no_js_page, "vetendas", "/documents/new", party=COMPANY)
+    no_js_page.goto("/documents/new")
+    expect(no_js_page.locator("input[type=file]")).to_be_visible()  # the native input
+    expect(no_js_page.locator(".file-upload-button")).to_have_count(0)

@@ -16,6 +16,7 @@ from models.documents import AuditAction, ClearanceDocument, DocumentFile, Docum
 from models.identity import Role
 from web.catalog import service as catalog
 from web.documents import service as documents
+from web.identity import drafts
 from web.identity.guards import CurrentUser, citizen_acting_for_party, current_user, staff_with
 from web.identity.sessions import flash, take_flash
 from web.platform import portal_time
@@ -182,7 +183,14 @@ class DocumentsController(Controller):
 
     @get("/new", name="documents_new")
     async def new(self, request: Request) -> Template:
-        return Template("documents/new.html.j2", context=await self._form_context(request))
+        context = await self._form_context(request)
+        draft = await drafts.take(
+            request.app.stores.get(drafts.DRAFT_STORE), _user(request).person.id, "document"
+        )
+        if draft:
+            context["values"] = {**draft, "issued_on": date_parts(draft, "issued_on")}
+            context["draft_restored"] = True
+        return Template("documents/new.html.j2", context=context)
 
     @post(
         "/new",

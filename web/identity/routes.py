@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
 from models.identity import Account, Person, Role
-from web.identity import accounts, asan_signin, sessions
+from web.identity import accounts, asan_signin, drafts, sessions
 from web.identity.accounts import AuthOutcome
 from web.identity.asan_imza import normalize_az_mobile
 from web.identity.guards import current_user, signed_in
@@ -222,6 +222,23 @@ class AuthController(Controller):
     async def logout(self, request: Request) -> Response:
         sessions.end_session(request, sessions.NOTICE_SIGNED_OUT)
         return redirect(request, "/")
+
+
+class SessionController(Controller):
+    """The idle-timeout warning's two calls (static/js/app.js): stay signed in, keep a draft."""
+
+    path = "/session"
+    guards = [signed_in]  # noqa: RUF012 - Litestar reads a list
+
+    @post("/keep-alive", name="session_keep_alive", status_code=204)
+    async def keep_alive(self) -> None:
+        """Any signed-in request counts as activity (sessions.enforce_timeouts)."""
+
+    @post("/drafts/{form:str}", name="session_draft", status_code=204)
+    async def draft(self, request: Request, form: FromPath[str], data: FormData) -> None:
+        store = request.app.stores.get(drafts.DRAFT_STORE)
+        if not await drafts.save(store, current_user(request).person.id, form, data):
+            raise NotFoundException()
 
 
 def _asan(request: Request) -> asan_signin.AsanService | None:

@@ -10,6 +10,7 @@ from litestar.response import Response, Stream, Template
 
 from models.letters import CustomsBody, LetterChannel
 from web.catalog import service as catalog
+from web.identity import drafts
 from web.identity.guards import current_user, signed_in
 from web.letters import lookup_limit, notifications, service
 from web.platform import portal_time
@@ -137,7 +138,11 @@ class LettersController(Controller):
 
     @get("/new", name="letters_new")
     async def new_form(self, request: Request) -> Template:
-        return Template("letters/new.html.j2", context=await _new_context(request))
+        draft = await drafts.take(
+            request.app.stores.get(drafts.DRAFT_STORE), current_user(request).person.id, "appeal"
+        )
+        context = await _new_context(request, draft)
+        return Template("letters/new.html.j2", context={**context, "draft_restored": bool(draft)})
 
     @post(
         "/new",

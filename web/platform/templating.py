@@ -47,5 +47,6 @@ def build_environment() -> Environment:
     env.filters["localdatetime"] = portal_time.format_datetime
     env.filters["localtime"] = portal_time.format_time
     env.filters["machine_datetime"] = portal_time.machine_datetime
+    env.filters["duration"] = i18n.format_duration
     env.filters["filesize"] = i18n.format_size
     return env
