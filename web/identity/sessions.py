@@ -23,7 +23,6 @@ from litestar.types import Empty, Message
 
 from web.settings import Settings
 
-IDLE_TIMEOUT_SECONDS = 30 * 60  # the default of Settings.session_idle_seconds
 ABSOLUTE_TIMEOUT_SECONDS = 12 * 3600
 _ROTATE = "rotate_session"
 _NEW_ID = "rotated_session_id"
