@@ -95,7 +95,7 @@ def load_demo_ca(settings: Settings) -> DemoCA:
 
 
 def build_asan_service(settings: Settings) -> AsanService | None:
-    if settings.asan_gateway != "simulator":
+    if settings.asan_gateway != "simulator" or not settings.is_development:
         return None  # no operator adapter configured: Asan İmza is listed but explains why
     ca = load_demo_ca(settings)
     simulator = AsanSimulator(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
@@ -11,9 +12,10 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
 from models.identity import Account, Person, Role
-from web.identity import accounts, asan_signin, drafts, sessions
+from web.identity import accounts, asan_signin, drafts, e_imza, sessions
 from web.identity.accounts import AuthOutcome
 from web.identity.asan_imza import normalize_az_mobile
+from web.identity.egov_oidc import EgovService, EgovSignInError, PendingEgovSignIn
 from web.identity.guards import current_user, signed_in
 from web.letters import service as letters
 from web.platform import i18n
@@ -21,30 +23,50 @@ from web.platform.forms import FormData, field, invalid_form
 from web.platform.i18n import gettext as _
 from web.platform.rendering import redirect, render, wants_fragment
 from web.platform.safety import safe_next_path
+from web.platform.text_input import clean_text, whole_number
 
 PENDING_ASAN = "asan_pending"
 PENDING_TOTP = "totp_pending"
+PENDING_EGOV = "egov_pending"
 NEXT = sessions.NEXT_KEY
 UNCONFIGURED_MEANS = ("e-imza", "egov")
+E_IMZA_PATH = "/login/e-imza"
+EGOV_CALLBACK = "/login/egov/callback"
 
 
-def _next(request: Request) -> str:
-    return safe_next_path(request.session.get(NEXT), "/")
+# Where to go after signing in travels in the query string and the forms' hidden field, not
+# in a session: anonymous visitors have none. A longer path than this is not a page of ours.
+MAX_NEXT_LENGTH = 2000
 
 
-def _remember_next(request: Request, next_path: str | None) -> None:
-    if next_path:
-        request.session[NEXT] = safe_next_path(next_path)
+def bounded_next(raw: str | None) -> str:
+    """A same-site path of at most MAX_NEXT_LENGTH characters, else the home page."""
+    path = clean_text(raw, MAX_NEXT_LENGTH + 1)
+    return safe_next_path(path, "/") if len(path) <= MAX_NEXT_LENGTH else "/"
 
 
-async def _finish_sign_in(request: Request, *, person_id: int, role: Role, method: str) -> Response:
-    """Fresh session id, then the party choice when there is one, else straight on."""
-    target = _next(request)
+def _next_query(next_path: str) -> str:
+    return "" if next_path == "/" else "?" + urlencode({"next": next_path})
+
+
+async def _finish_sign_in(
+    request: Request, *, person_id: int, role: Role, method: str, target: str, **extra: str
+) -> Response:
+    """Fresh session id, then the party choice when there is one, else straight on.
+
+    `extra` is kept with the sign-in (E-Gov identity keeps its ID token for the logout)."""
+    target = safe_next_path(target, "/")
     person = await Person.get(id=person_id)
     if role == Role.CITIZEN:
         await letters.claim_paper_letters(person)
     parties = await accounts.parties_of(person)
-    auth = {"person_id": person_id, "role": str(role), "method": method, "party_id": None}
+    auth = {
+        "person_id": person_id,
+        "role": str(role),
+        "method": method,
+        "party_id": None,
+        **extra,
+    }
     if len(parties) == 1:
         auth["party_id"] = parties[0].id
     sessions.begin_session(request, auth)
@@ -57,8 +79,13 @@ async def _finish_sign_in(request: Request, *, person_id: int, role: Role, metho
 class AuthController(Controller):
     @get("/login", name="login")
     async def login(self, request: Request, next: FromQuery[str | None] = None) -> Template:
-        _remember_next(request, next)
-        return Template("auth/login.html.j2", context={"asan_enabled": _asan(request) is not None})
+        return Template(
+            "auth/login.html.j2",
+            context={
+                "asan_enabled": _asan(request) is not None,
+                "next_query": _next_query(bounded_next(next)),
+            },
+        )
 
     @get("/login/{means:str}/unavailable", name="login_unavailable")
     async def unavailable(self, request: Request, means: FromPath[str]) -> Template:
@@ -69,13 +96,17 @@ class AuthController(Controller):
     # --- user name and password -----------------------------------------------------
 
     @get("/login/password", name="login_password")
-    async def password_form(self) -> Template:
-        return Template("auth/password.html.j2", context={"values": {}, "errors": {}})
+    async def password_form(self, next: FromQuery[str | None] = None) -> Template:
+        return Template(
+            "auth/password.html.j2",
+            context={"values": {}, "errors": {}, "next": bounded_next(next)},
+        )
 
     @post("/login/password", name="login_password_submit")
     async def password_submit(self, request: Request, data: FormData) -> Response:
         username = field(data, "username", 150)
         password = field(data, "password", 1024)
+        next_path = bounded_next(field(data, "next", MAX_NEXT_LENGTH + 1))
         errors: dict[str, str] = {}
         if not username:
             errors["username"] = _("Enter your user name")
@@ -86,10 +117,14 @@ class AuthController(Controller):
             if result.outcome is AuthOutcome.OK:
                 account = result.account
                 return await _finish_sign_in(
-                    request, person_id=account.person_id, role=account.role, method="password"
+                    request,
+                    person_id=account.person_id,
+                    role=account.role,
+                    method="password",
+                    target=next_path,
                 )
             if result.outcome is AuthOutcome.TOTP_REQUIRED:
-                request.session[PENDING_TOTP] = {"account_id": result.account.id}
+                request.session[PENDING_TOTP] = {"account_id": result.account.id, "next": next_path}
                 return redirect(request, "/login/totp")
             if result.outcome is AuthOutcome.LOCKED:
                 minutes = max(
@@ -102,7 +137,9 @@ class AuthController(Controller):
                 )
             else:
                 errors["username"] = _("The user name or password is not right")
-        return invalid_form("auth/password.html.j2", errors, values={"username": username})
+        return invalid_form(
+            "auth/password.html.j2", errors, values={"username": username}, next=next_path
+        )
 
     @get("/login/totp", name="login_totp")
     async def totp_form(self, request: Request) -> Response:
@@ -119,7 +156,11 @@ class AuthController(Controller):
         code = field(data, "code", 12).replace(" ", "")
         if account and await accounts.verify_totp(account, code, now=datetime.now(UTC)):
             return await _finish_sign_in(
-                request, person_id=account.person_id, role=account.role, method="password"
+                request,
+                person_id=account.person_id,
+                role=account.role,
+                method="password",
+                target=pending.get("next", "/"),
             )
         errors = {
             "code": _("The code is not right or has expired. Enter the code your app shows now.")
@@ -129,10 +170,12 @@ class AuthController(Controller):
     # --- Asan İmza -----------------------------------------------------------------------
 
     @get("/login/asan", name="login_asan")
-    async def asan_form(self, request: Request) -> Response:
+    async def asan_form(self, request: Request, next: FromQuery[str | None] = None) -> Response:
         if _asan(request) is None:
             return Redirect("/login/asan/unavailable", status_code=303)
-        return Template("auth/asan.html.j2", context={"values": {}, "errors": {}})
+        return Template(
+            "auth/asan.html.j2", context={"values": {}, "errors": {}, "next": bounded_next(next)}
+        )
 
     @post("/login/asan", name="login_asan_submit")
     async def asan_submit(self, request: Request, data: FormData) -> Response:
@@ -141,6 +184,7 @@ class AuthController(Controller):
             return redirect(request, "/login/asan/unavailable")
         raw_phone = field(data, "phone", 40)
         user_id = field(data, "user_id", 32)
+        next_path = bounded_next(field(data, "next", MAX_NEXT_LENGTH + 1))
         errors: dict[str, str] = {}
         phone = normalize_az_mobile(raw_phone)
         if not raw_phone:
@@ -149,16 +193,21 @@ class AuthController(Controller):
             errors["phone"] = _("Enter an Azerbaijani mobile number, like 050 123 45 67")
         if not user_id:
             errors["user_id"] = _("Enter your user ID")
-        elif not user_id.isdigit() or len(user_id) > 16:
+        elif whole_number(user_id, 16) is None:
             errors["user_id"] = _("The user ID is made of digits only, like 123456")
         if errors:
             return invalid_form(
-                "auth/asan.html.j2", errors, values={"phone": raw_phone, "user_id": user_id}
+                "auth/asan.html.j2",
+                errors,
+                values={"phone": raw_phone, "user_id": user_id},
+                next=next_path,
             )
         pending = await asan_signin.start(
             service, phone=phone, user_id=user_id, language=i18n.get_language()
         )
+        # The sign-in flow starts: now (not before) the visitor gets a short-lived record.
         request.session[PENDING_ASAN] = pending.to_session()
+        request.session[NEXT] = next_path
         return redirect(request, "/login/asan/wait")
 
     @get("/login/asan/wait", name="login_asan_wait")
@@ -170,7 +219,11 @@ class AuthController(Controller):
         result = await asan_signin.poll(service, pending)
         if result.outcome is asan_signin.Outcome.SIGNED_IN:
             return await _finish_sign_in(
-                request, person_id=result.person_id, role=Role.CITIZEN, method="asan"
+                request,
+                person_id=result.person_id,
+                role=Role.CITIZEN,
+                method="asan",
+                target=request.session.get(NEXT, "/"),
             )
         if result.outcome is asan_signin.Outcome.PENDING:
             if wants_fragment(request):
@@ -191,6 +244,70 @@ class AuthController(Controller):
                 "ttl_text": i18n.format_duration(ttl),
             },
             fragment="asan_status",
+        )
+
+    # --- E-Gov identity (OpenID Connect) --------------------------------------------------
+
+    @get("/login/egov", name="login_egov")
+    async def egov_start(self, request: Request, next: FromQuery[str | None] = None) -> Response:
+        service = _egov(request)
+        if service is None:
+            return Redirect("/login/egov/unavailable", status_code=303)
+        try:
+            url, pending = await service.start(_absolute_url(request, EGOV_CALLBACK))
+        except EgovSignInError as exc:
+            return _sign_in_failed("egov", exc.failure)
+        # The sign-in flow starts: now (not before) the visitor gets a short-lived record.
+        request.session[PENDING_EGOV] = pending.to_session()
+        request.session[NEXT] = bounded_next(next)
+        return Redirect(url, status_code=303)
+
+    @get(EGOV_CALLBACK, name="login_egov_callback")
+    async def egov_callback(self, request: Request) -> Response:
+        service = _egov(request)
+        if service is None:
+            return Redirect("/login/egov/unavailable", status_code=303)
+        # Single use: whatever the answer, this state is spent.
+        pending = PendingEgovSignIn.from_session(request.session.pop(PENDING_EGOV, None))
+        try:
+            identity = await service.finish(pending, dict(request.query_params))
+        except EgovSignInError as exc:
+            return _sign_in_failed("egov", exc.failure)
+        person = await accounts.record_verified_person(identity.fin, identity.full_name)
+        return await _finish_sign_in(
+            request,
+            person_id=person.id,
+            role=Role.CITIZEN,
+            method="egov",
+            target=request.session.get(NEXT, "/"),
+            id_token=identity.id_token,
+        )
+
+    # --- Elektron imza (TLS client certificate, through the TLS front) ----------------------
+
+    @get(E_IMZA_PATH, name="login_e_imza")
+    async def e_imza_sign_in(
+        self, request: Request, next: FromQuery[str | None] = None
+    ) -> Response:
+        service = _e_imza(request)
+        front = e_imza.front_headers(request, service)
+        next_path = bounded_next(next)
+        if front is None:
+            if service is not None and service.url and e_imza.VERIFY_HEADER not in request.headers:
+                # To the front that asks for the certificate.
+                return Redirect(service.url + _next_query(next_path), status_code=303)
+            return Template("auth/unavailable.html.j2", context={"means": "e-imza"})
+        assert service is not None
+        try:
+            subject = await e_imza.verify_front_certificate(front, service, now=datetime.now(UTC))
+        except e_imza.CertificateRefused as exc:
+            return _sign_in_failed("e-imza", exc.refusal)
+        company = (subject.voen, subject.company_name) if subject.voen else None
+        person = await accounts.record_verified_person(
+            subject.fin, subject.full_name, company=company
+        )
+        return await _finish_sign_in(
+            request, person_id=person.id, role=Role.CITIZEN, method="e-imza", target=next_path
         )
 
     # --- on whose behalf, and sign-out -------------------------------------------------
@@ -214,13 +331,22 @@ class AuthController(Controller):
             **request.session[sessions.AUTH_KEY],
             "party_id": party.id,
         }
-        target = _next(request)
-        request.session.pop(NEXT, None)
+        target = safe_next_path(request.session.pop(NEXT, None), "/")
         return redirect(request, target)
 
     @post("/logout", name="logout")
     async def logout(self, request: Request) -> Response:
+        auth = sessions.current_auth(request) or {}
         sessions.end_session(request, sessions.NOTICE_SIGNED_OUT)
+        service = _egov(request)
+        if auth.get("method") == "egov" and service is not None:
+            # Single logout: the provider ends its session too, then sends the browser back.
+            provider_logout = await service.logout_url(
+                id_token=auth.get("id_token"),
+                post_logout_redirect_uri=_absolute_url(request, "/"),
+            )
+            if provider_logout:
+                return redirect(request, provider_logout)
         return redirect(request, "/")
 
 
@@ -243,3 +369,27 @@ class SessionController(Controller):
 
 def _asan(request: Request) -> asan_signin.AsanService | None:
     return request.app.state.get("asan")
+
+
+def _e_imza(request: Request) -> e_imza.EImzaService | None:
+    return request.app.state.get("e_imza")
+
+
+def _egov(request: Request) -> EgovService | None:
+    return request.app.state.get("egov")
+
+
+def _absolute_url(request: Request, path: str) -> str:
+    return str(request.base_url).rstrip("/") + path
+
+
+_FAILURE_STATUS = {"unavailable": 503, "denied": 403}
+
+
+def _sign_in_failed(means: str, failure: str) -> Template:
+    """Nobody signed in: say why in plain words and offer the other means."""
+    return Template(
+        "auth/sign_in_failed.html.j2",
+        context={"means": means, "failure": failure},
+        status_code=_FAILURE_STATUS.get(failure, 400),
+    )
