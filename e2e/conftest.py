@@ -8,8 +8,6 @@ TEST_DATABASE selects (see tests/support/database.py). Chromium is Debian's
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.support.database import provision_test_database
-from tests.support.server import free_port, server_environment, wait_until_healthy
+from tests.support.server import ServerProcess, free_port, server_environment
 from tests.support.sign_in_means import sign_in_means
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,27 +50,13 @@ def server_env() -> Iterator[dict[str, str]]:
 
 
 @contextmanager
-def running_server(env: dict[str, str], log_name: str = "server.log") -> Iterator[str]:
+def running_server(env: dict[str, str]) -> Iterator[str]:
     """`python -m web serve` with `env` until the block ends; yields its URL."""
-    url = f"http://{env['HOST']}:{env['PORT']}"
-    log_path = Path(env["DATA_DIR"]) / log_name
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "web", "serve"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    server = ServerProcess(env).start()
     try:
-        wait_until_healthy(url, process, log_path)
-        yield url
+        yield server.url
     finally:
-        process.terminate()  # SIGTERM: uvicorn shuts down gracefully
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        server.stop()
 
 
 def second_server_env(server_env: dict[str, str], **overrides: str) -> dict[str, str]:

@@ -46,7 +46,7 @@ def start_asan(page: Page, phone: str, user_id: str) -> None:
 def short_asan_url(server_env: dict[str, str]) -> Iterator[str]:
     """A second server whose simulated Asan İmza requests expire after 7 seconds."""
     env = second_server_env(server_env, ASAN_SIMULATOR_TTL_SECONDS="7")
-    with running_server(env, "server-short-asan.log") as url:
+    with running_server(env) as url:
         yield url
 
 
@@ -388,7 +388,7 @@ def test_period_search_uses_day_month_year_and_names_a_missing_year(page: Page):
 def short_idle_url(server_env: dict[str, str]) -> Iterator[str]:
     """A second server whose sessions end after 126 idle seconds: the warning comes at 6."""
     env = second_server_env(server_env, SESSION_IDLE_SECONDS="126")
-    with running_server(env, "server-short-idle.log") as url:
+    with running_server(env) as url:
         yield url
 
 
