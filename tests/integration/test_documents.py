@@ -662,3 +662,27 @@ async def test_two_uploads_at_once_cannot_both_pass_the_quota(client, settings):
 
     assert sorted(await asyncio.gather(save(), save())) == ["refused", "saved"]
     assert await DocumentFile.filter(document__party=party).count() == 1
+
+
+async def test_a_kept_draft_fills_the_new_document_form_once(client):
+    """The idle warning keeps a document's text (web/identity/drafts.py); files never."""
+    await new_trader(client)
+    await acknowledge(client)
+    draft = {
+        "kind": "invoice",
+        "number": "INV-DRAFT-1",
+        "issued_on-day": "03",
+        "issued_on-month": "11",
+        "issued_on-year": "2026",
+        "note": "Qeyd",
+        "files": "not kept",
+    }
+    token = await csrf_token(client)
+    saved = await client.post(
+        "/session/drafts/document", data=draft, headers={"x-csrftoken": token}
+    )
+    assert saved.status_code == 204
+    form = await client.get("/documents/new")
+    assert 'value="INV-DRAFT-1"' in form.text and 'value="2026"' in form.text
+    assert 'id="draft-notice"' in form.text
+    assert 'value="INV-DRAFT-1"' not in (await client.get("/documents/new")).text
