@@ -167,7 +167,7 @@ def test_every_page_state_fits_320px(browser: Browser, base_url: str):
     page.get_by_role("button", name="Yadda saxla").click()
     expect(page.locator(".panel")).to_be_visible()
     assert_no_horizontal_scroll(page)  # the list with its confirmation
-    page.locator("#documents-results a[href^='/documents/']").first.click()
+    page.locator("#documents-results a[href^='/documents/']:visible").first.click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Sənəd RS-")
     assert_no_horizontal_scroll(page)  # document details with its files
     page.get_by_text("Səhvən daxil edilib", exact=True).click()
@@ -205,7 +205,7 @@ def test_every_page_state_fits_320px(browser: Browser, base_url: str):
         narrow_states(page, user, None, paths)
         if user == "katib":
             page.goto("/registry")
-            page.locator("#registry a").first.click()
+            page.locator("main a[href^='/registry/letters/']:visible").first.click()
             assert_no_horizontal_scroll(page)
         context.clear_cookies()
     context.close()
