@@ -170,6 +170,8 @@ def test_every_page_state_fits_320px(browser: Browser, base_url: str):
     page.locator("#documents-results a[href^='/documents/']:visible").first.click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Sənəd RS-")
     assert_no_horizontal_scroll(page)  # document details with its files
+    download = page.get_by_role("link", name=re.compile("^Yüklə")).first.bounding_box()
+    assert download and download["x"] + download["width"] <= 320, f"“Yüklə” is cut off: {download}"
     page.get_by_text("Səhvən daxil edilib", exact=True).click()
     page.get_by_role("button", name="Səhvən daxil edilmiş kimi qeyd et").click()  # error
     assert_no_horizontal_scroll(page)
