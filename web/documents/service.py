@@ -33,7 +33,7 @@ from models.documents import (
     ObligationAcknowledgment,
 )
 from models.identity import Party, Person
-from web.platform.forms import date_from_parts, date_from_text
+from web.platform.forms import DateError, check_date, date_from_text, date_parts, parts_of
 from web.platform.i18n import gettext as _
 from web.platform.i18n import lazy_gettext as _l
 from web.platform.idempotency import AlreadySaved
@@ -85,28 +85,37 @@ def default_period(today: date) -> Period:
     return Period(today - timedelta(days=DEFAULT_PERIOD_DAYS - 1), today)
 
 
-def parse_period(
-    raw_from: str, raw_to: str, today: date, *, optional: bool = False
-) -> tuple[Period | None, dict[str, str]]:
-    """The period a search asks for, or errors keyed by field id (`from`, `to`).
+def period_parts(query: Any, name: str) -> dict[str, str]:
+    """The day, month and year of `from` or `to` in a search's query: the three-field date
+    (`from-day`…), or an older link's single `from=YYYY-MM-DD` (bookmarks, benchmarks)."""
+    parts = date_parts(query, name)
+    single = str(query.get(name, "")).strip()[:20]
+    if not any(parts.values()) and single:
+        value = date_from_text(single)
+        if value:
+            return parts_of(value)
+        pieces = [*re.split(r"[-./]", single), "", ""][:3]  # checked as typed, part by part
+        day, month, year = reversed(pieces) if len(pieces[0]) == 4 else pieces
+        return {"day": day, "month": month, "year": year}
+    return parts
 
-    Nothing typed: the last 30 days (or no period at all when `optional`)."""
-    raw_from, raw_to = raw_from.strip(), raw_to.strip()
-    if not raw_from and not raw_to:
+
+def parse_period(
+    from_parts: dict[str, str], to_parts: dict[str, str], today: date, *, optional: bool = False
+) -> tuple[Period | None, dict[str, str]]:
+    """The period a search asks for (two three-field dates), or errors keyed by field id
+    (`from`, `to`). Nothing typed: the last 30 days (or no period at all when `optional`)."""
+    if not any(from_parts.values()) and not any(to_parts.values()):
         return (None if optional else default_period(today)), {}
     errors: dict[str, str] = {}
-    start = date_from_text(raw_from) if raw_from else None
-    end = date_from_text(raw_to) if raw_to else None
-    if not raw_from:
-        errors["from"] = _("Enter the first day of the period")
-    elif start is None:
-        errors["from"] = _("Enter a real date, for example 01.11.2026")
-    if not raw_to:
-        errors["to"] = _("Enter the last day of the period")
-    elif end is None:
-        errors["to"] = _("Enter a real date, for example 30.11.2026")
+    start, from_error = check_date(from_parts, missing=_("Enter the first day of the period"))
+    end, to_error = check_date(to_parts, missing=_("Enter the last day of the period"))
+    if from_error:
+        errors["from"] = from_error
+    if to_error:
+        errors["to"] = to_error
     if start and end and start > end:
-        errors["to"] = _("The last day must be the same as or after the first day")
+        errors["to"] = DateError(_("The last day must be the same as or after the first day"))
     if errors:
         return None, errors
     return Period(start, end), {}  # type: ignore[arg-type]
@@ -134,27 +143,45 @@ def _in_period(query, period: Period | None):
     return query.filter(created_at__gte=first, created_at__lt=after)
 
 
-async def _page(query, page: int) -> Page:
+def page_ids(query, number: int):
+    """The ids of page `number`, newest first: read from the index, no table rows."""
+    return (
+        query.order_by("-created_at", "-id")
+        .offset((number - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE)
+        .values_list("id", flat=True)
+    )
+
+
+async def _page(query, page: int, *, with_party: bool = False) -> Page:
+    """One page, newest first, at a cost that does not grow with the party's documents:
+    the count and the page's ids come from the (party, mistaken, entered, id) index alone;
+    only the page's 20 rows are read, and only their files are counted."""
     total = await query.count()
     pages = max(1, ceil(total / PAGE_SIZE))
     number = min(max(page, 1), pages)
-    items = (
-        await query.order_by("-created_at", "-id")
-        .offset((number - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE)
-        .annotate(file_count=Count("files"))
-        .prefetch_related("party")
-    )
-    return Page(items=list(items), total=total, number=number)
+    ids = await page_ids(query, number)
+    if not ids:
+        return Page(items=[], total=total, number=number)
+    rows = ClearanceDocument.filter(id__in=ids).annotate(file_count=Count("files"))
+    if with_party:
+        rows = rows.prefetch_related("party")
+    by_id = {document.id: document for document in await rows}
+    return Page(items=[by_id[id_] for id_ in ids], total=total, number=number)
+
+
+def party_documents(party_id: int, period: Period | None, *, include_mistaken: bool = False):
+    """The owner's list as a query (its plan is checked in tests/integration/test_query_plans)."""
+    query = ClearanceDocument.filter(party_id=party_id)
+    if not include_mistaken:
+        query = query.filter(mistaken_at__isnull=True)
+    return _in_period(query, period)
 
 
 async def list_documents(
     party: Party, period: Period, *, page: int = 1, include_mistaken: bool = False
 ) -> Page:
-    query = _in_period(ClearanceDocument.filter(party=party), period)
-    if not include_mistaken:
-        query = query.filter(mistaken_at__isnull=True)
-    return await _page(query, page)
+    return await _page(party_documents(party.id, period, include_mistaken=include_mistaken), page)
 
 
 async def _with_details(document: ClearanceDocument | None) -> ClearanceDocument | None:
@@ -219,13 +246,12 @@ def validate_details(
         errors["number"] = _("Enter the number of the document")
     elif len(number) > NUMBER_MAX:
         errors["number"] = _("The number must be %(max)d characters or fewer", max=NUMBER_MAX)
-    parts = values.get("issued_on") or {}
-    issued_on = date_from_parts(parts)
-    if not any(parts.values()):
-        errors["issued_on"] = _("Enter the date of the document")
-    elif issued_on is None:
-        errors["issued_on"] = _("Enter a real date, like 03 11 2026")
-    elif issued_on > today:
+    issued_on, date_error = check_date(
+        values.get("issued_on") or {}, missing=_("Enter the date of the document")
+    )
+    if date_error:
+        errors["issued_on"] = date_error
+    elif issued_on > today:  # type: ignore[operator]
         errors["issued_on"] = _("The date of the document cannot be in the future")
     declaration = normalize_declaration_number(values.get("declaration_number", ""))
     if declaration and not DECLARATION_NUMBER_RE.match(declaration):
@@ -343,7 +369,7 @@ async def officer_search(
         query = query.filter(party__identifier=identifier)
     if declaration_number:
         query = query.filter(declaration_number=declaration_number)
-    return await _page(_in_period(query, period), page)
+    return await _page(_in_period(query, period), page, with_party=True)
 
 
 async def document_for_officer(document_id: int) -> ClearanceDocument | None:

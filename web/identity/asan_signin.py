@@ -10,7 +10,7 @@ A real operator adapter implements the same two calls and ships its CA certifica
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from web.identity import accounts
@@ -26,6 +26,7 @@ from web.identity.asan_imza import (
 )
 from web.identity.asan_imza.db_store import DatabaseReplayGuard, DatabaseSimulatorStore
 from web.identity.asan_imza.pki import DemoCA
+from web.platform.i18n import gettext as _
 from web.settings import Settings
 from web.simulator.operator import AsanSimulator
 
@@ -37,6 +38,16 @@ class Outcome(StrEnum):
     EXPIRED = "expired"
     BLOCKED = "blocked"
     FAILED = "failed"  # the response did not verify: never trusted
+
+
+def outcome_heading(outcome: Outcome) -> str:
+    """The waiting page's heading (and title) for each state."""
+    return {
+        Outcome.PENDING: _("Confirm on your phone"),
+        Outcome.REFUSED: _("You refused the request on your phone"),
+        Outcome.EXPIRED: _("The request expired"),
+        Outcome.BLOCKED: _("Your Asan İmza is blocked"),
+    }.get(outcome, _("Your identity could not be confirmed"))
 
 
 @dataclass
@@ -89,7 +100,9 @@ def build_asan_service(settings: Settings) -> AsanService | None:
     if settings.asan_gateway != "simulator" or not settings.is_development:
         return None  # no operator adapter configured: Asan İmza is listed but explains why
     ca = load_demo_ca(settings)
-    simulator = AsanSimulator(DatabaseSimulatorStore())
+    simulator = AsanSimulator(
+        DatabaseSimulatorStore(), ttl=timedelta(seconds=settings.asan_simulator_ttl_seconds)
+    )
     return AsanService(
         gateway=simulator,
         trusted_ca_pem=ca.certificate_pem,
