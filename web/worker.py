@@ -50,13 +50,17 @@ async def forget_expired_simulated_transactions(now: datetime | None = None) -> 
     return await SimulatedTransaction.filter(expires_at__lt=cutoff).delete()
 
 
+async def _chores_after_one_interval(stop: asyncio.Event) -> None:
+    """The chores, first one interval after the start: a start (or a restart loop) costs
+    nothing, and nothing runs beside the first requests."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=CHORES_INTERVAL_SECONDS)
+    await housekeeping([forget_expired_simulated_transactions], CHORES_INTERVAL_SECONDS, stop)
+
+
 def jobs(settings: Settings, stop: asyncio.Event) -> list[asyncio.Task]:
     """Start the worker's jobs as tasks; they end soon after `stop` is set."""
-    tasks = [
-        asyncio.create_task(
-            housekeeping([forget_expired_simulated_transactions], CHORES_INTERVAL_SECONDS, stop)
-        )
-    ]
+    tasks = [asyncio.create_task(_chores_after_one_interval(stop))]
     if settings.smtp_host:
         tasks.append(
             asyncio.create_task(

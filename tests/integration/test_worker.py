@@ -131,3 +131,24 @@ def test_web_processes_run_the_worker_only_on_the_embedded_default(
     assert runs_in_web(replace(settings, run_worker_in_web=setting, database_url=database)) is (
         expected
     )
+
+
+async def test_the_worker_forgets_simulated_requests_a_day_after_they_expired(db):
+    from models.asan import SimulatedTransaction
+    from web.worker import forget_expired_simulated_transactions
+
+    now = datetime.now(UTC)
+    rows = {}
+    for name, expired_ago in (("old", timedelta(days=2)), ("recent", timedelta(hours=1))):
+        rows[name] = await SimulatedTransaction.create(
+            id=uuid.uuid4().hex,
+            phone="+994500000000",
+            user_id="x",
+            challenge_hash="00",
+            language="az",
+            created_at=localtime(now - expired_ago - timedelta(minutes=5)),
+            expires_at=localtime(now - expired_ago),
+        )
+    assert await forget_expired_simulated_transactions(now) >= 1
+    assert not await SimulatedTransaction.filter(id=rows["old"].id).exists()
+    assert await SimulatedTransaction.filter(id=rows["recent"].id).exists()
