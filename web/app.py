@@ -10,6 +10,7 @@ from litestar import Litestar, Request, Router
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader
+from litestar.di import Provide
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -27,13 +28,14 @@ from web.documents.routes import (
     OfficerDocumentsController,
 )
 from web.identity.asan_signin import build_asan_service
-from web.identity.guards import auth_context_middleware
+from web.identity.guards import auth_context_middleware, provide_user
 from web.identity.routes import AuthController
 from web.identity.sessions import session_config
 from web.letters import notifications
 from web.letters.registry_routes import RegistryController
 from web.letters.routes import LettersController
 from web.platform import db
+from web.platform.dependencies import dependencies
 from web.platform.errors import EXCEPTION_HANDLERS
 from web.platform.logging import configure_logging
 from web.platform.middleware import request_context_middleware, security_headers_middleware_factory
@@ -157,6 +159,7 @@ def create_app(
         cache_control=CacheControlHeader(max_age=STATIC_CACHE_SECONDS, public=True, immutable=True),
         include_in_schema=False,
     )
+    stores = StoreRegistry(default_factory=_store_factory(settings))
     return Portal(
         settings=settings,
         route_handlers=[
@@ -184,7 +187,10 @@ def create_app(
             session_config(settings).middleware,
             auth_context_middleware,
         ],
-        stores=StoreRegistry(default_factory=_store_factory(settings)),
+        stores=stores,
+        dependencies=dependencies(
+            settings, stores, user=Provide(provide_user, sync_to_thread=False)
+        ),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=None,

@@ -527,9 +527,11 @@ async def test_two_staff_changes_on_what_they_both_saw_do_not_both_land(db):
     letter = await _paper_letter(body, "9QWE123")
     seen_by_a = await service.staff_letter(letter.id)
     seen_by_b = await service.staff_letter(letter.id)
-    await service.change_status(seen_by_a, actor=clerk, status=LetterStatus.ANSWERED)
+    await service.change_status(seen_by_a, service.StaffAction(clerk), status=LetterStatus.ANSWERED)
     with pytest.raises(service.LetterError):
-        await service.change_status(seen_by_b, actor=clerk, status=LetterStatus.IN_PROGRESS)
+        await service.change_status(
+            seen_by_b, service.StaffAction(clerk), status=LetterStatus.IN_PROGRESS
+        )
     stored = await Letter.get(id=letter.id)
     assert stored.status == LetterStatus.ANSWERED
     assert await LetterEvent.filter(letter_id=letter.id).count() == 2  # registered, answered
@@ -538,9 +540,11 @@ async def test_two_staff_changes_on_what_they_both_saw_do_not_both_land(db):
     other = await _paper_letter(body, "9QWE124")
     first, second = await service.staff_letter(other.id), await service.staff_letter(other.id)
     due = first.due_on
-    await service.extend(first, actor=clerk, working_days=5, max_working_days=30)
+    await service.extend(first, service.StaffAction(clerk), working_days=5, max_working_days=30)
     with pytest.raises(service.LetterError):
-        await service.extend(second, actor=clerk, working_days=30, max_working_days=30)
+        await service.extend(
+            second, service.StaffAction(clerk), working_days=30, max_working_days=30
+        )
     stored = await Letter.get(id=other.id)
     assert stored.extended and stored.due_on > due
     assert (stored.due_on - due).days < 30

@@ -16,10 +16,11 @@ from models.documents import AuditAction, ClearanceDocument, DocumentFile, Docum
 from models.identity import Role
 from web.catalog import service as catalog
 from web.documents import service as documents
-from web.identity.guards import CurrentUser, citizen_acting_for_party, current_user, staff_with
+from web.identity.guards import CurrentUser, SignedInUser, citizen_acting_for_party, staff_with
 from web.identity.sessions import flash, take_flash
 from web.platform import portal_time
-from web.platform.forms import FormData, date_parts, error_list, field, invalid_form
+from web.platform.dependencies import AppSettings, FileStorage
+from web.platform.forms import FormData, date_parts, error_list, field, int_param, invalid_form
 from web.platform.i18n import gettext as _
 from web.platform.paging import pagination_params
 from web.platform.rendering import redirect, render, wants_fragment
@@ -32,27 +33,12 @@ SKIP_COMPRESSION = {"skip_compression": True}  # PDF/JPEG/PNG are compressed alr
 PREVIEWABLE = frozenset({"image/jpeg", "image/png"})
 
 
-def _user(request: Request) -> CurrentUser:
-    user = current_user(request)
-    assert user is not None  # the guards ran
-    return user
-
-
-def _settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
-def _storage(request: Request) -> LocalDiskStorage:
-    return request.app.state.storage
-
-
 def _query(request: Request, name: str, max_length: int = 40) -> str:
-    return request.query_params.get(name, "").strip()[:max_length]
+    return field(request.query_params, name, max_length)
 
 
 def _page_number(request: Request) -> int:
-    raw = _query(request, "page", 6)
-    return int(raw) if raw.isdigit() else 1
+    return int_param(_query(request, "page", 6)) or 1
 
 
 def _kind_items() -> list[dict[str, str]]:
@@ -81,9 +67,9 @@ def _wants_preview(request: Request, file: DocumentFile) -> bool:
     return request.query_params.get("preview") == "1" and file.content_type in PREVIEWABLE
 
 
-async def _download(request: Request, file: DocumentFile) -> Stream:
+async def _download(request: Request, storage: LocalDiskStorage, file: DocumentFile) -> Stream:
     return await file_response(
-        _storage(request),
+        storage,
         key=file.storage_key,
         filename=file.original_name,
         content_type=file.content_type,
@@ -99,8 +85,7 @@ class DocumentsController(Controller):
     guards = (citizen_acting_for_party,)
 
     @get("/", name="documents_service")
-    async def index(self, request: Request) -> Template:
-        user = _user(request)
+    async def index(self, request: Request, user: SignedInUser) -> Template:
         values = {
             "from": _query(request, "from"),
             "to": _query(request, "to"),
@@ -147,29 +132,29 @@ class DocumentsController(Controller):
         )
 
     @get("/obligation", name="documents_obligation")
-    async def obligation(self, request: Request) -> Template:
-        user = _user(request)
+    async def obligation(self, user: SignedInUser, settings: AppSettings) -> Template:
         return Template(
             "documents/obligation.html.j2",
             context={
                 "service": catalog.CLEARANCE_DOCUMENTS,
                 "acknowledgment": await documents.acknowledgment_of(user.party),
-                "retention_years": _settings(request).document_retention_years,
+                "retention_years": settings.document_retention_years,
                 "today": portal_time.today(),
             },
         )
 
     @post("/obligation", name="documents_acknowledge")
-    async def acknowledge(self, request: Request) -> Response:
-        user = _user(request)
+    async def acknowledge(
+        self, request: Request, user: SignedInUser, settings: AppSettings
+    ) -> Response:
         await documents.acknowledge_obligation(
-            user.party, user.person, _settings(request).document_retention_years
+            user.party, user.person, settings.document_retention_years
         )
         return redirect(request, "/documents/obligation")
 
     @get("/new", name="documents_new")
-    async def new(self, request: Request) -> Template:
-        return Template("documents/new.html.j2", context=await self._form_context(request))
+    async def new(self, user: SignedInUser, settings: AppSettings) -> Template:
+        return Template("documents/new.html.j2", context=await _form_context(user, settings))
 
     @post(
         "/new",
@@ -177,9 +162,9 @@ class DocumentsController(Controller):
         opt={"exclude_from_csrf": True, **SKIP_COMPRESSION},  # checked in receive_form
         request_max_body_size=None,  # receive_form applies the settings' limit
     )
-    async def create(self, request: Request) -> Response | Template:
-        user = _user(request)
-        settings = _settings(request)
+    async def create(
+        self, request: Request, user: SignedInUser, settings: AppSettings
+    ) -> Response | Template:
         if await documents.acknowledgment_of(user.party) is None:
             return redirect(request, "/documents/new")
         async with receiving_files(request) as (batch, received):
@@ -206,7 +191,7 @@ class DocumentsController(Controller):
                     errors,
                     date_fields=("issued_on",),
                     **{
-                        **await self._form_context(request),
+                        **await _form_context(user, settings),
                         "values": values,
                         "files_lost": received.files_sent > 0,
                     },
@@ -214,34 +199,17 @@ class DocumentsController(Controller):
         flash(request, CREATED_FLASH, document.id)
         return redirect(request, "/documents")
 
-    async def _form_context(self, request: Request) -> dict[str, Any]:
-        settings = _settings(request)
-        party = _user(request).party
-        return {
-            "service": catalog.CLEARANCE_DOCUMENTS,
-            "acknowledged": await documents.acknowledgment_of(party) is not None,
-            "values": {},
-            "errors": {},
-            "kind_items": _kind_items(),
-            "limits": settings,
-            "declaration_example": documents.DECLARATION_NUMBER_EXAMPLE,
-            "today": portal_time.today(),
-            "used_bytes": await documents.used_bytes(party),
-            "quota_bytes": settings.party_quota_bytes,
-        }
-
     @get("/{document_id:int}", name="documents_detail")
-    async def detail(self, request: Request, document_id: FromPath[int]) -> Template:
-        document = await documents.document_of_party(_user(request).party, document_id)
+    async def detail(self, user: SignedInUser, document_id: FromPath[int]) -> Template:
+        document = await documents.document_of_party(user.party, document_id)
         if document is None:
             raise NotFoundException()
         return Template("documents/detail.html.j2", context=_detail_context(document, "owner"))
 
     @post("/{document_id:int}/mistaken", name="documents_mark_mistaken")
     async def mark_mistaken(
-        self, request: Request, document_id: FromPath[int], data: FormData
+        self, request: Request, user: SignedInUser, document_id: FromPath[int], data: FormData
     ) -> Response | Template:
-        user = _user(request)
         document = await documents.document_of_party(user.party, document_id)
         if document is None:
             raise NotFoundException()
@@ -266,10 +234,31 @@ class DocumentsController(Controller):
         opt=SKIP_COMPRESSION,
     )
     async def download(
-        self, request: Request, document_id: FromPath[int], file_id: FromPath[int]
+        self,
+        request: Request,
+        user: SignedInUser,
+        storage: FileStorage,
+        document_id: FromPath[int],
+        file_id: FromPath[int],
     ) -> Stream:
-        document = await documents.document_of_party(_user(request).party, document_id)
-        return await _download(request, await _file_of(document, file_id))
+        document = await documents.document_of_party(user.party, document_id)
+        return await _download(request, storage, await _file_of(document, file_id))
+
+
+async def _form_context(user: CurrentUser, settings: Settings) -> dict[str, Any]:
+    party = user.party
+    return {
+        "service": catalog.CLEARANCE_DOCUMENTS,
+        "acknowledged": await documents.acknowledgment_of(party) is not None,
+        "values": {},
+        "errors": {},
+        "kind_items": _kind_items(),
+        "limits": settings,
+        "declaration_example": documents.DECLARATION_NUMBER_EXAMPLE,
+        "today": portal_time.today(),
+        "used_bytes": await documents.used_bytes(party),
+        "quota_bytes": settings.party_quota_bytes,
+    }
 
 
 def _detail_context(document: ClearanceDocument, viewer: str) -> dict[str, Any]:
@@ -293,8 +282,7 @@ class OfficerDocumentsController(Controller):
     guards = (staff_with(Role.CUSTOMS_OFFICER),)
 
     @get("/", name="officer_documents")
-    async def search(self, request: Request) -> Template:
-        user = _user(request)
+    async def search(self, request: Request, user: SignedInUser) -> Template:
         values = {
             "party": documents.normalize_party_identifier(_query(request, "party")),
             "declaration": documents.normalize_declaration_number(_query(request, "declaration")),
@@ -347,11 +335,11 @@ class OfficerDocumentsController(Controller):
         )
 
     @get("/{document_id:int}", name="officer_document_detail")
-    async def detail(self, request: Request, document_id: FromPath[int]) -> Template:
+    async def detail(self, user: SignedInUser, document_id: FromPath[int]) -> Template:
         document = await documents.document_for_officer(document_id)
         if document is None:
             raise NotFoundException()
-        await documents.audit(_user(request).person, AuditAction.VIEW, document=document)
+        await documents.audit(user.person, AuditAction.VIEW, document=document)
         return Template("documents/detail.html.j2", context=_detail_context(document, "officer"))
 
     @get(
@@ -360,13 +348,18 @@ class OfficerDocumentsController(Controller):
         opt=SKIP_COMPRESSION,
     )
     async def download(
-        self, request: Request, document_id: FromPath[int], file_id: FromPath[int]
+        self,
+        request: Request,
+        user: SignedInUser,
+        storage: FileStorage,
+        document_id: FromPath[int],
+        file_id: FromPath[int],
     ) -> Stream:
         document = await documents.document_for_officer(document_id)
         file = await _file_of(document, file_id)
-        response = await _download(request, file)
+        response = await _download(request, storage, file)
         await documents.audit(
-            _user(request).person,
+            user.person,
             AuditAction.DOWNLOAD,
             document=document,
             file=file,
@@ -383,13 +376,15 @@ class AuditLogController(Controller):
 
     @get("/", name="admin_audit")
     async def audit_log(self, request: Request) -> Template:
-        entries, number, pages = await documents.audit_page(_page_number(request))
+        page = await documents.audit_page(_page_number(request))
         return Template(
             "documents/audit.html.j2",
             context={
-                "entries": entries,
+                "entries": page.items,
                 "pagination": pagination_params(
-                    number, pages, lambda n: f"/admin/audit?page={n}" if n > 1 else "/admin/audit"
+                    page.number,
+                    page.pages,
+                    lambda n: f"/admin/audit?page={n}" if n > 1 else "/admin/audit",
                 ),
             },
         )

@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from math import ceil
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -36,6 +35,7 @@ from models.identity import Party, Person
 from web.platform.forms import date_from_parts, date_from_text
 from web.platform.i18n import gettext as _
 from web.platform.i18n import lazy_gettext as _l
+from web.platform.paging import Page, page_of
 from web.platform.portal_time import db_datetime, start_of_day, utcnow
 from web.storage.backend import UploadBatch, check_quota
 
@@ -113,18 +113,6 @@ def parse_period(
 # --------------------------------------------------------------------------- listing
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list[ClearanceDocument]
-    total: int
-    number: int
-    size: int = PAGE_SIZE
-
-    @property
-    def pages(self) -> int:
-        return max(1, ceil(self.total / self.size))
-
-
 def _in_period(query, period: Period | None):
     if period is None:
         return query
@@ -133,17 +121,17 @@ def _in_period(query, period: Period | None):
 
 
 async def _page(query, page: int) -> Page:
-    total = await query.count()
-    pages = max(1, ceil(total / PAGE_SIZE))
-    number = min(max(page, 1), pages)
-    items = (
-        await query.order_by("-created_at", "-id")
-        .offset((number - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE)
-        .annotate(file_count=Count("files"))
-        .prefetch_related("party")
+    """Newest first, with each document's file count."""
+    return await page_of(
+        query,
+        page,
+        PAGE_SIZE,
+        lambda rows: (
+            rows.order_by("-created_at", "-id")
+            .annotate(file_count=Count("files"))
+            .prefetch_related("party")
+        ),
     )
-    return Page(items=list(items), total=total, number=number)
 
 
 async def list_documents(
@@ -351,16 +339,13 @@ async def audit(
     )
 
 
-async def audit_page(page: int = 1, size: int = 50) -> tuple[list[AuditEntry], int, int]:
-    """Newest first: (entries, page number, page count)."""
-    total = await AuditEntry.all().count()
-    pages = max(1, ceil(total / size))
-    number = min(max(page, 1), pages)
-    entries = (
-        await AuditEntry.all()
-        .order_by("-at", "-id")
-        .offset((number - 1) * size)
-        .limit(size)
-        .prefetch_related("actor", "party", "document", "file")
+async def audit_page(page: int = 1, size: int = 50) -> Page:
+    """Newest first."""
+    return await page_of(
+        AuditEntry.all(),
+        page,
+        size,
+        lambda rows: rows.order_by("-at", "-id").prefetch_related(
+            "actor", "party", "document", "file"
+        ),
     )
-    return list(entries), number, pages
