@@ -27,7 +27,7 @@ from web.documents.routes import (
     DocumentsController,
     OfficerDocumentsController,
 )
-from web.identity.asan_signin import build_asan_service
+from web.identity.asan_signin import provide_asan
 from web.identity.guards import auth_context_middleware, provide_user
 from web.identity.routes import AuthController
 from web.identity.sessions import session_config
@@ -49,7 +49,7 @@ from web.platform.static_assets import (
 )
 from web.platform.templating import build_environment
 from web.settings import Settings, get_settings
-from web.simulator.routes import AsanSimulatorController
+from web.simulator import wiring as simulator
 from web.storage.backend import LocalDiskStorage
 
 UNLIMITED_PATHS = [STATIC_PREFIX, "/healthz"]
@@ -107,7 +107,11 @@ def create_app(
     async def database(app: Litestar) -> AsyncIterator[None]:
         await db.init_db(settings)
         app.state.settings = settings
-        app.state.asan = build_asan_service(settings)
+        # Asan İmza needs an operator: only the simulated one exists here (no adapter for a
+        # real operator is configured, so the sign-in page explains it is unavailable).
+        app.state.asan = (
+            simulator.build_asan_service(settings) if settings.asan_gateway == "simulator" else None
+        )
         # E-mail the notifications outbox when SMTP is configured (every worker may run
         # this: rows are claimed before sending).
         stop = asyncio.Event()
@@ -130,7 +134,7 @@ def create_app(
             await db.close_db()
 
     # The phone simulator exists only where the simulated operator does (never production).
-    simulator_routes = [AsanSimulatorController] if settings.asan_gateway == "simulator" else []
+    simulator_routes = simulator.ROUTES if settings.asan_gateway == "simulator" else []
 
     rate_limit = RateLimitConfig(
         rate_limit=("minute", settings.rate_limit_per_minute),
@@ -189,7 +193,10 @@ def create_app(
         ],
         stores=stores,
         dependencies=dependencies(
-            settings, stores, user=Provide(provide_user, sync_to_thread=False)
+            settings,
+            stores,
+            user=Provide(provide_user, sync_to_thread=False),
+            asan=Provide(provide_asan, sync_to_thread=False),
         ),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,

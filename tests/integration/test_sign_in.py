@@ -217,7 +217,7 @@ async def test_asan_imza_sign_in_with_the_phone_simulator(client):
     assert started.headers["location"] == "/login/asan/wait"
     waiting = await client.get("/login/asan/wait")
     code = re.search(r'class="asan-wait__code"[^>]*>(\d{4})<', waiting.text).group(1)
-    simulator = client.app.state.asan.simulator
+    simulator = client.app.state.asan.gateway
     pending = await simulator.pending_for("+994501234567")
     assert pending.verification_code == code  # derived on both sides, never sent
     await simulator.confirm_with_pin(pending.id, "+994501234567", "12345")

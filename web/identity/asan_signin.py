@@ -1,8 +1,10 @@
 """The portal side of an Asan İmza sign-in, from "Daxil ol" to a verified person.
 
-The gateway is the seam to the operator (`asan_imza.gateway.AsanGateway`). On this
-installation it is the simulator (`ASAN_GATEWAY=simulator`), whose state lives in the
-database so that the portal and the phone page may be served by different workers.
+The gateway is the seam to the operator (`asan_imza.gateway.AsanGateway`): `create_app`
+puts an `AsanService` in the app's state and handlers receive it as the `asan` dependency
+(None when no operator is configured). On this installation the only gateway is the
+simulator (`ASAN_GATEWAY=simulator`, built by `web/simulator/wiring.py`), whose state lives
+in the database so that the portal and the phone page may be served by different workers.
 A real operator adapter implements the same two calls and ships its CA certificate
 (`ASAN_TRUSTED_CA_FILE`); nothing else changes.
 """
@@ -10,8 +12,10 @@ A real operator adapter implements the same two calls and ships its CA certifica
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
+
+from litestar.datastructures import State
+from litestar.di import NamedDependency
 
 from web.identity import accounts
 from web.identity.asan_imza import (
@@ -24,10 +28,7 @@ from web.identity.asan_imza import (
     verification_code,
     verify_sign_in,
 )
-from web.identity.asan_imza.db_store import DatabaseReplayGuard, DatabaseSimulatorStore
-from web.identity.asan_imza.pki import DemoCA
-from web.settings import Settings
-from web.simulator.operator import AsanSimulator
+from web.platform.portal_time import utcnow
 
 
 class Outcome(StrEnum):
@@ -44,7 +45,14 @@ class AsanService:
     gateway: AsanGateway
     trusted_ca_pem: bytes
     replay_guard: ReplayGuard
-    simulator: AsanSimulator | None = None
+
+
+def provide_asan(state: State) -> AsanService | None:
+    """The `asan` dependency (`AsanSignIn`): the service the app's lifespan built, if any."""
+    return state.get("asan")
+
+
+AsanSignIn = NamedDependency[AsanService | None]
 
 
 @dataclass
@@ -76,24 +84,6 @@ class PendingSignIn:
 class PollResult:
     outcome: Outcome
     person_id: int | None = None
-
-
-def load_demo_ca(settings: Settings) -> DemoCA:
-    """The simulator's demo CA, made on first run under DATA_DIR (key encrypted)."""
-    return DemoCA.load_or_create(settings.data_dir / "asan-demo-ca", settings.secret_key)
-
-
-def build_asan_service(settings: Settings) -> AsanService | None:
-    if settings.asan_gateway != "simulator":
-        return None  # no operator adapter configured: Asan İmza is listed but explains why
-    ca = load_demo_ca(settings)
-    simulator = AsanSimulator(DatabaseSimulatorStore())
-    return AsanService(
-        gateway=simulator,
-        trusted_ca_pem=ca.certificate_pem,
-        replay_guard=DatabaseReplayGuard(),
-        simulator=simulator,
-    )
 
 
 async def start(service: AsanService, *, phone: str, user_id: str, language: str) -> PendingSignIn:
@@ -129,7 +119,7 @@ async def poll(service: AsanService, pending: PendingSignIn) -> PollResult:
             challenge_hash=bytes.fromhex(pending.challenge_hash_hex),
             signatures=result.signatures or [],
             trusted_ca_pem=service.trusted_ca_pem,
-            now=datetime.now(UTC),
+            now=utcnow(),
         )
     except AsanVerificationError:
         return PollResult(Outcome.FAILED)

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
-from models.identity import Account, Person, Role
+from models.identity import Account, Role
 from web.identity import accounts, asan_signin, sessions
 from web.identity.accounts import AuthOutcome
 from web.identity.asan_imza import normalize_az_mobile
-from web.identity.guards import current_user, signed_in
-from web.letters import service as letters
+from web.identity.asan_signin import AsanSignIn
+from web.identity.guards import SignedInUser, signed_in
+from web.identity.sign_in import complete_sign_in
 from web.platform import i18n
 from web.platform.forms import FormData, field, invalid_form
 from web.platform.i18n import gettext as _
+from web.platform.portal_time import utcnow
 from web.platform.rendering import redirect, render
 from web.platform.safety import safe_next_path
 
@@ -39,15 +39,9 @@ def _remember_next(request: Request, next_path: str | None) -> None:
 async def _finish_sign_in(request: Request, *, person_id: int, role: Role, method: str) -> Response:
     """Fresh session id, then the party choice when there is one, else straight on."""
     target = _next(request)
-    person = await Person.get(id=person_id)
-    if role == Role.CITIZEN:
-        await letters.claim_paper_letters(person)
-    parties = await accounts.parties_of(person)
-    auth = {"person_id": person_id, "role": str(role), "method": method, "party_id": None}
-    if len(parties) == 1:
-        auth["party_id"] = parties[0].id
-    sessions.begin_session(request, auth)
-    if len(parties) > 1 and role == Role.CITIZEN:
+    signed_in = await complete_sign_in(person_id=person_id, role=role, method=method)
+    sessions.begin_session(request, signed_in.auth)
+    if signed_in.must_choose_party:
         request.session[NEXT] = target
         return redirect(request, "/party")
     return redirect(request, target)
@@ -55,9 +49,11 @@ async def _finish_sign_in(request: Request, *, person_id: int, role: Role, metho
 
 class AuthController(Controller):
     @get("/login", name="login")
-    async def login(self, request: Request, next: FromQuery[str | None] = None) -> Template:
+    async def login(
+        self, request: Request, asan: AsanSignIn, next: FromQuery[str | None] = None
+    ) -> Template:
         _remember_next(request, next)
-        return Template("auth/login.html.j2", context={"asan_enabled": _asan(request) is not None})
+        return Template("auth/login.html.j2", context={"asan_enabled": asan is not None})
 
     @get("/login/{means:str}/unavailable", name="login_unavailable")
     async def unavailable(self, request: Request, means: FromPath[str]) -> Template:
@@ -81,7 +77,7 @@ class AuthController(Controller):
         if not password:
             errors["password"] = _("Enter your password")
         if not errors:
-            result = await accounts.authenticate(username, password, now=datetime.now(UTC))
+            result = await accounts.authenticate(username, password, now=utcnow())
             if result.outcome is AuthOutcome.OK:
                 account = result.account
                 return await _finish_sign_in(
@@ -91,9 +87,7 @@ class AuthController(Controller):
                 request.session[PENDING_TOTP] = {"account_id": result.account.id}
                 return redirect(request, "/login/totp")
             if result.outcome is AuthOutcome.LOCKED:
-                minutes = max(
-                    1, int((result.locked_until - datetime.now(UTC)).total_seconds() // 60) + 1
-                )
+                minutes = max(1, int((result.locked_until - utcnow()).total_seconds() // 60) + 1)
                 errors["username"] = _(
                     "Too many failed attempts: this account is locked. Try again in %(minutes)s "
                     "minutes.",
@@ -116,7 +110,7 @@ class AuthController(Controller):
             return redirect(request, "/login/password")
         account = await Account.get_or_none(id=pending.get("account_id"), is_active=True)
         code = field(data, "code", 12).replace(" ", "")
-        if account and await accounts.verify_totp(account, code, now=datetime.now(UTC)):
+        if account and await accounts.verify_totp(account, code, now=utcnow()):
             return await _finish_sign_in(
                 request, person_id=account.person_id, role=account.role, method="password"
             )
@@ -128,15 +122,14 @@ class AuthController(Controller):
     # --- Asan İmza -----------------------------------------------------------------------
 
     @get("/login/asan", name="login_asan")
-    async def asan_form(self, request: Request) -> Response:
-        if _asan(request) is None:
+    async def asan_form(self, asan: AsanSignIn) -> Response:
+        if asan is None:
             return Redirect("/login/asan/unavailable", status_code=303)
         return Template("auth/asan.html.j2", context={"values": {}, "errors": {}})
 
     @post("/login/asan", name="login_asan_submit")
-    async def asan_submit(self, request: Request, data: FormData) -> Response:
-        service = _asan(request)
-        if service is None:
+    async def asan_submit(self, request: Request, asan: AsanSignIn, data: FormData) -> Response:
+        if asan is None:
             return redirect(request, "/login/asan/unavailable")
         raw_phone = field(data, "phone", 40)
         user_id = field(data, "user_id", 32)
@@ -155,18 +148,17 @@ class AuthController(Controller):
                 "auth/asan.html.j2", errors, values={"phone": raw_phone, "user_id": user_id}
             )
         pending = await asan_signin.start(
-            service, phone=phone, user_id=user_id, language=i18n.get_language()
+            asan, phone=phone, user_id=user_id, language=i18n.get_language()
         )
         request.session[PENDING_ASAN] = pending.to_session()
         return redirect(request, "/login/asan/wait")
 
     @get("/login/asan/wait", name="login_asan_wait")
-    async def asan_wait(self, request: Request) -> Response:
-        service = _asan(request)
+    async def asan_wait(self, request: Request, asan: AsanSignIn) -> Response:
         pending = asan_signin.PendingSignIn.from_session(request.session.get(PENDING_ASAN))
-        if service is None or pending is None:
+        if asan is None or pending is None:
             return redirect(request, "/login/asan")
-        result = await asan_signin.poll(service, pending)
+        result = await asan_signin.poll(asan, pending)
         if result.outcome is asan_signin.Outcome.SIGNED_IN:
             return await _finish_sign_in(
                 request, person_id=result.person_id, role=Role.CITIZEN, method="asan"
@@ -183,15 +175,13 @@ class AuthController(Controller):
     # --- on whose behalf, and sign-out -------------------------------------------------
 
     @get("/party", name="party_choice", guards=[signed_in])
-    async def party_form(self, request: Request) -> Response:
-        user = current_user(request)
+    async def party_form(self, user: SignedInUser) -> Response:
         if not user.parties:  # staff act for no party
             return Redirect("/", status_code=303)
         return Template("auth/party.html.j2", context={"user": user, "errors": {}})
 
     @post("/party", name="party_choice_submit", guards=[signed_in])
-    async def party_submit(self, request: Request, data: FormData) -> Response:
-        user = current_user(request)
+    async def party_submit(self, request: Request, user: SignedInUser, data: FormData) -> Response:
         chosen = field(data, "party", 20)
         party = next((p for p in user.parties if str(p.id) == chosen), None)
         if party is None:
@@ -209,7 +199,3 @@ class AuthController(Controller):
     async def logout(self, request: Request) -> Response:
         sessions.end_session(request, sessions.NOTICE_SIGNED_OUT)
         return redirect(request, "/")
-
-
-def _asan(request: Request) -> asan_signin.AsanService | None:
-    return request.app.state.get("asan")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Response, get
 from litestar.datastructures import Cookie
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
 from web.platform import db, i18n
+from web.platform.dependencies import AppSettings
 from web.platform.safety import safe_next_path
 
 LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
@@ -24,7 +25,7 @@ class SystemController(Controller):
 
     @get("/language/{code:str}", name="set_language")
     async def set_language(
-        self, request: Request, code: FromPath[str], next: FromQuery[str] = "/"
+        self, settings: AppSettings, code: FromPath[str], next: FromQuery[str] = "/"
     ) -> Redirect:
         language = i18n.pick_language(code)
         return Redirect(
@@ -37,7 +38,7 @@ class SystemController(Controller):
                     max_age=LANGUAGE_COOKIE_SECONDS,
                     httponly=True,
                     samesite="lax",
-                    secure=request.app.state.settings.is_production,
+                    secure=settings.is_production,
                     path="/",
                 )
             ],

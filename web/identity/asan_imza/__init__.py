@@ -50,7 +50,6 @@ from .errors import (
 from .gateway import AsanGateway, SignedCertificate, StartResult, StatusResult, TransactionStatus
 from .phone import normalize_az_mobile
 from .protocol import (
-    MemoryReplayGuard,
     ReplayGuard,
     VerifiedIdentity,
     VerifiedSignIn,
@@ -72,7 +71,6 @@ __all__ = [
     "DemoCAError",
     "IdentityMismatch",
     "MalformedResponse",
-    "MemoryReplayGuard",
     "ReplayGuard",
     "SignedCertificate",
     "SimBlocked",

@@ -52,9 +52,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
 from cryptography import x509
@@ -78,7 +78,6 @@ from .pki import parse_identity_name
 __all__ = [
     "CHALLENGE_BYTES",
     "MAX_CHAIN_LENGTH",
-    "MemoryReplayGuard",
     "ReplayGuard",
     "VerifiedIdentity",
     "VerifiedSignIn",
@@ -350,39 +349,3 @@ class ReplayGuard(Protocol):
     async def consume(self, transaction_id: str) -> bool:
         """True the first time an id is consumed, False every time after (atomically)."""
         ...
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class MemoryReplayGuard:
-    """Per-process :class:`ReplayGuard` (tests, single worker).
-
-    ``retention`` (optional) forgets ids older than that, bounding memory; it must be longer
-    than the operator keeps a SIGNED status readable, or an old id could be consumed again.
-    Without it ids are kept for the life of the process.
-    """
-
-    def __init__(
-        self, *, retention: timedelta | None = None, now: Callable[[], datetime] = _utcnow
-    ) -> None:
-        self._retention = retention
-        self._now = now
-        self._seen: dict[str, datetime] = {}
-
-    async def consume(self, transaction_id: str) -> bool:
-        """Mark ``transaction_id`` used; no ``await`` inside, so it is atomic on one event loop."""
-        if not transaction_id:
-            raise ValueError("transaction_id is empty")
-        now = self._now()
-        if self._retention is not None:
-            cutoff = now - self._retention
-            for seen_id, seen_at in list(self._seen.items()):
-                if seen_at >= cutoff:
-                    break  # insertion order is time order
-                del self._seen[seen_id]
-        if transaction_id in self._seen:
-            return False
-        self._seen[transaction_id] = now
-        return True

@@ -1,7 +1,8 @@
-"""Database-backed simulator store and replay guard, shared by every worker process.
+"""The simulated operator's store on the database, shared by every worker process
+(development only: mounted by `web/app.py` when ASAN_GATEWAY=simulator).
 
-:class:`DatabaseSimulatorStore` is the :class:`.simulator.SimulatorStore` of
-:class:`.simulator.MemorySimulatorStore` on the tables of :mod:`models.asan`; it behaves the same:
+:class:`DatabaseSimulatorStore` is the :class:`.operator.SimulatorStore` of
+:class:`.operator.MemorySimulatorStore` on the tables of :mod:`models.asan`; it behaves the same:
 
 * ``put_*`` is a compare-and-set on ``version``. Version 0 means "must not exist yet" and is an
   ``INSERT`` (a unique-key conflict → :class:`.errors.StaleRecord`); any other version is
@@ -10,10 +11,6 @@
   The saved copy (``version + 1``) is returned, nothing is changed on a conflict.
 * ``list_pending`` returns every stored PENDING transaction of a number, expired ones included
   (the simulator settles expiry itself), oldest first.
-
-:class:`DatabaseReplayGuard` is the :class:`.protocol.ReplayGuard` of
-:class:`.protocol.MemoryReplayGuard`: ``consume`` is an ``INSERT`` into a table keyed on the
-transaction id, so exactly one caller across all workers gets True.
 
 Inserts run in their own (nested, i.e. savepoint) transaction, so a key conflict never aborts a
 transaction the caller may have opened (PostgreSQL). Values too long for their column raise
@@ -26,27 +23,20 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
-from tortoise.transactions import in_transaction
 
-from models.asan import SimulatedSim, SimulatedTransaction, UsedAsanTransaction
+from models.asan import SimulatedSim, SimulatedTransaction
+from web.identity.asan_imza.errors import StaleRecord
+from web.identity.asan_imza.gateway import SignedCertificate, TransactionStatus
+from web.identity.asan_imza.replay_guard import insert_once
 from web.platform.portal_time import db_datetime
 from web.simulator.operator import SimCertificate, SimPhone, Transaction
 
-from .errors import StaleRecord
-from .gateway import SignedCertificate, TransactionStatus
-
-__all__ = ["DatabaseReplayGuard", "DatabaseSimulatorStore"]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
+__all__ = ["DatabaseSimulatorStore"]
 
 
 def _to_db(value: datetime, label: str) -> datetime:
@@ -74,25 +64,12 @@ def _fits(model: type[Model], field: str, value: str) -> bool:
     return max_length is None or len(value) <= max_length
 
 
-async def _insert(model: type[Model], key: dict[str, Any], values: dict[str, Any]) -> bool:
-    """INSERT a row; False if its unique key is already taken (nothing changed)."""
-    try:
-        # Nested in the caller's transaction this is a savepoint, so a conflict leaves it usable.
-        async with in_transaction(model._meta.default_connection):
-            await model.create(**key, **values)
-    except IntegrityError:
-        if await model.filter(**key).exists():
-            return False
-        raise
-    return True
-
-
 async def _compare_and_set(
     model: type[Model], key: dict[str, Any], version: int, values: dict[str, Any], label: str
 ) -> None:
     """Save ``values`` with ``version + 1`` if the stored version is ``version`` (0: absent)."""
     if version == 0:
-        if not await _insert(model, key, {**values, "version": 1}):
+        if not await insert_once(model, key, {**values, "version": 1}):
             raise StaleRecord(f"{label} already exists")
         return
     updated = await model.filter(**key, version=version).update(**values, version=version + 1)
@@ -192,7 +169,7 @@ def _transaction_record(row: SimulatedTransaction) -> Transaction:
 
 
 class DatabaseSimulatorStore:
-    """:class:`.simulator.SimulatorStore` on the ``asan_simulated_*`` tables (any worker).
+    """:class:`.operator.SimulatorStore` on the ``asan_simulated_*`` tables (any worker).
 
     Stateless: every call goes to the database, so instances are cheap and interchangeable.
     The ORM must be initialised (``web.platform.db.init_db``) before the first call.
@@ -238,35 +215,3 @@ class DatabaseSimulatorStore:
             phone=phone, status=TransactionStatus.PENDING.value
         ).order_by("created_at", "id")
         return [_transaction_record(row) for row in rows]
-
-
-# --- replay guard --------------------------------------------------------------------------
-
-
-class DatabaseReplayGuard:
-    """:class:`.protocol.ReplayGuard` on ``asan_used_transaction`` (atomic across workers).
-
-    ``retention`` (optional) deletes ids consumed longer ago than that on each ``consume``, like
-    :class:`.protocol.MemoryReplayGuard`; it must be longer than the operator keeps a SIGNED
-    status readable, or an old id could be consumed again. Without it ids are kept forever.
-    """
-
-    def __init__(
-        self, *, retention: timedelta | None = None, now: Callable[[], datetime] = _utcnow
-    ) -> None:
-        if retention is not None and retention <= timedelta(0):
-            raise ValueError("retention must be positive")
-        self._retention = retention
-        self._now = now
-
-    async def consume(self, transaction_id: str) -> bool:
-        """Record ``transaction_id`` as used: True the first time, False every time after."""
-        if not transaction_id:
-            raise ValueError("transaction_id is empty")
-        now = _to_db(self._now(), "now")
-        if self._retention is not None:
-            cutoff = _to_db(now.astimezone(UTC) - self._retention, "cutoff")  # no wall-clock math
-            await UsedAsanTransaction.filter(used_at__lt=cutoff).delete()
-        return await _insert(
-            UsedAsanTransaction, {"transaction_id": transaction_id}, {"used_at": now}
-        )
