@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from litestar import Litestar, Request, Router
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import CacheControlHeader
+from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.plugins.htmx import HTMXPlugin
@@ -38,7 +38,11 @@ from web.platform import db
 from web.platform.dependencies import dependencies
 from web.platform.errors import EXCEPTION_HANDLERS
 from web.platform.logging import configure_logging
-from web.platform.middleware import request_context_middleware, security_headers_middleware_factory
+from web.platform.middleware import (
+    proxy_headers_middleware_factory,
+    request_context_middleware,
+    security_headers_middleware_factory,
+)
 from web.platform.routes import SystemController
 from web.platform.static_assets import (
     STATIC_CACHE_SECONDS,
@@ -53,6 +57,8 @@ from web.simulator import wiring as simulator
 from web.storage.backend import LocalDiskStorage
 
 UNLIMITED_PATHS = [STATIC_PREFIX, "/healthz"]
+# Public, cacheable responses set no cookie (a shared cache must never store one).
+NO_CSRF_COOKIE_PATHS = [f"^{STATIC_PREFIX}/", "^/healthz"]
 
 
 def _store_factory(settings: Settings):
@@ -73,10 +79,12 @@ def _store_factory(settings: Settings):
 
 class Portal(Litestar):
     """Litestar runs app-level middleware only for matched routes, so 404/405 pages would
-    miss the language, request id and security headers. These two wrap everything."""
+    miss the client address, language, request id and security headers. These wrap
+    everything."""
 
     def __init__(self, *args, settings: Settings, **kwargs) -> None:
         self._outer_middleware = (
+            proxy_headers_middleware_factory(settings),  # first: everything after sees the client
             request_context_middleware,
             security_headers_middleware_factory(settings),
         )
@@ -106,7 +114,6 @@ def create_app(
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
         await db.init_db(settings)
-        app.state.settings = settings
         # Asan İmza needs an operator: only the simulated one exists here (no adapter for a
         # real operator is configured, so the sign-in page explains it is unavailable).
         app.state.asan = (
@@ -156,6 +163,7 @@ def create_app(
         cookie_secure=settings.is_production,
         cookie_httponly=True,
         cookie_samesite="lax",
+        exclude=NO_CSRF_COOKIE_PATHS,
     )
     static_router = create_static_files_router(
         path=STATIC_PREFIX,
@@ -192,8 +200,8 @@ def create_app(
             auth_context_middleware,
         ],
         stores=stores,
+        state=State({"settings": settings}),
         dependencies=dependencies(
-            settings,
             stores,
             user=Provide(provide_user, sync_to_thread=False),
             asan=Provide(provide_asan, sync_to_thread=False),

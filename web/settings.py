@@ -6,6 +6,7 @@ tests set the environment first and call `get_settings.cache_clear()`.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -34,6 +35,17 @@ def _env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _env_networks(name: str) -> tuple[str, ...]:
+    """A comma-separated list of IP addresses and CIDR networks (e.g. `10.0.0.0/8, ::1`)."""
+    entries = tuple(item.strip() for item in _env(name).split(",") if item.strip())
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError as exc:
+            raise SettingsError(f"{name}: {entry!r} is not an IP address or network") from exc
+    return entries
 
 
 def _development_secret(data_dir: Path) -> str:
@@ -76,6 +88,7 @@ class Settings:
     upload_max_files: int = 10
     upload_max_document_bytes: int = 50 * 1000 * 1000
     party_quota_bytes: int = 2 * 1000 * 1000 * 1000
+    trusted_proxies: tuple[str, ...] = ()
     default_language: str = "az"
     languages: tuple[str, ...] = field(default=("az", "en", "ru"))
 
@@ -156,6 +169,7 @@ def load_settings() -> Settings:
         upload_max_files=_env_int("UPLOAD_MAX_FILES", 10),
         upload_max_document_bytes=_env_int("UPLOAD_MAX_DOCUMENT_BYTES", 50 * 1000 * 1000),
         party_quota_bytes=_env_int("PARTY_QUOTA_BYTES", 2 * 1000 * 1000 * 1000),
+        trusted_proxies=_env_networks("TRUSTED_PROXIES"),
     )
 
 

@@ -202,6 +202,51 @@ async def test_bodies_are_for_administrators(client, second_client):
     assert body.name not in citizen_form.text  # inactive bodies are not offered
 
 
+async def test_bodies_and_units_refused_names_keep_the_form_with_the_message(second_client):
+    """Each administrator form words the service's refusal at its own field (422, in
+    Azerbaijani by default), keeps what was typed, and writes nothing."""
+    await sign_in(second_client, "admin")
+    taken = (await CustomsBody.all().order_by("id").first()).name
+    twice = await second_client.post(
+        "/registry/bodies", data={"name": taken, "_csrf_token": await csrf(second_client)}
+    )
+    assert twice.status_code == 422
+    assert "Bu adda gömrük orqanı artıq var" in twice.text
+    assert 'href="#name"' in twice.text
+    assert await CustomsBody.filter(name=taken).count() == 1
+    empty = await second_client.post(
+        "/registry/bodies", data={"name": "", "_csrf_token": await csrf(second_client)}
+    )
+    assert empty.status_code == 422 and "Gömrük orqanının adını daxil edin" in empty.text
+
+    body = await CustomsBody.filter(name__not=taken).order_by("id").first()
+    renamed = await second_client.post(
+        f"/registry/bodies/{body.id}",
+        data={"name": taken, "active": "1", "_csrf_token": await csrf(second_client)},
+    )
+    assert renamed.status_code == 422
+    assert "Bu adda gömrük orqanı artıq var" in renamed.text
+    assert (await CustomsBody.get(id=body.id)).name == body.name
+    unit_name = f"Şöbə {uuid.uuid4().hex[:6]}"
+    for _ in range(2):
+        added = await second_client.post(
+            f"/registry/bodies/{body.id}/units",
+            data={"unit_name": unit_name, "_csrf_token": await csrf(second_client)},
+        )
+    assert added.status_code == 422
+    assert "Bu orqanda bu adda bölmə artıq var" in added.text
+    assert 'href="#unit_name"' in added.text
+    assert await StructuralUnit.filter(body=body, name=unit_name).count() == 1
+    unit = await StructuralUnit.get(body=body, name=unit_name)
+    blank = await second_client.post(
+        f"/registry/units/{unit.id}",
+        data={"name": "", "_csrf_token": await csrf(second_client)},
+    )
+    assert blank.status_code == 422
+    assert f'href="#unit-{unit.id}-name"' in blank.text
+    assert "Struktur bölmənin adını daxil edin" in blank.text
+
+
 # --- appeals, the registry and the citizen's history -----------------------------------
 
 

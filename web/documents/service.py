@@ -37,7 +37,8 @@ from web.platform.i18n import gettext as _
 from web.platform.i18n import lazy_gettext as _l
 from web.platform.paging import Page, page_of
 from web.platform.portal_time import db_datetime, start_of_day, utcnow
-from web.storage.backend import UploadBatch, check_quota
+from web.storage.backend import UploadBatch
+from web.storage.quota import check_quota_locked
 
 DEFAULT_PERIOD_DAYS = 30
 PAGE_SIZE = 20
@@ -254,13 +255,13 @@ async def create_document(
     """Save the document and its staged files: rows in one transaction, then the files are
     moved into place. Raises `QuotaExceeded` before anything is written."""
     async with in_transaction() as connection:
-        # Two uploads for one party must not both pass the quota check: an UPDATE of the
-        # party's row locks it until commit on PostgreSQL and takes SQLite's write lock, so
-        # the second upload counts the first one's files.
-        await (
-            Party.filter(id=party.id).using_db(connection).update(updated_at=db_datetime(utcnow()))
+        await check_quota_locked(
+            connection,
+            party,
+            lambda locked: used_bytes(party, locked),
+            batch.total_bytes,
+            quota_bytes,
         )
-        check_quota(await used_bytes(party, connection), batch.total_bytes, quota_bytes)
         document = await ClearanceDocument.create(
             party=party,
             entered_by=person,

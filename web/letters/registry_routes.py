@@ -19,7 +19,7 @@ from litestar.response import Response, Stream, Template
 from models.identity import Role
 from models.letters import CustomsBody, Letter, LetterChannel, LetterStatus
 from web.identity.guards import CurrentUser, SignedInUser, staff_with
-from web.letters import service
+from web.letters import access, service
 from web.letters.attachments import attachment_response
 from web.letters.status import SETTABLE_STATUSES, is_final, is_overdue, status_label
 from web.platform import portal_time
@@ -39,6 +39,7 @@ from web.platform.rendering import redirect
 from web.settings import Settings
 
 REGISTRY_ROLES = staff_with(Role.REGISTRY_CLERK, Role.EXECUTOR)
+CLERKS_ONLY = staff_with(*access.WHOLE_REGISTRY_ROLES)  # not executors (web/letters/access.py)
 ADMIN_ONLY = staff_with(Role.ADMIN)
 DONE_MESSAGES = {
     "registered": _l("The letter was registered."),
@@ -101,7 +102,7 @@ class RegistryController(Controller):
     guards = [REGISTRY_ROLES]  # noqa: RUF012 - Litestar reads a list
 
     @get("/", name="registry_list")
-    async def letters(self, request: Request) -> Template:
+    async def letters(self, request: Request, user: SignedInUser) -> Template:
         query = request.query_params
         status_raw = field(query, "status", 32)
         status = status_raw if status_raw in LetterStatus._value2member_map_ else None
@@ -114,7 +115,10 @@ class RegistryController(Controller):
         )
         today = portal_time.today()
         page = await service.registry_list(
-            filters, today, page=int_param(field(query, "page", 6)) or 1
+            filters,
+            today,
+            page=int_param(field(query, "page", 6)) or 1,
+            visible=_visible(user),
         )
         choices = await service.registry_choices()
         return Template(
@@ -145,11 +149,11 @@ class RegistryController(Controller):
 
     # --- register a paper letter -------------------------------------------------------
 
-    @get("/new", name="registry_new")
+    @get("/new", name="registry_new", guards=[CLERKS_ONLY])
     async def new_form(self) -> Template:
         return Template("registry/new.html.j2", context=await _new_context({}))
 
-    @post("/new", name="registry_new_submit")
+    @post("/new", name="registry_new_submit", guards=[CLERKS_ONLY])
     async def new_submit(
         self, request: Request, user: SignedInUser, settings: AppSettings, data: FormData
     ) -> Response:
@@ -185,9 +189,9 @@ class RegistryController(Controller):
 
     @get("/letters/{letter_id:int}", name="registry_letter")
     async def letter(
-        self, request: Request, settings: AppSettings, letter_id: FromPath[int]
+        self, request: Request, user: SignedInUser, settings: AppSettings, letter_id: FromPath[int]
     ) -> Template:
-        letter = await _letter(letter_id)
+        letter = await _letter(user, letter_id)
         done = DONE_MESSAGES.get(request.query_params.get("done"))
         return Template(
             "registry/letter.html.j2", context=await _letter_context(settings, letter, done=done)
@@ -199,9 +203,13 @@ class RegistryController(Controller):
         opt={"skip_compression": True},
     )
     async def file(
-        self, storage: FileStorage, letter_id: FromPath[int], file_id: FromPath[int]
+        self,
+        user: SignedInUser,
+        storage: FileStorage,
+        letter_id: FromPath[int],
+        file_id: FromPath[int],
     ) -> Stream:
-        letter = await service.staff_letter(letter_id)
+        letter = await _letter(user, letter_id)
         return await attachment_response(storage, await service.attachment_of(letter, file_id))
 
     @post("/letters/{letter_id:int}/forward", name="registry_forward")
@@ -258,7 +266,7 @@ class RegistryController(Controller):
 
     # --- call centre ---------------------------------------------------------------------
 
-    @get("/search", name="registry_search")
+    @get("/search", name="registry_search", guards=[CLERKS_ONLY])
     async def search(self, request: Request) -> Template:
         fin = field(request.query_params, "fin", 7).upper()
         errors: dict[str, str] = {}
@@ -294,7 +302,8 @@ class RegistryController(Controller):
             return redirect(request, "/registry/bodies")
         except Rejected as rejected:
             errors = form_errors(rejected.problems, ADMIN_MESSAGES)
-        return invalid_form("registry/bodies.html.j2", errors, **await _bodies_context(), name=name)
+        context = {**await _bodies_context(), "name": name}
+        return invalid_form("registry/bodies.html.j2", errors, **context)
 
     @get("/bodies/{body_id:int}", name="registry_body", guards=[ADMIN_ONLY])
     async def body(self, body_id: FromPath[int]) -> Template:
@@ -341,8 +350,13 @@ class RegistryController(Controller):
         return await _invalid_body(unit.body, errors)
 
 
-async def _letter(letter_id: int) -> Letter:
-    letter = await service.staff_letter(letter_id)
+def _visible(user: CurrentUser):
+    return access.visible_letters(user.person, user.role)
+
+
+async def _letter(user: CurrentUser, letter_id: int) -> Letter:
+    """The letter, or the same 404 as a missing one when this member of staff may not see it."""
+    letter = await service.staff_letter(letter_id, _visible(user))
     if letter is None:
         raise NotFoundException()
     return letter
@@ -369,7 +383,7 @@ async def _staff_action(
     letter page with a notice, or the form again with the problems at its fields (the
     inputs' ids carry the form's name; a problem with the letter itself goes to the form's
     first field)."""
-    letter = await _letter(letter_id)
+    letter = await _letter(user, letter_id)
     action = service.StaffAction(
         actor=user.person,
         public_note=field(data, f"{name}-public", 2000),

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
-from litestar.middleware.rate_limit import get_remote_address
 from litestar.params import FromPath
 from litestar.response import Response, Stream, Template
 
@@ -28,6 +27,7 @@ from web.platform.forms import (
 )
 from web.platform.i18n import gettext as _
 from web.platform.i18n import lazy_gettext as _l
+from web.platform.middleware import client_address
 from web.platform.rendering import redirect, render
 from web.settings import Settings
 from web.storage.backend import QuotaExceeded
@@ -120,7 +120,7 @@ class LettersController(Controller):
         allowed = await lookup_limit.allow_lookup(
             stores.get(LOOKUP_STORE),
             person_id=user.person.id,
-            address=get_remote_address(request),
+            address=client_address(request),
             limit=settings.letter_lookup_rate_limit_per_minute,
         )
         if not allowed:
@@ -185,10 +185,18 @@ class LettersController(Controller):
             errors = form_errors(problems, APPEAL_MESSAGES)
             if received.rejections:
                 errors["files"] = " ".join(rejection_message(r) for r in received.rejections)
-            elif batch.staged:
+            if not errors:
                 try:
-                    await service.check_appeal_quota(
-                        person, batch.total_bytes, settings.party_quota_bytes
+                    letter = await service.register_letter(
+                        body=body,
+                        applicant=service.Applicant.account_holder(person),
+                        channel=LetterChannel.ELECTRONIC,
+                        subject=values["subject"],
+                        text=values["text"],
+                        due_working_days=settings.letter_due_working_days,
+                        attachments=batch.staged,
+                        # The documents' quota, per person, for appeal attachments.
+                        quota_bytes=settings.party_quota_bytes,
                     )
                 except QuotaExceeded as quota:
                     errors["files"] = rejection_message(quota)
@@ -196,21 +204,6 @@ class LettersController(Controller):
                 context = await _new_context(settings, values)
                 context["files_lost"] = received.files_sent > 0
                 return invalid_form("letters/new.html.j2", errors, **context)
-            letter = await service.register_letter(
-                body=body,
-                applicant=service.Applicant(
-                    person=person,
-                    fin=person.fin,
-                    name=person.full_name,
-                    phone=person.phone,
-                    email=person.email,
-                ),
-                channel=LetterChannel.ELECTRONIC,
-                subject=values["subject"],
-                text=values["text"],
-                due_working_days=settings.letter_due_working_days,
-                attachments=batch.staged,
-            )
             await batch.commit_all()  # after the database commit
         return redirect(request, f"/letters/{letter.id}/accepted")
 

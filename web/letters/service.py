@@ -16,8 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
+from tortoise.queryset import QuerySet
 from tortoise.timezone import localtime
 from tortoise.transactions import in_transaction
 
@@ -40,7 +42,8 @@ from web.platform.forms import Problem, Rejected
 from web.platform.paging import Page, page_of
 from web.platform.portal_time import utcnow
 from web.platform.working_days import add_working_days
-from web.storage.backend import StagedFile, check_quota
+from web.storage.backend import StagedFile
+from web.storage.quota import check_quota_locked
 
 NUMBER_PREFIX = "M"
 NUMBER_RE = re.compile(r"^M-(\d+)/(\d{4})$")
@@ -101,6 +104,11 @@ class Applicant:
     phone: str | None = None
     email: str | None = None
 
+    @classmethod
+    def account_holder(cls, person: Person) -> Applicant:
+        """A citizen writing from their account: as their account knows them."""
+        return cls(person, person.fin, person.full_name, person.phone, person.email)
+
 
 async def register_letter(
     *,
@@ -113,16 +121,28 @@ async def register_letter(
     actor: Person | None = None,
     now: datetime | None = None,
     attachments: Sequence[StagedFile] = (),
+    quota_bytes: int | None = None,
 ) -> Letter:
     """Issue the next number and store the letter, its attachments' rows, its first event
     and the acceptance notice, all in one transaction. The caller commits the staged files
-    (`UploadBatch.commit_all`) after this returns."""
+    (`UploadBatch.commit_all`) after this returns.
+
+    With attachments and a `quota_bytes`, the applicant's upload quota is checked under the
+    same lock as documents' (raises `QuotaExceeded` before anything is written)."""
     now = localtime(now or utcnow())
     registered_on = now.date()
     person = applicant.person
     if person is None and applicant.fin:
         person = await Person.get_or_none(fin=applicant.fin)
     async with in_transaction() as connection:
+        if attachments and quota_bytes is not None and person is not None:
+            await check_quota_locked(
+                connection,
+                person,
+                lambda locked: attachment_bytes_of(person, locked),
+                sum(staged.size for staged in attachments),
+                quota_bytes,
+            )
         sequence = await _next_sequence(connection, body.id, registered_on.year)
         number = format_number(sequence, registered_on.year)
         letter = await Letter.create(
@@ -189,12 +209,6 @@ async def check_appeal(
     body = await CustomsBody.get_or_none(id=body_id, is_active=True) if body_id else None
     problems = [Problem("body_missing", "body")] if body is None else []
     return body, problems + _check_text(subject, text)
-
-
-async def check_appeal_quota(person: Person, new_bytes: int, quota_bytes: int) -> None:
-    """Appeal attachments count towards the same per-person upload quota as documents;
-    raises `QuotaExceeded`."""
-    check_quota(await attachment_bytes_of(person), new_bytes, quota_bytes)
 
 
 @dataclass(frozen=True)
@@ -298,10 +312,12 @@ async def public_history(letter: Letter) -> list[LetterEvent]:
     return await LetterEvent.filter(letter_id=letter.id).order_by("-at", "-id")
 
 
-async def attachment_bytes_of(person: Person) -> int:
+async def attachment_bytes_of(person: Person, connection: BaseDBAsyncClient | None = None) -> int:
     """Bytes of the attachments of a person's appeals (their upload quota counts these)."""
-    sizes = await LetterAttachment.filter(letter__applicant_id=person.id).values_list(
-        "size", flat=True
+    sizes = (
+        await LetterAttachment.filter(letter__applicant_id=person.id)
+        .using_db(connection)
+        .values_list("size", flat=True)
     )
     return sum(sizes)
 
@@ -332,9 +348,15 @@ class RegistryFilter:
     overdue: bool = False
 
 
-async def registry_list(filters: RegistryFilter, today: date, page: int = 1) -> Page:
-    """One page of the registry, newest first."""
-    query = Letter.all()
+async def registry_list(
+    filters: RegistryFilter,
+    today: date,
+    page: int = 1,
+    visible: QuerySet[Letter] | None = None,
+) -> Page:
+    """One page of the registry within `visible` (see `access.visible_letters`), newest
+    first."""
+    query = visible if visible is not None else Letter.all()
     if filters.body_id:
         query = query.filter(body_id=filters.body_id)
     if filters.unit_id:
@@ -395,8 +417,10 @@ async def letters_by_fin(fin: str) -> list[Letter]:
     )
 
 
-async def staff_letter(letter_id: int) -> Letter | None:
-    return await Letter.filter(id=letter_id).select_related("body", "unit", "executor").first()
+async def staff_letter(letter_id: int, visible: QuerySet[Letter] | None = None) -> Letter | None:
+    """The letter when it is within `visible` (see `access.visible_letters`), else None."""
+    query = visible if visible is not None else Letter.all()
+    return await query.filter(id=letter_id).select_related("body", "unit", "executor").first()
 
 
 @dataclass(frozen=True)

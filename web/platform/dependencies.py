@@ -20,13 +20,17 @@ FileStorage = NamedDependency[LocalDiskStorage]
 Stores = NamedDependency[StoreRegistry]
 
 
+def _settings(state: State) -> Settings:
+    return state.settings  # the app's own (create_app puts them there)
+
+
 def _storage(state: State) -> LocalDiskStorage:
     return state.storage  # opened in the app's lifespan
 
 
-def dependencies(settings: Settings, stores: StoreRegistry, **more: Provide) -> dict[str, Provide]:
+def dependencies(stores: StoreRegistry, **more: Provide) -> dict[str, Provide]:
     return {
-        "settings": Provide(lambda: settings, sync_to_thread=False),
+        "settings": Provide(_settings, sync_to_thread=False),
         "storage": Provide(_storage, sync_to_thread=False),
         "stores": Provide(lambda: stores, sync_to_thread=False),
         **more,

@@ -1,4 +1,5 @@
-"""ASGI middleware: request context (id, language, access log) and security headers."""
+"""ASGI middleware: the client's address, request context (id, language, access log) and
+security headers."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import uuid
 from http.cookies import SimpleCookie
 
 import structlog
+from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from web.platform import i18n
 from web.settings import Settings
@@ -46,6 +49,29 @@ def _cookie(scope: Scope, name: str) -> str | None:
     return morsel.value if morsel else None
 
 
+def client_address(connection: ASGIConnection) -> str:
+    """The client's address, for rate limits, logs and audit: the one place that says it.
+
+    `proxy_headers_middleware_factory` has already put the real client into the scope when
+    the request came through a trusted proxy."""
+    client = connection.scope.get("client")
+    return client[0] if client else "unknown"
+
+
+def proxy_headers_middleware_factory(settings: Settings):
+    """Behind a reverse proxy every request comes from the proxy's address. When the peer is
+    one of `TRUSTED_PROXIES` (addresses/CIDRs), the client is taken from `X-Forwarded-For`,
+    read from the right and skipping trusted hops (uvicorn's ProxyHeadersMiddleware); from
+    any other peer the header is ignored, so nobody can choose their own address."""
+
+    def proxy_headers_middleware(app: ASGIApp) -> ASGIApp:
+        if not settings.trusted_proxies:
+            return app
+        return ProxyHeadersMiddleware(app, trusted_hosts=list(settings.trusted_proxies))
+
+    return proxy_headers_middleware
+
+
 def request_context_middleware(app: ASGIApp) -> ASGIApp:
     """Give every request an id and a language, and log one line when it ends."""
 
@@ -76,6 +102,7 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
                 "request",
                 method=scope.get("method"),
                 path=scope.get("path"),
+                client=(scope.get("client") or ("unknown",))[0],
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 1),
             )
@@ -103,6 +130,10 @@ def security_headers_middleware_factory(settings: Settings):
                     headers["X-Frame-Options"] = "DENY"
                     headers["Cross-Origin-Opener-Policy"] = "same-origin"
                     headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+                    # Pages may show personal data: never stored by a browser or a shared
+                    # cache. Responses that may be cached say so themselves (static files).
+                    if "cache-control" not in headers:
+                        headers["Cache-Control"] = "no-store"
                     if settings.is_production:
                         headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
                 await send(message)
