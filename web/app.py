@@ -11,6 +11,7 @@ from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -35,6 +36,7 @@ from web.letters import notifications
 from web.letters.registry_routes import RegistryController
 from web.letters.routes import LettersController
 from web.platform import db
+from web.platform.csrf import PortalCSRFMiddleware
 from web.platform.dependencies import dependencies
 from web.platform.errors import EXCEPTION_HANDLERS
 from web.platform.logging import configure_logging
@@ -82,13 +84,20 @@ class Portal(Litestar):
     miss the client address, language, request id and security headers. These wrap
     everything."""
 
-    def __init__(self, *args, settings: Settings, **kwargs) -> None:
+    def __init__(self, *args, settings: Settings, csrf: CSRFConfig, **kwargs) -> None:
         self._outer_middleware = (
             proxy_headers_middleware_factory(settings),  # first: everything after sees the client
             request_context_middleware,
             security_headers_middleware_factory(settings),
         )
-        super().__init__(*args, **kwargs)
+        # Our CSRF middleware instead of Litestar's (see web.platform.csrf); innermost of the
+        # app's middleware, where Litestar puts its own.
+        middleware = [
+            *kwargs.pop("middleware", []),
+            DefineMiddleware(PortalCSRFMiddleware, config=csrf),
+        ]
+        super().__init__(*args, middleware=middleware, **kwargs)
+        self.csrf_config = csrf  # after the routes are built, so Litestar adds no second check
 
     def _create_asgi_handler(self):
         handler = super()._create_asgi_handler()
@@ -190,7 +199,7 @@ def create_app(
         lifespan=[database],
         plugins=[HTMXPlugin()],
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment)),
-        csrf_config=csrf,
+        csrf=csrf,
         compression_config=CompressionConfig(
             backend="gzip", gzip_compress_level=6, exclude_opt_key="skip_compression"
         ),

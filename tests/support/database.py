@@ -13,6 +13,7 @@ import asyncio
 import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -72,3 +73,32 @@ def provision_test_database() -> TestDatabase:
         pytest.skip(reason, allow_module_level=True)
     base = admin_url.rsplit("/", 1)[0]
     return TestDatabase(kind="postgres", url=f"{base}/{name}", _admin_url=admin_url, _name=name)
+
+
+@contextmanager
+def seeded_database_of_its_own(settings, name: str):
+    """A database of its own (same engine as the run), migrated and seeded with the demo data,
+    for tests that change demo rows (fuzzing renames bodies and closes letters): other tests
+    keep the demo data as they expect it. Yields the settings that point at it."""
+    from dataclasses import replace
+
+    from web.devdata.demo_data import seed_demo_data
+    from web.platform import db
+
+    database = provision_test_database()
+    url = database.url or f"sqlite://{settings.data_dir / f'{name}.sqlite3'}"
+    own = replace(settings, database_url=url)
+
+    async def prepare() -> None:
+        await db.migrate(own)
+        await db.init_db(own)
+        try:
+            await seed_demo_data(own)
+        finally:
+            await db.close_db()
+
+    run_sync(prepare())
+    try:
+        yield own
+    finally:
+        database.drop()

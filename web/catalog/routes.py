@@ -9,6 +9,7 @@ from litestar.response import Template
 
 from web.catalog import service as catalog
 from web.platform.rendering import render
+from web.platform.text_input import clean_text
 
 MAX_QUERY_LENGTH = 100
 
@@ -32,7 +33,7 @@ class CatalogController(Controller):
         agency = catalog.find_agency(agency_slug)
         if agency is None:
             raise NotFoundException()
-        query = q.strip()[:MAX_QUERY_LENGTH]
+        query = clean_text(q, MAX_QUERY_LENGTH)
         return render(
             request,
             "agency.html.j2",

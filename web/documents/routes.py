@@ -20,10 +20,11 @@ from web.identity.guards import CurrentUser, SignedInUser, citizen_acting_for_pa
 from web.identity.sessions import flash, take_flash
 from web.platform import portal_time
 from web.platform.dependencies import AppSettings, FileStorage
-from web.platform.forms import FormData, date_parts, error_list, field, int_param, invalid_form
+from web.platform.forms import FormData, date_parts, error_list, field, invalid_form
 from web.platform.i18n import gettext as _
 from web.platform.paging import pagination_params
 from web.platform.rendering import redirect, render, wants_fragment
+from web.platform.text_input import whole_number
 from web.settings import Settings
 from web.storage.backend import LocalDiskStorage, QuotaExceeded
 from web.storage.receiving import file_response, receiving_files, rejection_message
@@ -38,7 +39,7 @@ def _query(request: Request, name: str, max_length: int = 40) -> str:
 
 
 def _page_number(request: Request) -> int:
-    return int_param(_query(request, "page", 6)) or 1
+    return whole_number(_query(request, "page", 6)) or 1
 
 
 def _kind_items() -> list[dict[str, str]]:
@@ -169,7 +170,7 @@ class DocumentsController(Controller):
             return redirect(request, "/documents/new")
         async with receiving_files(request) as (batch, received):
             values: dict[str, Any] = {
-                name: received.get(name, 5000)
+                name: received.get(name, 5000, multiline=name == "note")
                 for name in ("kind", "number", "declaration_number", "note")
             }
             values["issued_on"] = date_parts(received.fields, "issued_on")
@@ -213,7 +214,7 @@ class DocumentsController(Controller):
         document = await documents.document_of_party(user.party, document_id)
         if document is None:
             raise NotFoundException()
-        reason = field(data, "reason", 2 * documents.REASON_MAX)
+        reason = field(data, "reason", 2 * documents.REASON_MAX, multiline=True)
         error = None
         if not reason:
             error = _("Enter why the document was entered by mistake")

@@ -30,12 +30,12 @@ from web.platform.forms import (
     error_list,
     field,
     form_errors,
-    int_param,
     invalid_form,
 )
 from web.platform.i18n import gettext as _
 from web.platform.i18n import lazy_gettext as _l
 from web.platform.rendering import redirect
+from web.platform.text_input import whole_number
 from web.settings import Settings
 
 REGISTRY_ROLES = staff_with(Role.REGISTRY_CLERK, Role.EXECUTOR)
@@ -107,9 +107,9 @@ class RegistryController(Controller):
         status_raw = field(query, "status", 32)
         status = status_raw if status_raw in LetterStatus._value2member_map_ else None
         filters = service.RegistryFilter(
-            body_id=int_param(field(query, "body", 12)),
-            unit_id=int_param(field(query, "unit", 12)),
-            executor_id=int_param(field(query, "executor", 12)),
+            body_id=whole_number(field(query, "body", 12)),
+            unit_id=whole_number(field(query, "unit", 12)),
+            executor_id=whole_number(field(query, "executor", 12)),
             status=LetterStatus(status) if status else None,
             overdue=field(query, "overdue", 3) == "1",
         )
@@ -117,7 +117,7 @@ class RegistryController(Controller):
         page = await service.registry_list(
             filters,
             today,
-            page=int_param(field(query, "page", 6)) or 1,
+            page=whole_number(field(query, "page", 6)) or 1,
             visible=_visible(user),
         )
         choices = await service.registry_choices()
@@ -165,11 +165,11 @@ class RegistryController(Controller):
             "channel": field(data, "channel", 16) or LetterChannel.PAPER.value,
             "body": field(data, "body", 12),
             "subject": field(data, "subject", service.MAX_SUBJECT_LENGTH),
-            "text": field(data, "text", service.MAX_TEXT_LENGTH),
+            "text": field(data, "text", service.MAX_TEXT_LENGTH, multiline=True),
         }
         paper, problems = await service.check_paper_letter(
             **{key: value for key, value in values.items() if key != "body"},
-            body_id=int_param(values["body"]),
+            body_id=whole_number(values["body"]),
         )
         if paper is None:
             errors = form_errors(problems, NEW_LETTER_MESSAGES)
@@ -225,8 +225,8 @@ class RegistryController(Controller):
             await service.forward(
                 letter,
                 action,
-                unit_id=int_param(field(data, "unit", 12)),
-                executor_id=int_param(field(data, "executor", 12)),
+                unit_id=whole_number(field(data, "unit", 12)),
+                executor_id=whole_number(field(data, "executor", 12)),
             )
 
         return await _staff_action(request, user, settings, letter_id, data, "forward", run)
@@ -258,7 +258,7 @@ class RegistryController(Controller):
             await service.extend(
                 letter,
                 action,
-                working_days=int_param(field(data, "days", 4)),
+                working_days=whole_number(field(data, "days", 4)),
                 max_working_days=settings.letter_extension_max_working_days,
             )
 
@@ -410,7 +410,9 @@ async def _new_context(values: dict) -> dict:
     return {
         "values": values,
         "errors": {},
-        "body_items": _items(bodies, int_param(values.get("body", "")), _("Choose a customs body")),
+        "body_items": _items(
+            bodies, whole_number(values.get("body", "")), _("Choose a customs body")
+        ),
         "channel_items": [
             {
                 "value": channel.value,

@@ -22,13 +22,13 @@ from web.platform.forms import (
     error_list,
     field,
     form_errors,
-    int_param,
     invalid_form,
 )
 from web.platform.i18n import gettext as _
 from web.platform.i18n import lazy_gettext as _l
 from web.platform.middleware import client_address
 from web.platform.rendering import redirect, render
+from web.platform.text_input import whole_number
 from web.settings import Settings
 from web.storage.backend import QuotaExceeded
 from web.storage.receiving import receiving_files, rejection_message
@@ -75,7 +75,7 @@ async def _track_context(**extra) -> dict:
         # The select is rendered only with the form, not with a result.
         "bodies": []
         if "letter" in extra or extra.get("not_found")
-        else await _body_items(int_param(str(values.get("body", "")))),
+        else await _body_items(whole_number(str(values.get("body", "")))),
         "call_centre": service.CALL_CENTRE_PHONE,
         **extra,
     }
@@ -102,7 +102,7 @@ class LettersController(Controller):
         parts = date_parts(query, "registered")
         values = {"body": body_raw, "number": number, "registered": parts}
         errors: dict[str, str] = {}
-        body_id = int_param(body_raw)
+        body_id = whole_number(body_raw)
         if body_id is None:
             errors["body"] = _("Choose the customs body the letter was sent to")
         if not number:
@@ -177,10 +177,10 @@ class LettersController(Controller):
             values = {
                 "body": received.get("body", 12),
                 "subject": received.get("subject", service.MAX_SUBJECT_LENGTH + 1),
-                "text": received.get("text", service.MAX_TEXT_LENGTH + 1),
+                "text": received.get("text", service.MAX_TEXT_LENGTH + 1, multiline=True),
             }
             body, problems = await service.check_appeal(
-                int_param(values["body"]), values["subject"], values["text"]
+                whole_number(values["body"]), values["subject"], values["text"]
             )
             errors = form_errors(problems, APPEAL_MESSAGES)
             if received.rejections:
@@ -244,7 +244,7 @@ async def _new_context(settings: Settings, values: dict | None = None) -> dict:
         "service": catalog.LETTER_TRACKING,
         "values": values,
         "errors": {},
-        "bodies": await _body_items(int_param(str(values.get("body", "")))),
+        "bodies": await _body_items(whole_number(str(values.get("body", "")))),
         "max_text": service.MAX_TEXT_LENGTH,
         "limits": settings,
         "files_lost": False,

@@ -19,22 +19,20 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Template
 
+from web.platform.text_input import clean_text, whole_number
+
 FormData = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
-def field(data: dict[str, Any], name: str, max_length: int = 1000) -> str:
-    """A trimmed text value; over-long input is cut rather than trusted."""
+def field(data: Any, name: str, max_length: int = 1000, *, multiline: bool = False) -> str:
+    """A form or query value, normalised by `clean_text` (NFC, no control or bidi characters,
+    trimmed); over-long input is cut rather than trusted. `multiline` keeps line breaks."""
     value = data.get(name, "")
     if isinstance(value, list):
         value = value[0] if value else ""
-    return str(value).strip()[:max_length]
-
-
-def int_param(value: str) -> int | None:
-    """A typed or query-string whole number (an id, a page, a count), or None when it is
-    not one or is too long to be real; never raises."""
-    value = value.strip()
-    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
+    if not isinstance(value, str):  # a file sent where text was expected
+        value = ""
+    return clean_text(value, max_length, multiline=multiline)
 
 
 @dataclass(frozen=True)
@@ -107,7 +105,9 @@ EARLIEST_YEAR, LATEST_YEAR = 1900, 2999  # outside these a typed year is a typo
 def date_from_parts(parts: dict[str, str]) -> date | None:
     """A real calendar date from `date_parts` (the three-field `date_input`), or None."""
     try:
-        day, month, year = (int(parts[key]) for key in ("day", "month", "year"))
+        day, month, year = (whole_number(parts[key], 4) for key in ("day", "month", "year"))
+        if day is None or month is None or year is None:
+            return None
         if year < EARLIEST_YEAR or year > LATEST_YEAR:
             return None
         return date(year, month, day)

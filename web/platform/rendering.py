@@ -7,6 +7,7 @@ history restore) gets the whole page from the same template, so the two cannot d
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from jinja2_fragments.litestar import HTMXBlockTemplate
 from litestar import Request
@@ -41,9 +42,15 @@ def render(
     return Template(template_name=template_name, context=context, status_code=status_code)
 
 
+# Characters a URL may carry as they are; everything else (e.g. "ə" in a `next` path) is
+# percent-encoded, since response headers are Latin-1 and a browser decodes it back.
+_URL_SAFE = "/?&=#%:;,+@!$'()*[]~-._"
+
+
 def redirect(request: Request, url: str) -> Response:
     """After a POST (or a finished step): 303 for browsers, HX-Redirect for htmx, so
     htmx never swaps a whole page into a fragment's place."""
+    url = quote(url, safe=_URL_SAFE)
     if wants_fragment(request):
         return Response(content=b"", status_code=200, headers={"HX-Redirect": url})
     return Redirect(path=url, status_code=303)

@@ -36,6 +36,7 @@ from multipart import MultipartError, MultipartSegment, PushMultipartParser, par
 
 from web.platform.i18n import format_size
 from web.platform.i18n import gettext as _
+from web.platform.text_input import clean_text
 from web.storage.backend import (
     InvalidKey,
     RejectCode,
@@ -60,8 +61,8 @@ class ReceivedForm:
     rejections: list[UploadRejected] = field(default_factory=list)
     files_sent: int = 0  # file parts with a file in them, accepted or not
 
-    def get(self, name: str, max_length: int = 1000) -> str:
-        return self.fields.get(name, "").strip()[:max_length]
+    def get(self, name: str, max_length: int = 1000, *, multiline: bool = False) -> str:
+        return clean_text(self.fields.get(name, ""), max_length, multiline=multiline)
 
 
 def _decode_token(token: str, secret: str) -> str | None:
