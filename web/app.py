@@ -16,9 +16,6 @@ from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
-from litestar.stores.base import Store
-from litestar.stores.memory import MemoryStore
-from litestar.stores.redis import RedisStore
 from litestar.stores.registry import StoreRegistry
 from litestar.template import TemplateConfig
 
@@ -28,8 +25,10 @@ from web.documents.routes import (
     DocumentsController,
     OfficerDocumentsController,
 )
-from web.identity.asan_signin import provide_asan
+from web.identity.e_imza import build_e_imza_service
+from web.identity.egov_oidc import build_egov_service
 from web.identity.guards import auth_context_middleware, provide_user
+from web.identity.means import SIGN_IN_MEANS
 from web.identity.routes import AuthController
 from web.identity.sessions import session_config
 from web.letters import notifications
@@ -53,30 +52,16 @@ from web.platform.static_assets import (
     sri,
     static_url,
 )
+from web.platform.stores import HOUSEKEEPING_INTERVAL_SECONDS, StoreFactory, housekeeping
 from web.platform.templating import build_environment
 from web.settings import Settings, get_settings
 from web.simulator import wiring as simulator
-from web.storage.backend import LocalDiskStorage
+from web.storage.check import sweep_temp
+from web.storage.local_disk import LocalDiskStorage
 
 UNLIMITED_PATHS = [STATIC_PREFIX, "/healthz"]
 # Public, cacheable responses set no cookie (a shared cache must never store one).
 NO_CSRF_COOKIE_PATHS = [f"^{STATIC_PREFIX}/", "^/healthz"]
-
-
-def _store_factory(settings: Settings):
-    """Memory stores on one process; Redis when REDIS_URL is set (several workers)."""
-    redis_root: RedisStore | None = (
-        RedisStore.with_client(url=settings.redis_url, namespace="egomruk")
-        if settings.redis_url
-        else None
-    )
-
-    def factory(name: str) -> Store:
-        if redis_root is not None:
-            return redis_root.with_namespace(name)
-        return MemoryStore()
-
-    return factory
 
 
 class Portal(Litestar):
@@ -106,8 +91,12 @@ class Portal(Litestar):
         return handler
 
 
-def _is_unsafe_method(request: Request) -> bool:
-    return request.method not in ("GET", "HEAD", "OPTIONS")
+# Sign-in steps that arrive by GET (the identity provider's answer, the certificate front).
+SIGN_IN_GET_PATHS = ("/login/egov/callback", "/login/e-imza")
+
+
+def _is_sign_in_attempt(request: Request) -> bool:
+    return request.method not in ("GET", "HEAD", "OPTIONS") or request.url.path in SIGN_IN_GET_PATHS
 
 
 def create_app(
@@ -120,14 +109,18 @@ def create_app(
     environment = build_environment()
     environment.globals.update(static_url=static_url, sri=sri, settings=settings)
 
+    # The Asan İmza simulator (operator and phone) exists only in development, never in
+    # production: web/simulator/ is plugged in here and nowhere else.
+    simulated = settings.is_development and settings.asan_gateway == "simulator"
+
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
         await db.init_db(settings)
         # Asan İmza needs an operator: only the simulated one exists here (no adapter for a
         # real operator is configured, so the sign-in page explains it is unavailable).
-        app.state.asan = (
-            simulator.build_asan_service(settings) if settings.asan_gateway == "simulator" else None
-        )
+        app.state.asan = simulator.build_asan_service(settings) if simulated else None
+        app.state.egov = build_egov_service(settings)
+        app.state.e_imza = build_e_imza_service(settings)
         # E-mail the notifications outbox when SMTP is configured (every worker may run
         # this: rows are claimed before sending).
         stop = asyncio.Event()
@@ -140,17 +133,30 @@ def create_app(
                     stop,
                 )
             )
-        app.state.storage = LocalDiskStorage(settings.upload_dir)
+        app.state.storage = LocalDiskStorage(
+            settings.upload_dir, min_free_bytes=settings.storage_min_free_bytes
+        )
+        # Temp files of uploads a crash or kill cut off (uploads of live workers are kept).
+        await sweep_temp(app.state.storage)
+        sweeper = asyncio.create_task(
+            housekeeping(_chores(app), HOUSEKEEPING_INTERVAL_SECONDS, stop)
+        )
         try:
             yield
         finally:
             stop.set()
+            await asyncio.gather(sweeper, return_exceptions=True)
             if sender is not None:
                 await asyncio.gather(sender, return_exceptions=True)
             await db.close_db()
 
-    # The phone simulator exists only where the simulated operator does (never production).
-    simulator_routes = simulator.ROUTES if settings.asan_gateway == "simulator" else []
+    stores = StoreFactory(settings)
+
+    def _chores(app: Litestar) -> list:
+        """Forget what has expired: memory-store keys (sessions, rate-limit windows)."""
+        return [stores.purge_expired]
+
+    simulator_routes = simulator.ROUTES if simulated else []
 
     rate_limit = RateLimitConfig(
         rate_limit=("minute", settings.rate_limit_per_minute),
@@ -161,7 +167,7 @@ def create_app(
     sign_in_limit = RateLimitConfig(
         rate_limit=("minute", settings.sign_in_rate_limit_per_minute),
         store="sign_in_rate_limit",
-        check_throttle_handler=_is_unsafe_method,
+        check_throttle_handler=_is_sign_in_attempt,
     )
     auth_router = Router(
         path="/", route_handlers=[AuthController], middleware=[sign_in_limit.middleware]
@@ -180,7 +186,7 @@ def create_app(
         cache_control=CacheControlHeader(max_age=STATIC_CACHE_SECONDS, public=True, immutable=True),
         include_in_schema=False,
     )
-    stores = StoreRegistry(default_factory=_store_factory(settings))
+    store_registry = StoreRegistry(default_factory=stores)
     return Portal(
         settings=settings,
         route_handlers=[
@@ -208,12 +214,12 @@ def create_app(
             session_config(settings).middleware,
             auth_context_middleware,
         ],
-        stores=stores,
+        stores=store_registry,
         state=State({"settings": settings}),
         dependencies=dependencies(
-            stores,
+            store_registry,
             user=Provide(provide_user, sync_to_thread=False),
-            asan=Provide(provide_asan, sync_to_thread=False),
+            **SIGN_IN_MEANS,
         ),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,

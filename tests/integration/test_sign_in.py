@@ -30,8 +30,11 @@ async def test_protected_service_leads_to_sign_in_and_back(client):
     response = await client.get("/documents", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == "/login?next=/documents"
-    await client.get(response.headers["location"])
-    response = await sign_in(client, "vetendas2")
+    login = await client.get(response.headers["location"])
+    assert 'href="/login/password?next=%2Fdocuments"' in login.text
+    form = await client.get("/login/password?next=%2Fdocuments")
+    assert '<input type="hidden" name="next" value="/documents">' in form.text
+    response = await sign_in(client, "vetendas2", next_path="/documents")
     assert response.headers["location"] == "/documents"
     page = await client.get("/documents")
     assert page.status_code == 200
@@ -40,8 +43,7 @@ async def test_protected_service_leads_to_sign_in_and_back(client):
 
 
 async def test_person_with_a_company_chooses_on_whose_behalf(client):
-    await client.get("/login?next=/documents")
-    response = await sign_in(client, "vetendas")
+    response = await sign_in(client, "vetendas", next_path="/documents")
     assert response.headers["location"] == "/party"
     choice = await client.get("/party")
     assert "Kimin adından daxil olursunuz?" in choice.text
@@ -71,9 +73,9 @@ async def test_party_of_someone_else_cannot_be_chosen(client):
 
 
 async def test_next_accepts_same_origin_paths_only(client):
-    await client.get("/login", params={"next": "https://evil.example/x"})
-    response = await sign_in(client, "vetendas2")
-    assert response.headers["location"] == "/"
+    for evil in ("https://evil.example/x", "//evil.example", "/\\evil.example", "/x" * 1001):
+        response = await sign_in(client, "vetendas2", next_path=evil)
+        assert response.headers["location"] == "/", evil
 
 
 async def test_wrong_password_and_unknown_user_look_the_same(client):
@@ -99,10 +101,22 @@ async def test_account_locks_after_ten_failures_and_says_so(client):
 
 
 async def test_sign_in_rotates_the_session_id(client):
-    await client.get("/login?next=/letters")
+    person = await Person.create(full_name="Rotation Officer")
+    secret = pyotp.random_base32()
+    await accounts.create_account(
+        person,
+        "rotation-officer",
+        "Correct-Horse-42",
+        role=Role.CUSTOMS_OFFICER,
+        totp_secret=secret,
+    )
+    await sign_in(client, "rotation-officer", "Correct-Horse-42")
     before = client.cookies.get("session")
-    assert before  # the `next` was kept in a session
-    await sign_in(client, "vetendas2")
+    assert before  # the pending second factor is kept in a (short-lived) session
+    await client.post(
+        "/login/totp",
+        data={"code": pyotp.TOTP(secret).now(), "_csrf_token": await _csrf(client)},
+    )
     after = client.cookies.get("session")
     assert after and after != before
 

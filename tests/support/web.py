@@ -15,12 +15,20 @@ async def csrf_token(client: AsyncTestClient) -> str:
     return client.cookies.get("csrftoken")
 
 
-async def sign_in(client: AsyncTestClient, username: str, password: str = DEMO_PASSWORD):
-    return await client.post(
-        "/login/password",
-        data={"username": username, "password": password, "_csrf_token": await csrf_token(client)},
-        follow_redirects=False,
-    )
+async def sign_in(
+    client: AsyncTestClient,
+    username: str,
+    password: str = DEMO_PASSWORD,
+    *,
+    next_path: str | None = None,
+    headers: dict[str, str] | None = None,
+):
+    """Post the password form; `next_path` is the hidden field the form carries from
+    `/login?next=…` (where to go once signed in)."""
+    data = {"username": username, "password": password, "_csrf_token": await csrf_token(client)}
+    if next_path is not None:
+        data["next"] = next_path
+    return await client.post("/login/password", data=data, headers=headers, follow_redirects=False)
 
 
 async def act_for(client: AsyncTestClient, party_name: str) -> None:

@@ -259,8 +259,8 @@ async def _demo_letter(settings: Settings) -> int:
 
 async def seed_demo_data(settings: Settings) -> int:
     """Create what is missing; return how many records were created."""
-    if settings.is_production:
-        raise RuntimeError("demo data is for development only")
+    if not settings.is_development:
+        raise RuntimeError("demo data is for development only (ENV=development)")
     created = 0
     for citizen in CITIZENS:
         created += await _citizen(citizen)

@@ -22,12 +22,14 @@ from web.platform import portal_time
 from web.platform.dependencies import AppSettings, FileStorage
 from web.platform.forms import FormData, date_parts, error_list, field, invalid_form
 from web.platform.i18n import gettext as _
+from web.platform.idempotency import FIELD as IDEMPOTENCY_FIELD
+from web.platform.idempotency import form_idempotency_key, idempotency_key_of
 from web.platform.paging import pagination_params
 from web.platform.rendering import redirect, render, wants_fragment
 from web.platform.text_input import whole_number
 from web.settings import Settings
-from web.storage.backend import LocalDiskStorage, QuotaExceeded
-from web.storage.receiving import file_response, receiving_files, rejection_message
+from web.storage.protocol import StorageBackend, UploadRejected
+from web.storage.receiving import file_response, receiving_files, rejections_message
 
 CREATED_FLASH = "created_document"
 SKIP_COMPRESSION = {"skip_compression": True}  # PDF/JPEG/PNG are compressed already
@@ -68,7 +70,7 @@ def _wants_preview(request: Request, file: DocumentFile) -> bool:
     return request.query_params.get("preview") == "1" and file.content_type in PREVIEWABLE
 
 
-async def _download(request: Request, storage: LocalDiskStorage, file: DocumentFile) -> Stream:
+async def _download(request: Request, storage: StorageBackend, file: DocumentFile) -> Stream:
     return await file_response(
         storage,
         key=file.storage_key,
@@ -173,26 +175,32 @@ class DocumentsController(Controller):
                 name: received.get(name, 5000, multiline=name == "note")
                 for name in ("kind", "number", "declaration_number", "note")
             }
+            values[IDEMPOTENCY_FIELD] = received.get(IDEMPOTENCY_FIELD, 100)
             values["issued_on"] = date_parts(received.fields, "issued_on")
             details, errors = documents.validate_details(values, portal_time.today())
             if received.rejections:
-                errors["files"] = " ".join(rejection_message(r) for r in received.rejections)
+                errors["files"] = rejections_message(received.rejections)
             elif not batch.staged:
                 errors["files"] = _("Choose at least one file: PDF, JPEG or PNG")
             if details is not None and not errors:
                 try:
                     document = await documents.create_document(
-                        user.party, user.person, details, batch, settings.party_quota_bytes
+                        user.party,
+                        user.person,
+                        details,
+                        batch,
+                        settings.party_quota_bytes,
+                        idempotency_key=idempotency_key_of(values[IDEMPOTENCY_FIELD]),
                     )
-                except QuotaExceeded as quota:
-                    errors["files"] = rejection_message(quota)
+                except UploadRejected as rejected:  # over the quota, or the disk is full
+                    errors["files"] = rejections_message([rejected])
             if errors:
                 return invalid_form(
                     "documents/new.html.j2",
                     errors,
                     date_fields=("issued_on",),
                     **{
-                        **await _form_context(user, settings),
+                        **await _form_context(user, settings, values[IDEMPOTENCY_FIELD]),
                         "values": values,
                         "files_lost": received.files_sent > 0,
                     },
@@ -246,7 +254,9 @@ class DocumentsController(Controller):
         return await _download(request, storage, await _file_of(document, file_id))
 
 
-async def _form_context(user: CurrentUser, settings: Settings) -> dict[str, Any]:
+async def _form_context(
+    user: CurrentUser, settings: Settings, idempotency_key: str = ""
+) -> dict[str, Any]:
     party = user.party
     return {
         "service": catalog.CLEARANCE_DOCUMENTS,
@@ -259,6 +269,7 @@ async def _form_context(user: CurrentUser, settings: Settings) -> dict[str, Any]
         "today": portal_time.today(),
         "used_bytes": await documents.used_bytes(party),
         "quota_bytes": settings.party_quota_bytes,
+        "idempotency_key": form_idempotency_key(idempotency_key),
     }
 
 

@@ -2,9 +2,10 @@
 
 The gateway is the seam to the operator (`asan_imza.gateway.AsanGateway`): `create_app`
 puts an `AsanService` in the app's state and handlers receive it as the `asan` dependency
-(None when no operator is configured). On this installation the only gateway is the
-simulator (`ASAN_GATEWAY=simulator`, built by `web/simulator/wiring.py`), whose state lives
-in the database so that the portal and the phone page may be served by different workers.
+(`web/identity/means.py`; None when no operator is configured). On this installation the
+only gateway is the simulator (`ASAN_GATEWAY=simulator`, built by `web/simulator/wiring.py`),
+whose state lives in the database so that the portal and the phone page may be served by
+different workers.
 A real operator adapter implements the same two calls and ships its CA certificate
 (`ASAN_TRUSTED_CA_FILE`); nothing else changes.
 """
@@ -13,9 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-
-from litestar.datastructures import State
-from litestar.di import NamedDependency
 
 from web.identity import accounts
 from web.identity.asan_imza import (
@@ -45,14 +43,6 @@ class AsanService:
     gateway: AsanGateway
     trusted_ca_pem: bytes
     replay_guard: ReplayGuard
-
-
-def provide_asan(state: State) -> AsanService | None:
-    """The `asan` dependency (`AsanSignIn`): the service the app's lifespan built, if any."""
-    return state.get("asan")
-
-
-AsanSignIn = NamedDependency[AsanService | None]
 
 
 @dataclass

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
 from models.identity import Account, Role
-from web.identity import accounts, asan_signin, sessions
+from web.identity import accounts, asan_signin, e_imza, sessions
 from web.identity.accounts import AuthOutcome
 from web.identity.asan_imza import normalize_az_mobile
-from web.identity.asan_signin import AsanSignIn
+from web.identity.egov_oidc import EgovSignInError, PendingEgovSignIn
 from web.identity.guards import SignedInUser, signed_in
+from web.identity.means import AsanSignIn, EgovSignIn, EImzaSignIn
 from web.identity.sign_in import complete_sign_in
 from web.platform import i18n
 from web.platform.forms import FormData, field, invalid_form
@@ -20,27 +23,41 @@ from web.platform.i18n import gettext as _
 from web.platform.portal_time import utcnow
 from web.platform.rendering import redirect, render
 from web.platform.safety import safe_next_path
+from web.platform.text_input import clean_text, whole_number
 
 PENDING_ASAN = "asan_pending"
 PENDING_TOTP = "totp_pending"
+PENDING_EGOV = "egov_pending"
 NEXT = sessions.NEXT_KEY
 UNCONFIGURED_MEANS = ("e-imza", "egov")
+E_IMZA_PATH = "/login/e-imza"
+EGOV_CALLBACK = "/login/egov/callback"
 
 
-def _next(request: Request) -> str:
-    return safe_next_path(request.session.get(NEXT), "/")
+# Where to go after signing in travels in the query string and the forms' hidden field, not
+# in a session: anonymous visitors have none. A longer path than this is not a page of ours.
+MAX_NEXT_LENGTH = 2000
 
 
-def _remember_next(request: Request, next_path: str | None) -> None:
-    if next_path:
-        request.session[NEXT] = safe_next_path(next_path)
+def bounded_next(raw: str | None) -> str:
+    """A same-site path of at most MAX_NEXT_LENGTH characters, else the home page."""
+    path = clean_text(raw, MAX_NEXT_LENGTH + 1)
+    return safe_next_path(path, "/") if len(path) <= MAX_NEXT_LENGTH else "/"
 
 
-async def _finish_sign_in(request: Request, *, person_id: int, role: Role, method: str) -> Response:
-    """Fresh session id, then the party choice when there is one, else straight on."""
-    target = _next(request)
+def _next_query(next_path: str) -> str:
+    return "" if next_path == "/" else "?" + urlencode({"next": next_path})
+
+
+async def _finish_sign_in(
+    request: Request, *, person_id: int, role: Role, method: str, target: str, **extra: str
+) -> Response:
+    """Fresh session id, then the party choice when there is one, else straight on.
+
+    `extra` is kept with the sign-in (E-Gov identity keeps its ID token for the logout)."""
+    target = safe_next_path(target, "/")
     signed_in = await complete_sign_in(person_id=person_id, role=role, method=method)
-    sessions.begin_session(request, signed_in.auth)
+    sessions.begin_session(request, {**signed_in.auth, **extra})
     if signed_in.must_choose_party:
         request.session[NEXT] = target
         return redirect(request, "/party")
@@ -49,11 +66,14 @@ async def _finish_sign_in(request: Request, *, person_id: int, role: Role, metho
 
 class AuthController(Controller):
     @get("/login", name="login")
-    async def login(
-        self, request: Request, asan: AsanSignIn, next: FromQuery[str | None] = None
-    ) -> Template:
-        _remember_next(request, next)
-        return Template("auth/login.html.j2", context={"asan_enabled": asan is not None})
+    async def login(self, asan: AsanSignIn, next: FromQuery[str | None] = None) -> Template:
+        return Template(
+            "auth/login.html.j2",
+            context={
+                "asan_enabled": asan is not None,
+                "next_query": _next_query(bounded_next(next)),
+            },
+        )
 
     @get("/login/{means:str}/unavailable", name="login_unavailable")
     async def unavailable(self, request: Request, means: FromPath[str]) -> Template:
@@ -64,13 +84,17 @@ class AuthController(Controller):
     # --- user name and password -----------------------------------------------------
 
     @get("/login/password", name="login_password")
-    async def password_form(self) -> Template:
-        return Template("auth/password.html.j2", context={"values": {}, "errors": {}})
+    async def password_form(self, next: FromQuery[str | None] = None) -> Template:
+        return Template(
+            "auth/password.html.j2",
+            context={"values": {}, "errors": {}, "next": bounded_next(next)},
+        )
 
     @post("/login/password", name="login_password_submit")
     async def password_submit(self, request: Request, data: FormData) -> Response:
         username = field(data, "username", 150)
         password = field(data, "password", 1024)
+        next_path = bounded_next(field(data, "next", MAX_NEXT_LENGTH + 1))
         errors: dict[str, str] = {}
         if not username:
             errors["username"] = _("Enter your user name")
@@ -81,10 +105,14 @@ class AuthController(Controller):
             if result.outcome is AuthOutcome.OK:
                 account = result.account
                 return await _finish_sign_in(
-                    request, person_id=account.person_id, role=account.role, method="password"
+                    request,
+                    person_id=account.person_id,
+                    role=account.role,
+                    method="password",
+                    target=next_path,
                 )
             if result.outcome is AuthOutcome.TOTP_REQUIRED:
-                request.session[PENDING_TOTP] = {"account_id": result.account.id}
+                request.session[PENDING_TOTP] = {"account_id": result.account.id, "next": next_path}
                 return redirect(request, "/login/totp")
             if result.outcome is AuthOutcome.LOCKED:
                 minutes = max(1, int((result.locked_until - utcnow()).total_seconds() // 60) + 1)
@@ -95,7 +123,9 @@ class AuthController(Controller):
                 )
             else:
                 errors["username"] = _("The user name or password is not right")
-        return invalid_form("auth/password.html.j2", errors, values={"username": username})
+        return invalid_form(
+            "auth/password.html.j2", errors, values={"username": username}, next=next_path
+        )
 
     @get("/login/totp", name="login_totp")
     async def totp_form(self, request: Request) -> Response:
@@ -112,7 +142,11 @@ class AuthController(Controller):
         code = field(data, "code", 12).replace(" ", "")
         if account and await accounts.verify_totp(account, code, now=utcnow()):
             return await _finish_sign_in(
-                request, person_id=account.person_id, role=account.role, method="password"
+                request,
+                person_id=account.person_id,
+                role=account.role,
+                method="password",
+                target=pending.get("next", "/"),
             )
         errors = {
             "code": _("The code is not right or has expired. Enter the code your app shows now.")
@@ -122,10 +156,12 @@ class AuthController(Controller):
     # --- Asan İmza -----------------------------------------------------------------------
 
     @get("/login/asan", name="login_asan")
-    async def asan_form(self, asan: AsanSignIn) -> Response:
+    async def asan_form(self, asan: AsanSignIn, next: FromQuery[str | None] = None) -> Response:
         if asan is None:
             return Redirect("/login/asan/unavailable", status_code=303)
-        return Template("auth/asan.html.j2", context={"values": {}, "errors": {}})
+        return Template(
+            "auth/asan.html.j2", context={"values": {}, "errors": {}, "next": bounded_next(next)}
+        )
 
     @post("/login/asan", name="login_asan_submit")
     async def asan_submit(self, request: Request, asan: AsanSignIn, data: FormData) -> Response:
@@ -133,6 +169,7 @@ class AuthController(Controller):
             return redirect(request, "/login/asan/unavailable")
         raw_phone = field(data, "phone", 40)
         user_id = field(data, "user_id", 32)
+        next_path = bounded_next(field(data, "next", MAX_NEXT_LENGTH + 1))
         errors: dict[str, str] = {}
         phone = normalize_az_mobile(raw_phone)
         if not raw_phone:
@@ -141,16 +178,21 @@ class AuthController(Controller):
             errors["phone"] = _("Enter an Azerbaijani mobile number, like 050 123 45 67")
         if not user_id:
             errors["user_id"] = _("Enter your user ID")
-        elif not user_id.isdigit() or len(user_id) > 16:
+        elif whole_number(user_id, 16) is None:
             errors["user_id"] = _("The user ID is made of digits only, like 123456")
         if errors:
             return invalid_form(
-                "auth/asan.html.j2", errors, values={"phone": raw_phone, "user_id": user_id}
+                "auth/asan.html.j2",
+                errors,
+                values={"phone": raw_phone, "user_id": user_id},
+                next=next_path,
             )
         pending = await asan_signin.start(
             asan, phone=phone, user_id=user_id, language=i18n.get_language()
         )
+        # The sign-in flow starts: now (not before) the visitor gets a short-lived record.
         request.session[PENDING_ASAN] = pending.to_session()
+        request.session[NEXT] = next_path
         return redirect(request, "/login/asan/wait")
 
     @get("/login/asan/wait", name="login_asan_wait")
@@ -161,7 +203,11 @@ class AuthController(Controller):
         result = await asan_signin.poll(asan, pending)
         if result.outcome is asan_signin.Outcome.SIGNED_IN:
             return await _finish_sign_in(
-                request, person_id=result.person_id, role=Role.CITIZEN, method="asan"
+                request,
+                person_id=result.person_id,
+                role=Role.CITIZEN,
+                method="asan",
+                target=request.session.get(NEXT, "/"),
             )
         if result.outcome is not asan_signin.Outcome.PENDING:
             request.session.pop(PENDING_ASAN, None)  # single use: start again
@@ -170,6 +216,70 @@ class AuthController(Controller):
             "auth/asan_wait.html.j2",
             {"pending": pending, "outcome": str(result.outcome)},
             fragment="asan_status",
+        )
+
+    # --- E-Gov identity (OpenID Connect) --------------------------------------------------
+
+    @get("/login/egov", name="login_egov")
+    async def egov_start(
+        self, request: Request, egov: EgovSignIn, next: FromQuery[str | None] = None
+    ) -> Response:
+        if egov is None:
+            return Redirect("/login/egov/unavailable", status_code=303)
+        try:
+            url, pending = await egov.start(_absolute_url(request, EGOV_CALLBACK))
+        except EgovSignInError as exc:
+            return _sign_in_failed("egov", exc.failure)
+        # The sign-in flow starts: now (not before) the visitor gets a short-lived record.
+        request.session[PENDING_EGOV] = pending.to_session()
+        request.session[NEXT] = bounded_next(next)
+        return Redirect(url, status_code=303)
+
+    @get(EGOV_CALLBACK, name="login_egov_callback")
+    async def egov_callback(self, request: Request, egov: EgovSignIn) -> Response:
+        if egov is None:
+            return Redirect("/login/egov/unavailable", status_code=303)
+        # Single use: whatever the answer, this state is spent.
+        pending = PendingEgovSignIn.from_session(request.session.pop(PENDING_EGOV, None))
+        try:
+            identity = await egov.finish(pending, dict(request.query_params))
+        except EgovSignInError as exc:
+            return _sign_in_failed("egov", exc.failure)
+        person = await accounts.record_verified_person(identity.fin, identity.full_name)
+        return await _finish_sign_in(
+            request,
+            person_id=person.id,
+            role=Role.CITIZEN,
+            method="egov",
+            target=request.session.get(NEXT, "/"),
+            id_token=identity.id_token,
+        )
+
+    # --- Elektron imza (TLS client certificate, through the TLS front) ----------------------
+
+    @get(E_IMZA_PATH, name="login_e_imza")
+    async def e_imza_sign_in(
+        self, request: Request, e_imza_service: EImzaSignIn, next: FromQuery[str | None] = None
+    ) -> Response:
+        service = e_imza_service
+        front = e_imza.front_headers(request, service)
+        next_path = bounded_next(next)
+        if front is None:
+            if service is not None and service.url and e_imza.VERIFY_HEADER not in request.headers:
+                # To the front that asks for the certificate.
+                return Redirect(service.url + _next_query(next_path), status_code=303)
+            return Template("auth/unavailable.html.j2", context={"means": "e-imza"})
+        assert service is not None
+        try:
+            subject = await e_imza.verify_front_certificate(front, service, now=utcnow())
+        except e_imza.CertificateRefused as exc:
+            return _sign_in_failed("e-imza", exc.refusal)
+        company = (subject.voen, subject.company_name) if subject.voen else None
+        person = await accounts.record_verified_person(
+            subject.fin, subject.full_name, company=company
+        )
+        return await _finish_sign_in(
+            request, person_id=person.id, role=Role.CITIZEN, method="e-imza", target=next_path
         )
 
     # --- on whose behalf, and sign-out -------------------------------------------------
@@ -191,11 +301,35 @@ class AuthController(Controller):
             **request.session[sessions.AUTH_KEY],
             "party_id": party.id,
         }
-        target = _next(request)
-        request.session.pop(NEXT, None)
+        target = safe_next_path(request.session.pop(NEXT, None), "/")
         return redirect(request, target)
 
     @post("/logout", name="logout")
-    async def logout(self, request: Request) -> Response:
+    async def logout(self, request: Request, egov: EgovSignIn) -> Response:
+        auth = sessions.current_auth(request) or {}
         sessions.end_session(request, sessions.NOTICE_SIGNED_OUT)
+        if auth.get("method") == "egov" and egov is not None:
+            # Single logout: the provider ends its session too, then sends the browser back.
+            provider_logout = await egov.logout_url(
+                id_token=auth.get("id_token"),
+                post_logout_redirect_uri=_absolute_url(request, "/"),
+            )
+            if provider_logout:
+                return redirect(request, provider_logout)
         return redirect(request, "/")
+
+
+def _absolute_url(request: Request, path: str) -> str:
+    return str(request.base_url).rstrip("/") + path
+
+
+_FAILURE_STATUS = {"unavailable": 503, "denied": 403}
+
+
+def _sign_in_failed(means: str, failure: str) -> Template:
+    """Nobody signed in: say why in plain words and offer the other means."""
+    return Template(
+        "auth/sign_in_failed.html.j2",
+        context={"means": means, "failure": failure},
+        status_code=_FAILURE_STATUS.get(failure, 400),
+    )

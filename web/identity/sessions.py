@@ -4,12 +4,14 @@ The session store is memory on one process and Redis when REDIS_URL is set (see 
 store factory in `web.app`). Only an opaque random id travels in the cookie.
 Rotation: Litestar keeps a session's id for its whole life, so `RotatingSessionBackend`
 issues a fresh id (and deletes the old record) when a request asks for it: at sign-in,
-which defeats session fixation.
+which defeats session fixation; and it never adopts an id it did not issue. Anonymous
+visitors have no record until a sign-in flow starts, and then one that expires in minutes.
 """
 
 from __future__ import annotations
 
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +21,7 @@ from litestar.middleware.session.server_side import (
     ServerSideSessionBackend,
     ServerSideSessionConfig,
 )
+from litestar.stores.base import Store
 from litestar.types import Empty, Message
 
 from web.settings import Settings
@@ -35,29 +38,58 @@ NOTICE_EXPIRED = "session_expired"
 NOTICE_SIGNED_OUT = "signed_out"
 
 
+# Pre-sign-in state (the Asan İmza transaction, where to go next, a one-time notice) lives in
+# the store this long at most; a signed-in session lives up to ABSOLUTE_TIMEOUT_SECONDS.
+PRE_SIGN_IN_SECONDS = 10 * 60
+_KNOWN_ID = "session_id_known"  # the cookie's id names a record this server stored
+_ttl: ContextVar[int | None] = ContextVar("session_ttl", default=None)
+
+
 class RotatingSessionBackend(ServerSideSessionBackend):
+    """Litestar's server-side sessions, with three rules of our own:
+
+    - an id the server did not issue (no record under it) is never adopted: the visitor gets
+      a fresh one when there is something to store (no session fixation by a planted cookie);
+    - anonymous visitors get no record at all until a sign-in flow stores something, and that
+      record expires after PRE_SIGN_IN_SECONDS;
+    - at sign-in and sign-out the id is replaced (`begin_session`, `end_session`).
+    """
+
+    async def load_from_connection(self, connection: ASGIConnection) -> dict[str, Any]:
+        data = await super().load_from_connection(connection)
+        connection.scope.setdefault("state", {})[_KNOWN_ID] = bool(data)
+        return data
+
     def get_session_id(self, connection: ASGIConnection) -> str:
         state = connection.scope.setdefault("state", {})
-        if state.get(_ROTATE):
+        if state.get(_ROTATE) or not state.get(_KNOWN_ID):
             if _NEW_ID not in state:
                 state[_NEW_ID] = self.generate_session_id()
             return state[_NEW_ID]
         return super().get_session_id(connection)
+
+    async def set(self, session_id: str, data: bytes, store: Store) -> None:
+        await store.set(session_id, data, expires_in=_ttl.get() or ABSOLUTE_TIMEOUT_SECONDS)
 
     async def store_in_message(
         self, scope_session: Any, message: Message, connection: ASGIConnection
     ) -> None:
         state = connection.scope.setdefault("state", {})
         old_id = connection.cookies.get(self.config.key)
-        has_cookie = bool(old_id) and old_id != "null"
+        known = bool(old_id) and state.get(_KNOWN_ID, False)
         if not scope_session:
-            # Anonymous visitors get no session record and no cookie at all.
-            if has_cookie:
+            # Anonymous visitors get no session record; a stale or foreign cookie is cleared.
+            if old_id and old_id != "null":
                 await super().store_in_message(Empty, message, connection)
             return
-        if state.get(_ROTATE) and has_cookie:
+        if state.get(_ROTATE) and known:
             await self.delete(old_id, store=self.config.get_store_from_app(connection.scope["app"]))
-        await super().store_in_message(scope_session, message, connection)
+        signed_in = bool(scope_session.get(AUTH_KEY))
+        token = _ttl.set(ABSOLUTE_TIMEOUT_SECONDS if signed_in else PRE_SIGN_IN_SECONDS)
+        try:
+            await super().store_in_message(scope_session, message, connection)
+        finally:
+            _ttl.reset(token)
 
 
 @dataclass

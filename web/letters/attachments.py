@@ -6,12 +6,12 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Stream
 
 from models.letters import LetterAttachment
-from web.storage.backend import LocalDiskStorage
+from web.storage.protocol import StorageBackend
 from web.storage.receiving import file_response
 
 
 async def attachment_response(
-    storage: LocalDiskStorage, attachment: LetterAttachment | None
+    storage: StorageBackend, attachment: LetterAttachment | None
 ) -> Stream:
     """The file as an attachment; a missing one (or another person's) is a 404."""
     if attachment is None:

@@ -26,12 +26,14 @@ from web.platform.forms import (
 )
 from web.platform.i18n import gettext as _
 from web.platform.i18n import lazy_gettext as _l
+from web.platform.idempotency import FIELD as IDEMPOTENCY_FIELD
+from web.platform.idempotency import form_idempotency_key, idempotency_key_of
 from web.platform.middleware import client_address
 from web.platform.rendering import redirect, render
 from web.platform.text_input import whole_number
 from web.settings import Settings
-from web.storage.backend import QuotaExceeded
-from web.storage.receiving import receiving_files, rejection_message
+from web.storage.protocol import UploadRejected
+from web.storage.receiving import receiving_files, rejections_message
 
 LOOKUP_STORE = "letter_lookup_rate_limit"
 SKIP_COMPRESSION = {"skip_compression": True}  # PDF/JPEG/PNG are compressed already
@@ -174,17 +176,19 @@ class LettersController(Controller):
     ) -> Response:
         person = user.person
         async with receiving_files(request) as (batch, received):
+            key = received.get(IDEMPOTENCY_FIELD, 100)
             values = {
                 "body": received.get("body", 12),
                 "subject": received.get("subject", service.MAX_SUBJECT_LENGTH + 1),
                 "text": received.get("text", service.MAX_TEXT_LENGTH + 1, multiline=True),
+                IDEMPOTENCY_FIELD: key,
             }
             body, problems = await service.check_appeal(
                 whole_number(values["body"]), values["subject"], values["text"]
             )
             errors = form_errors(problems, APPEAL_MESSAGES)
             if received.rejections:
-                errors["files"] = " ".join(rejection_message(r) for r in received.rejections)
+                errors["files"] = rejections_message(received.rejections)
             if not errors:
                 try:
                     letter = await service.register_letter(
@@ -194,17 +198,17 @@ class LettersController(Controller):
                         subject=values["subject"],
                         text=values["text"],
                         due_working_days=settings.letter_due_working_days,
-                        attachments=batch.staged,
+                        attachments=batch,
                         # The documents' quota, per person, for appeal attachments.
                         quota_bytes=settings.party_quota_bytes,
+                        idempotency_key=idempotency_key_of(key),
                     )
-                except QuotaExceeded as quota:
-                    errors["files"] = rejection_message(quota)
+                except UploadRejected as rejected:  # over the quota, or the disk is full
+                    errors["files"] = rejections_message([rejected])
             if errors:
                 context = await _new_context(settings, values)
                 context["files_lost"] = received.files_sent > 0
                 return invalid_form("letters/new.html.j2", errors, **context)
-            await batch.commit_all()  # after the database commit
         return redirect(request, f"/letters/{letter.id}/accepted")
 
     @get("/{letter_id:int}/files/{file_id:int}", name="letters_file", opt=SKIP_COMPRESSION)
@@ -248,4 +252,5 @@ async def _new_context(settings: Settings, values: dict | None = None) -> dict:
         "max_text": service.MAX_TEXT_LENGTH,
         "limits": settings,
         "files_lost": False,
+        "idempotency_key": form_idempotency_key(values.get(IDEMPOTENCY_FIELD)),
     }

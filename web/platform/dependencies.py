@@ -13,10 +13,10 @@ from litestar.di import NamedDependency, Provide
 from litestar.stores.registry import StoreRegistry
 
 from web.settings import Settings
-from web.storage.backend import LocalDiskStorage
+from web.storage.protocol import StorageBackend
 
 AppSettings = NamedDependency[Settings]
-FileStorage = NamedDependency[LocalDiskStorage]
+FileStorage = NamedDependency[StorageBackend]
 Stores = NamedDependency[StoreRegistry]
 
 
@@ -24,7 +24,7 @@ def _settings(state: State) -> Settings:
     return state.settings  # the app's own (create_app puts them there)
 
 
-def _storage(state: State) -> LocalDiskStorage:
+def _storage(state: State) -> StorageBackend:
     return state.storage  # opened in the app's lifespan
 
 

@@ -19,7 +19,7 @@ from web.identity.asan_imza import (
     WrongPin,
     normalize_az_mobile,
 )
-from web.identity.asan_signin import AsanSignIn
+from web.identity.means import AsanSignIn
 from web.platform.forms import FormData, field, invalid_form
 from web.platform.i18n import gettext as _
 from web.platform.rendering import redirect, render

@@ -360,7 +360,9 @@ class DemoCA:
         return cls(private_key=key, certificate=cert)
 
     @classmethod
-    def load_or_create(cls, directory: Path, secret: str) -> DemoCA:
+    def load_or_create(
+        cls, directory: Path, secret: str, *, common_name: str = CA_COMMON_NAME
+    ) -> DemoCA:
         """Load the CA from ``directory``, creating and persisting a new one on first use.
 
         Safe with several processes: creation happens under an exclusive file lock. If only one
@@ -378,7 +380,7 @@ class DemoCA:
                     f"{directory} holds only one of {CA_KEY_FILE}/{CA_CERT_FILE}; "
                     "remove it to create a new demo CA"
                 )
-            ca = cls.generate()
+            ca = cls.generate(common_name=common_name)
             ca.save(directory, secret)
             return ca
 

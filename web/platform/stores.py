@@ -1,0 +1,61 @@
+"""The key-value stores behind sessions and rate limits, and their housekeeping.
+
+Memory stores on one process; Redis when REDIS_URL is set (several workers). Redis expires
+keys itself; a memory store only drops an expired key when that key is read again, so keys
+nobody asks for again (a visitor who left, an address that stopped) would stay for ever:
+`StoreFactory.purge_expired` drops them, and the app calls it on a timer (`housekeeping`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+import structlog
+from litestar.stores.base import Store
+from litestar.stores.memory import MemoryStore
+from litestar.stores.redis import RedisStore
+
+from web.settings import Settings
+
+log = structlog.get_logger("egomruk.housekeeping")
+HOUSEKEEPING_INTERVAL_SECONDS = 60
+
+
+class StoreFactory:
+    """`StoreRegistry(default_factory=...)`: one store per name, remembered for purging."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._redis: RedisStore | None = (
+            RedisStore.with_client(url=settings.redis_url, namespace="egomruk")
+            if settings.redis_url
+            else None
+        )
+        self.memory_stores: list[MemoryStore] = []
+
+    def __call__(self, name: str) -> Store:
+        if self._redis is not None:
+            return self._redis.with_namespace(name)
+        store = MemoryStore()
+        self.memory_stores.append(store)
+        return store
+
+    async def purge_expired(self) -> None:
+        for store in self.memory_stores:
+            await store.delete_expired()
+
+
+async def housekeeping(
+    chores: list[Callable[[], Awaitable[object]]], interval: float, stop: asyncio.Event
+) -> None:
+    """Run each chore every `interval` seconds until `stop` is set; a failing chore is logged
+    and tried again next time (it must never take the worker down)."""
+    while not stop.is_set():
+        for chore in chores:
+            try:
+                await chore()
+            except Exception:
+                log.exception("housekeeping_failed", chore=getattr(chore, "__qualname__", chore))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
