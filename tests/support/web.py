@@ -1,4 +1,5 @@
-"""Driving the app like a browser in integration tests: CSRF token, sign-in, party choice."""
+"""Driving the app like a browser over HTTP (integration tests and the benchmarks): CSRF
+token, sign-in, party choice. The browser tests' counterpart is `e2e/support.py`."""
 
 from __future__ import annotations
 
