@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 from pathlib import Path
 
 import uvicorn
@@ -137,16 +136,13 @@ def _serve() -> None:
     asyncio.run(_migrate())
     if settings.is_development:
         asyncio.run(_seed())
-    host = os.environ.get("HOST", "127.0.0.1")
-    port = int(os.environ.get("PORT", "8000"))
-    workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
-    print(f"e-Gömrük is serving on http://{host}:{port}")
+    print(f"e-Gömrük is serving on http://{settings.host}:{settings.port}")
     uvicorn.run(
         "web.app:create_app",
         factory=True,
-        host=host,
-        port=port,
-        workers=workers,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.web_concurrency,
         access_log=False,  # our middleware logs each request with its id
         proxy_headers=False,
         # Running requests (a slow upload) get this long after SIGTERM; then uvicorn cancels

@@ -106,3 +106,38 @@ def test_unset_env_is_production_never_development(clean_env):
     clean_env.setenv("ASAN_GATEWAY", "simulator")
     with pytest.raises(SettingsError, match="simulator"):
         load_settings()
+
+
+def test_serving_settings_are_read_with_the_others(clean_env):
+    clean_env.setenv("ENV", "development")
+    clean_env.setenv("HOST", "192.0.2.10")
+    clean_env.setenv("PORT", "8123")
+    clean_env.setenv("WEB_CONCURRENCY", "4")
+    settings = load_settings()
+    assert (settings.host, settings.port, settings.web_concurrency) == ("192.0.2.10", 8123, 4)
+    clean_env.setenv("PORT", "eighty")
+    with pytest.raises(SettingsError, match="PORT"):
+        load_settings()
+
+
+def test_every_setting_is_in_the_readme_and_unset_means_its_default(clean_env):
+    """One line per setting in `Settings` (variable and default); the README's table names
+    each variable; an unset variable gives exactly the default stated there."""
+    from dataclasses import fields
+    from pathlib import Path
+
+    from web.settings import Settings
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    clean_env.setenv("ENV", "development")
+    derived = {"env", "data_dir", "secret_key", "database_url", "asan_gateway", "smtp_port"}
+    for item in fields(Settings):
+        if "env" not in item.metadata:
+            continue
+        assert f"`{item.metadata['env']}`" in readme, item.metadata["env"]
+        if item.name not in derived:
+            clean_env.delenv(item.metadata["env"], raising=False)
+    loaded = load_settings()
+    for item in fields(Settings):
+        if "env" in item.metadata and item.name not in derived:
+            assert getattr(loaded, item.name) == item.default, item.name
