@@ -54,3 +54,14 @@ def test_services_know_no_http():
         if Path(module).stem == "service"
     }
     assert {module: names for module, names in offenders.items() if names} == {}
+
+
+def test_services_word_no_form_errors():
+    """Services report `Problem`s; the routes word them (`form_errors`), so no service imports
+    the request-language `gettext` (lazy labels of the domain's own values are fine)."""
+    offenders = {
+        module
+        for module, imported in _modules().items()
+        if Path(module).stem == "service" and "web.platform.i18n.gettext" in imported
+    }
+    assert offenders == set()

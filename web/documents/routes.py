@@ -20,8 +20,9 @@ from web.identity.guards import CurrentUser, SignedInUser, citizen_acting_for_pa
 from web.identity.sessions import flash, take_flash
 from web.platform import portal_time
 from web.platform.dependencies import AppSettings, FileStorage
-from web.platform.forms import FormData, date_parts, error_list, field, invalid_form
+from web.platform.forms import FormData, date_parts, error_list, field, form_errors, invalid_form
 from web.platform.i18n import gettext as _
+from web.platform.i18n import lazy_gettext as _l
 from web.platform.idempotency import FIELD as IDEMPOTENCY_FIELD
 from web.platform.idempotency import form_idempotency_key, idempotency_key_of
 from web.platform.paging import pagination_params
@@ -34,6 +35,25 @@ from web.storage.receiving import file_response, receiving_files, rejections_mes
 CREATED_FLASH = "created_document"
 SKIP_COMPRESSION = {"skip_compression": True}  # PDF/JPEG/PNG are compressed already
 PREVIEWABLE = frozenset({"image/jpeg", "image/png"})
+PERIOD_MESSAGES = {
+    "from_missing": _l("Enter the first day of the period"),
+    "from_not_a_date": _l("Enter a real date, for example 01.11.2026"),
+    "to_missing": _l("Enter the last day of the period"),
+    "to_not_a_date": _l("Enter a real date, for example 30.11.2026"),
+    "period_reversed": _l("The last day must be the same as or after the first day"),
+}
+DETAILS_MESSAGES = {
+    "kind_missing": _l("Choose the type of the document"),
+    "number_missing": _l("Enter the number of the document"),
+    "number_too_long": _l("The number must be %(max)d characters or fewer"),
+    "issued_on_missing": _l("Enter the date of the document"),
+    "issued_on_not_a_date": _l("Enter a real date, like 03 11 2026"),
+    "issued_on_in_future": _l("The date of the document cannot be in the future"),
+    "declaration_number_invalid": _l(
+        "Enter the declaration number as on the declaration, for example %(example)s"
+    ),
+    "note_too_long": _l("The note must be %(max)d characters or fewer"),
+}
 
 
 def _query(request: Request, name: str, max_length: int = 40) -> str:
@@ -95,7 +115,8 @@ class DocumentsController(Controller):
             "mistaken": "1" if _query(request, "mistaken") == "1" else "",
         }
         today = portal_time.today()
-        period, errors = documents.parse_period(values["from"], values["to"], today)
+        period, problems = documents.parse_period(values["from"], values["to"], today)
+        errors = form_errors(problems.values(), PERIOD_MESSAGES)
         context: dict[str, Any] = {
             "service": catalog.CLEARANCE_DOCUMENTS,
             "values": values,
@@ -177,7 +198,8 @@ class DocumentsController(Controller):
             }
             values[IDEMPOTENCY_FIELD] = received.get(IDEMPOTENCY_FIELD, 100)
             values["issued_on"] = date_parts(received.fields, "issued_on")
-            details, errors = documents.validate_details(values, portal_time.today())
+            details, problems = documents.validate_details(values, portal_time.today())
+            errors = form_errors(problems.values(), DETAILS_MESSAGES)
             if received.rejections:
                 errors["files"] = rejections_message(received.rejections)
             elif not batch.staged:
@@ -302,9 +324,10 @@ class OfficerDocumentsController(Controller):
             "to": _query(request, "to"),
         }
         searched = any(values.values())
-        period, errors = documents.parse_period(
+        period, problems = documents.parse_period(
             values["from"], values["to"], portal_time.today(), optional=True
         )
+        errors = form_errors(problems.values(), PERIOD_MESSAGES)
         if values["party"] and not documents.FIN_OR_VOEN_RE.match(values["party"]):
             errors = {"party": _("Enter a FIN (7 characters) or a VÖEN (10 digits)"), **errors}
         if searched and not values["party"] and not values["declaration"]:

@@ -32,8 +32,7 @@ from models.documents import (
     ObligationAcknowledgment,
 )
 from models.identity import Party, Person
-from web.platform.forms import date_from_parts, date_from_text
-from web.platform.i18n import gettext as _
+from web.platform.forms import Problem, date_from_parts, date_from_text
 from web.platform.i18n import lazy_gettext as _l
 from web.platform.idempotency import AlreadySaved
 from web.platform.paging import Page, page_of
@@ -87,26 +86,26 @@ def default_period(today: date) -> Period:
 
 def parse_period(
     raw_from: str, raw_to: str, today: date, *, optional: bool = False
-) -> tuple[Period | None, dict[str, str]]:
-    """The period a search asks for, or errors keyed by field id (`from`, `to`).
+) -> tuple[Period | None, dict[str, Problem]]:
+    """The period a search asks for, or its problems keyed by input (`from`, `to`).
 
     Nothing typed: the last 30 days (or no period at all when `optional`)."""
     raw_from, raw_to = raw_from.strip(), raw_to.strip()
     if not raw_from and not raw_to:
         return (None if optional else default_period(today)), {}
-    errors: dict[str, str] = {}
+    errors: dict[str, Problem] = {}
     start = date_from_text(raw_from) if raw_from else None
     end = date_from_text(raw_to) if raw_to else None
     if not raw_from:
-        errors["from"] = _("Enter the first day of the period")
+        errors["from"] = Problem("from_missing", "from")
     elif start is None:
-        errors["from"] = _("Enter a real date, for example 01.11.2026")
+        errors["from"] = Problem("from_not_a_date", "from")
     if not raw_to:
-        errors["to"] = _("Enter the last day of the period")
+        errors["to"] = Problem("to_missing", "to")
     elif end is None:
-        errors["to"] = _("Enter a real date, for example 30.11.2026")
+        errors["to"] = Problem("to_not_a_date", "to")
     if start and end and start > end:
-        errors["to"] = _("The last day must be the same as or after the first day")
+        errors["to"] = Problem("period_reversed", "to")
     if errors:
         return None, errors
     return Period(start, end), {}  # type: ignore[arg-type]
@@ -195,35 +194,36 @@ def normalize_declaration_number(raw: str) -> str:
 
 def validate_details(
     values: dict[str, Any], today: date
-) -> tuple[DocumentDetails | None, dict[str, str]]:
-    """Check the typed fields of “Yeni sənəd” (`issued_on` as `{day, month, year}`). Errors are
-    keyed by field name, in form order."""
-    errors: dict[str, str] = {}
+) -> tuple[DocumentDetails | None, dict[str, Problem]]:
+    """Check the typed fields of “Yeni sənəd” (`issued_on` as `{day, month, year}`). Problems
+    are keyed by input, in form order."""
+    errors: dict[str, Problem] = {}
     kind = values.get("kind", "")
     if kind not in DocumentKind._value2member_map_:
-        errors["kind"] = _("Choose the type of the document")
+        errors["kind"] = Problem("kind_missing", "kind")
     number = values.get("number", "")
     if not number:
-        errors["number"] = _("Enter the number of the document")
+        errors["number"] = Problem("number_missing", "number")
     elif len(number) > NUMBER_MAX:
-        errors["number"] = _("The number must be %(max)d characters or fewer", max=NUMBER_MAX)
+        errors["number"] = Problem("number_too_long", "number", {"max": NUMBER_MAX})
     parts = values.get("issued_on") or {}
     issued_on = date_from_parts(parts)
     if not any(parts.values()):
-        errors["issued_on"] = _("Enter the date of the document")
+        errors["issued_on"] = Problem("issued_on_missing", "issued_on")
     elif issued_on is None:
-        errors["issued_on"] = _("Enter a real date, like 03 11 2026")
+        errors["issued_on"] = Problem("issued_on_not_a_date", "issued_on")
     elif issued_on > today:
-        errors["issued_on"] = _("The date of the document cannot be in the future")
+        errors["issued_on"] = Problem("issued_on_in_future", "issued_on")
     declaration = normalize_declaration_number(values.get("declaration_number", ""))
     if declaration and not DECLARATION_NUMBER_RE.match(declaration):
-        errors["declaration_number"] = _(
-            "Enter the declaration number as on the declaration, for example %(example)s",
-            example=DECLARATION_NUMBER_EXAMPLE,
+        errors["declaration_number"] = Problem(
+            "declaration_number_invalid",
+            "declaration_number",
+            {"example": DECLARATION_NUMBER_EXAMPLE},
         )
     note = values.get("note", "")
     if len(note) > NOTE_MAX:
-        errors["note"] = _("The note must be %(max)d characters or fewer", max=NOTE_MAX)
+        errors["note"] = Problem("note_too_long", "note", {"max": NOTE_MAX})
     if errors:
         return None, errors
     return DocumentDetails(
