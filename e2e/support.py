@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
@@ -36,8 +38,8 @@ def sign_in(page: Page, username: str, next_path: str = "/", party: str | None =
     """Sign in with user name and password (works with and without JavaScript, in any of the
     languages); then, when `party` is given, act for that party (its label) or, with
     FIRST_PARTY, for the first one offered. The HTTP counterpart is `tests/support/web.py`."""
-    page.goto(f"/login?next={next_path}")
-    page.goto("/login/password")
+    # `next` travels in the query (no session before sign-in), as the sign-in page's links do.
+    page.goto(f"/login/password?{urlencode({'next': next_path})}")
     page.locator("#username").fill(username)
     page.locator("#password").fill(PASSWORD)
     page.locator("main form button[type=submit]").click()

@@ -56,7 +56,7 @@ def _development_secret(data_dir: Path) -> str:
 def setting(env_name: str, default: Any, parse: Callable[[str], Any] | None = None) -> Any:
     """A setting read from the environment variable `env_name`; `default` (stated here and
     nowhere else) when it is unset or empty. `parse` turns the text into the value; without
-    it the default's type decides (whole number, path, comma-separated list, text)."""
+    it the default's type decides (whole number, seconds, path, comma-separated list, text)."""
     return field(default=default, metadata={"env": env_name, "parse": parse})
 
 
@@ -80,6 +80,7 @@ class Settings:
     shutdown_grace_seconds: int = setting("SHUTDOWN_GRACE_SECONDS", 30)
     trusted_proxies: tuple[str, ...] = setting("TRUSTED_PROXIES", ())
     max_body_bytes: int = setting("MAX_BODY_BYTES", 1024 * 1024)
+    body_idle_timeout_seconds: float = setting("BODY_IDLE_TIMEOUT_SECONDS", 60.0)
     rate_limit_per_minute: int = setting("RATE_LIMIT_PER_MINUTE", 600)
     sign_in_rate_limit_per_minute: int = setting("SIGN_IN_RATE_LIMIT_PER_MINUTE", 20)
 
@@ -112,6 +113,7 @@ class Settings:
     letter_due_working_days: int = setting("LETTER_DUE_WORKING_DAYS", 15)
     letter_extension_max_working_days: int = setting("LETTER_EXTENSION_MAX_WORKING_DAYS", 30)
     letter_lookup_rate_limit_per_minute: int = setting("LETTER_LOOKUP_RATE_LIMIT_PER_MINUTE", 20)
+    appeals_per_day: int = setting("APPEALS_PER_DAY", 10)  # per citizen
 
     # --- e-mail of notices (off while SMTP_HOST is empty) --------------------------------------
     smtp_host: str = setting("SMTP_HOST", "")
@@ -160,6 +162,11 @@ def _parse(item: Field, raw: str) -> Any:
             return int(raw)
         except ValueError as exc:
             raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
+    if isinstance(item.default, float):
+        try:
+            return float(raw)
+        except ValueError as exc:
+            raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from exc
     if isinstance(item.default, Path):
         return Path(raw).resolve()
     if isinstance(item.default, tuple):
@@ -227,6 +234,8 @@ def load_settings() -> Settings:
         values["smtp_port"] = 465 if smtp_security == "tls" else 587
 
     _check_networks("TRUSTED_PROXIES", values["trusted_proxies"])
+    if not values["body_idle_timeout_seconds"] > 0:
+        raise SettingsError("BODY_IDLE_TIMEOUT_SECONDS must be more than 0 seconds")
     egov_issuer_url = values["egov_issuer_url"]
     if egov_issuer_url:
         if not (values["egov_client_id"] and values["egov_client_secret"]):

@@ -9,8 +9,9 @@ from tests.support import web
 csrf = web.csrf_token
 
 
-# Letters are the person's own, so no party choice: signed in is a 303.
-sign_in = partial(web.sign_in, expect=303)
+# Letters are the person's own: a citizen with several parties acts for the first one
+# offered (appeals need the choice made); signed in is a 303.
+sign_in = partial(web.sign_in, expect=303, party="")
 
 
 def lookup_params(body_id: int, number: str, day: str) -> dict[str, str]:

@@ -4,18 +4,26 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
+from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath
 from litestar.response import Response, Stream, Template
 
 from models.letters import LetterChannel
 from web.catalog import service as catalog
-from web.identity.guards import SignedInUser, signed_in
-from web.letters import lookup_limit, notifications, service
+from web.identity.guards import (
+    PartyChoiceRequired,
+    SignedInUser,
+    SignInRequired,
+    current_user,
+    signed_in,
+)
+from web.letters import access, lookup_limit, notifications, service
 from web.letters.attachments import attachment_response
 from web.letters.status import is_overdue, status_label
 from web.platform import portal_time
-from web.platform.dependencies import AppSettings, FileStorage, Stores
+from web.platform.dependencies import AppSettings, FileStorage, Limits
 from web.platform.forms import (
     date_from_parts,
     date_parts,
@@ -35,7 +43,6 @@ from web.settings import Settings
 from web.storage.protocol import UploadRejected
 from web.storage.receiving import receiving_files, rejections_message
 
-LOOKUP_STORE = "letter_lookup_rate_limit"
 SKIP_COMPRESSION = {"skip_compression": True}  # PDF/JPEG/PNG are compressed already
 TRACK_TEMPLATE = "letters/track.html.j2"
 APPEAL_MESSAGES = {
@@ -44,6 +51,10 @@ APPEAL_MESSAGES = {
     "subject_too_long": _l("The subject must be %(max)s characters or fewer"),
     "text_missing": _l("Enter the text of your appeal"),
     "text_too_long": _l("The text must be %(max)s characters or fewer"),
+    "appeals_per_day_reached": _l(
+        "You have sent %(max)s appeals today, the most one person may send in a day. "
+        "What you wrote is kept below: send it tomorrow, or call %(phone)s."
+    ),
 }
 
 
@@ -83,6 +94,18 @@ async def _track_context(**extra) -> dict:
     }
 
 
+def appellant(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """“Yeni müraciət” is for citizens acting for themselves or their company: staff get the
+    same 404 as a missing page; a citizen with several parties chooses one first."""
+    user = current_user(connection)
+    if user is None:
+        raise SignInRequired()
+    if not access.may_file_appeals(user.role):
+        raise NotFoundException()
+    if user.parties and user.party is None:
+        raise PartyChoiceRequired()
+
+
 class LettersController(Controller):
     path = "/letters"
     guards = [signed_in]  # noqa: RUF012 - Litestar reads a list
@@ -96,7 +119,7 @@ class LettersController(Controller):
 
     @get("/track", name="letters_track")
     async def track(
-        self, request: Request, user: SignedInUser, settings: AppSettings, stores: Stores
+        self, request: Request, user: SignedInUser, settings: AppSettings, rate_limits: Limits
     ) -> Template:
         query = request.query_params
         body_raw = field(query, "body", 12)
@@ -120,7 +143,7 @@ class LettersController(Controller):
             return render(request, TRACK_TEMPLATE, context, fragment="tracking", status_code=422)
 
         allowed = await lookup_limit.allow_lookup(
-            stores.get(LOOKUP_STORE),
+            rate_limits,
             person_id=user.person.id,
             address=client_address(request),
             limit=settings.letter_lookup_rate_limit_per_minute,
@@ -161,13 +184,14 @@ class LettersController(Controller):
             },
         )
 
-    @get("/new", name="letters_new")
+    @get("/new", name="letters_new", guards=[appellant])
     async def new_form(self, settings: AppSettings) -> Template:
         return Template("letters/new.html.j2", context=await _new_context(settings))
 
     @post(
         "/new",
         name="letters_new_submit",
+        guards=[appellant],
         opt={"exclude_from_csrf": True, "skip_compression": True},  # checked in receive_form
         request_max_body_size=None,  # receive_form applies the settings' limit
     )
@@ -201,10 +225,13 @@ class LettersController(Controller):
                         attachments=batch,
                         # The documents' quota, per person, for appeal attachments.
                         quota_bytes=settings.party_quota_bytes,
+                        appeals_per_day=settings.appeals_per_day,
                         idempotency_key=idempotency_key_of(key),
                     )
                 except UploadRejected as rejected:  # over the quota, or the disk is full
                     errors["files"] = rejections_message([rejected])
+                except service.AppealLimitReached as limit:
+                    errors.update(form_errors(limit.problems, APPEAL_MESSAGES))
             if errors:
                 context = await _new_context(settings, values)
                 context["files_lost"] = received.files_sent > 0

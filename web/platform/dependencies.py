@@ -1,5 +1,6 @@
 """What handlers receive by name through Litestar's dependency injection (`create_app`
-wires these once): `settings`, `storage`, `stores`, and `user` (from `web/identity/guards.py`).
+wires these once): `settings`, `storage`, `rate_limits`, and `user` (from
+`web/identity/guards.py`) and the sign-in means (`web/identity/means.py`).
 
 A handler asks for them as parameters, typed with the aliases below
 (`async def page(self, settings: AppSettings)`), instead of reading `request.app.state`;
@@ -10,14 +11,14 @@ from __future__ import annotations
 
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.stores.registry import StoreRegistry
 
+from web.platform.rate_limits import RateLimits
 from web.settings import Settings
 from web.storage.protocol import StorageBackend
 
 AppSettings = NamedDependency[Settings]
 FileStorage = NamedDependency[StorageBackend]
-Stores = NamedDependency[StoreRegistry]
+Limits = NamedDependency[RateLimits]
 
 
 def _settings(state: State) -> Settings:
@@ -28,10 +29,14 @@ def _storage(state: State) -> StorageBackend:
     return state.storage  # opened in the app's lifespan
 
 
-def dependencies(stores: StoreRegistry, **more: Provide) -> dict[str, Provide]:
+def _rate_limits(state: State) -> RateLimits:
+    return state.rate_limits  # the counters behind every limit (create_app)
+
+
+def dependencies(**more: Provide) -> dict[str, Provide]:
     return {
         "settings": Provide(_settings, sync_to_thread=False),
         "storage": Provide(_storage, sync_to_thread=False),
-        "stores": Provide(lambda: stores, sync_to_thread=False),
+        "rate_limits": Provide(_rate_limits, sync_to_thread=False),
         **more,
     }
