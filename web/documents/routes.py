@@ -25,7 +25,7 @@ from web.platform.i18n import gettext as _
 from web.platform.i18n import lazy_gettext as _l
 from web.platform.idempotency import FIELD as IDEMPOTENCY_FIELD
 from web.platform.idempotency import form_idempotency_key, idempotency_key_of
-from web.platform.paging import pagination_params
+from web.platform.paging import Page, pagination_params
 from web.platform.rendering import redirect, render, wants_fragment
 from web.platform.text_input import whole_number
 from web.settings import Settings
@@ -75,6 +75,30 @@ def _search_url(path: str, values: dict[str, str], page: int) -> str:
     if page > 1:
         query["page"] = str(page)
     return path + ("?" + urlencode(query) if query else "")
+
+
+def _results(
+    request: Request,
+    template_name: str,
+    path: str,
+    values: dict[str, str],
+    page: Page,
+    context: dict[str, Any],
+) -> Template:
+    """A search's page of results with its page links; the address bar follows the search."""
+    context.update(
+        page=page,
+        pagination=pagination_params(
+            page.number, page.pages, lambda n: _search_url(path, values, n)
+        ),
+    )
+    return render(
+        request,
+        template_name,
+        context,
+        fragment="search",
+        push_url=_search_url(path, values, page.number),
+    )
 
 
 async def _file_of(document: ClearanceDocument | None, file_id: int) -> DocumentFile:
@@ -141,19 +165,9 @@ class DocumentsController(Controller):
         context.update(
             period=period,
             is_default_period=not values["from"] and not values["to"],
-            page=page,
             kind_labels=documents.KIND_LABELS,
-            pagination=pagination_params(
-                page.number, page.pages, lambda n: _search_url("/documents", values, n)
-            ),
         )
-        return render(
-            request,
-            "documents/index.html.j2",
-            context,
-            fragment="search",
-            push_url=_search_url("/documents", values, page.number),
-        )
+        return _results(request, "documents/index.html.j2", "/documents", values, page, context)
 
     @get("/obligation", name="documents_obligation")
     async def obligation(self, user: SignedInUser, settings: AppSettings) -> Template:
@@ -355,18 +369,8 @@ class OfficerDocumentsController(Controller):
             AuditAction.SEARCH,
             detail=urlencode({k: v for k, v in values.items() if v}) + f" → {page.total}",
         )
-        context.update(
-            page=page,
-            pagination=pagination_params(
-                page.number, page.pages, lambda n: _search_url("/officer/documents", values, n)
-            ),
-        )
-        return render(
-            request,
-            "documents/officer_search.html.j2",
-            context,
-            fragment="search",
-            push_url=_search_url("/officer/documents", values, page.number),
+        return _results(
+            request, "documents/officer_search.html.j2", "/officer/documents", values, page, context
         )
 
     @get("/{document_id:int}", name="officer_document_detail")

@@ -19,7 +19,7 @@ async def attachment_response(
     return await file_response(
         storage,
         key=attachment.storage_key,
-        filename=attachment.filename,
+        filename=attachment.original_name,
         content_type=attachment.content_type,
         size=attachment.size,
     )

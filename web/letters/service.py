@@ -188,13 +188,7 @@ async def register_letter(
             )
             for file in staged:
                 await LetterAttachment.create(
-                    letter=letter,
-                    storage_key=file.key,
-                    filename=file.original_name,
-                    content_type=file.content_type,
-                    size=file.size,
-                    sha256=file.sha256,
-                    using_db=connection,
+                    letter=letter, **LetterAttachment.values_of(file), using_db=connection
                 )
             await LetterEvent.create(
                 letter=letter,

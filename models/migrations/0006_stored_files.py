@@ -1,0 +1,29 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+from tortoise import fields
+
+class Migration(migrations.Migration):
+    dependencies = [('models', '0005_e_imza_membership_source')]
+
+    initial = False
+
+    operations = [
+        ops.AlterField(
+            model_name='DocumentFile',
+            name='content_type',
+            field=fields.CharField(max_length=100),
+        ),
+        ops.AlterField(
+            model_name='DocumentFile',
+            name='storage_key',
+            field=fields.CharField(unique=True, max_length=64),
+        ),
+        # One stored-file shape (models.base.StoredFile): the letters' `filename` keeps its
+        # values under the documents' name, and both take the wider of the two lengths.
+        ops.RenameField(model_name='LetterAttachment', old_name='filename', new_name='original_name'),
+        ops.AlterField(
+            model_name='LetterAttachment',
+            name='original_name',
+            field=fields.CharField(max_length=300),
+        ),
+    ]
