@@ -134,6 +134,7 @@ def create_app(
                     notifications.smtp_sender(settings),
                     settings.notification_interval_seconds,
                     stop,
+                    domain=settings.mail_domain,
                 )
             )
         app.state.storage = LocalDiskStorage(
@@ -141,6 +142,7 @@ def create_app(
         )
         # Temp files of uploads a crash or kill cut off (uploads of live workers are kept).
         await sweep_temp(app.state.storage)
+        app.state.redis = stores.redis
         sweeper = asyncio.create_task(
             housekeeping(_chores(app), HOUSEKEEPING_INTERVAL_SECONDS, stop)
         )
@@ -152,6 +154,7 @@ def create_app(
             if sender is not None:
                 await asyncio.gather(sender, return_exceptions=True)
             await db.close_db()
+            await stores.close()
 
     stores = StoreFactory(settings)
 
@@ -224,6 +227,7 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=None,
+        logging_config=None,  # ours (web/platform/logging.py): JSON lines for every logger
         debug=False,
     )
     app.state.rate_limits = limits  # the letter lookup counts with it too

@@ -9,10 +9,13 @@ combinations. `get_settings()` is cached; tests set the environment first and ca
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import secrets
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import Field, dataclass, field, fields
+from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEVELOPMENT = "development"
 PRODUCTION = "production"
 _MIN_SECRET_LENGTH = 32
+# An estimate, not a proof: a random 32-character hex key scores about 115 bits, a
+# generated token_urlsafe(48) about 350, 32 identical characters 0.
+_MIN_SECRET_ENTROPY_BITS = 96
 
 
 class SettingsError(RuntimeError):
@@ -76,7 +82,7 @@ class Settings:
     # --- serving (`python -m web serve`) -----------------------------------------------------
     host: str = setting("HOST", "127.0.0.1")
     port: int = setting("PORT", 8000)
-    web_concurrency: int = setting("WEB_CONCURRENCY", 1)  # worker processes
+    workers: int = setting("WEB_CONCURRENCY", 1)  # worker processes (1 without REDIS_URL)
     shutdown_grace_seconds: int = setting("SHUTDOWN_GRACE_SECONDS", 30)
     trusted_proxies: tuple[str, ...] = setting("TRUSTED_PROXIES", ())
     max_body_bytes: int = setting("MAX_BODY_BYTES", 1024 * 1024)
@@ -122,11 +128,15 @@ class Settings:
     smtp_username: str = setting("SMTP_USERNAME", "")
     smtp_password: str = setting("SMTP_PASSWORD", "")
     smtp_from: str = setting("SMTP_FROM", "e-Gömrük <no-reply@e-gomruk.local>")
+    mail_domain: str = setting("MAIL_DOMAIN", "")  # of the Message-IDs; unset: SMTP_FROM's
     notification_interval_seconds: int = setting("NOTIFICATION_INTERVAL_SECONDS", 30)
 
-    # --- languages (not from the environment) ------------------------------------------------
+    # --- not from the environment ---------------------------------------------------------
     default_language: str = "az"
     languages: tuple[str, ...] = ("az", "en", "ru")
+    # What the operator should hear at start (`serve` logs them): settings that work but
+    # are probably not what was meant.
+    startup_warnings: tuple[str, ...] = ()
 
     @property
     def is_production(self) -> bool:
@@ -149,6 +159,60 @@ class Settings:
     @property
     def uses_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def _domain_of(address: str) -> str:
+    """The domain of an address like `Name <user@domain>` (for Message-IDs)."""
+    return parseaddr(address)[1].rpartition("@")[2] or "e-gomruk.local"
+
+
+def secret_entropy_bits(secret: str) -> float:
+    """Shannon estimate of a secret's entropy: bits per character (from how often each
+    character occurs in it) times its length. Repeated or few characters score low."""
+    if not secret:
+        return 0.0
+    counts = Counter(secret)
+    per_char = -sum(n / len(secret) * math.log2(n / len(secret)) for n in counts.values())
+    return per_char * len(secret)
+
+
+def _check_deployment(
+    env: str, secret_key: str, database_url: str, redis_url: str, workers: int
+) -> tuple[int, list[str]]:
+    """Refuse what cannot work (or is unsafe) with several workers and in production.
+
+    Returns the number of workers to run and the warnings for the operator.
+    """
+    warnings: list[str] = []
+    if workers < 1:
+        raise SettingsError(f"WEB_CONCURRENCY must be at least 1, got {workers}")
+    if env == PRODUCTION:
+        if secret_entropy_bits(secret_key) < _MIN_SECRET_ENTROPY_BITS:
+            raise SettingsError(
+                "SECRET_KEY looks guessable (too few different characters); generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+            )
+        if workers > 1 and not redis_url:
+            raise SettingsError(
+                "WEB_CONCURRENCY > 1 needs REDIS_URL: sessions and rate limits would live in "
+                "each worker's memory, and signed-in users would be sent to sign in again"
+            )
+        if workers > 1 and database_url.startswith("sqlite"):
+            raise SettingsError(
+                "WEB_CONCURRENCY > 1 needs PostgreSQL (DATABASE_URL): SQLite takes one writer"
+            )
+    elif workers > 1 and not redis_url:
+        warnings.append(
+            f"WEB_CONCURRENCY={workers} without REDIS_URL: running ONE worker, because "
+            "sessions and rate limits would not be shared between workers"
+        )
+        workers = 1
+    if not _env("ENV"):
+        warnings.append(
+            "ENV is not set: running as production (no demo data, no simulator); set "
+            "ENV=production to say so, or ENV=development on a development machine"
+        )
+    return workers, warnings
 
 
 def _parse(item: Field, raw: str) -> Any:
@@ -232,6 +296,11 @@ def load_settings() -> Settings:
         raise SettingsError("SMTP_SECURITY=none is for development only")
     if not values["smtp_port"]:
         values["smtp_port"] = 465 if smtp_security == "tls" else 587
+    values["mail_domain"] = values["mail_domain"] or _domain_of(values["smtp_from"])
+    values["workers"], startup_warnings = _check_deployment(
+        env, values["secret_key"], database_url, values["redis_url"], values["workers"]
+    )
+    values["startup_warnings"] = tuple(startup_warnings)
 
     _check_networks("TRUSTED_PROXIES", values["trusted_proxies"])
     if not values["body_idle_timeout_seconds"] > 0:

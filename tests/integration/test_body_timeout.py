@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -91,3 +92,59 @@ async def test_a_stalled_upload_times_out_and_leaves_nothing(make_app, settings)
         assert elapsed < 5
         assert _files_in(settings.upload_dir) == before  # no temp file left
         assert not await Letter.filter(subject=SUBJECT).exists()
+
+
+async def test_a_real_server_ends_a_stalled_upload_with_408_and_closes(tmp_path):
+    """Through uvicorn: a document upload whose body stops arriving gets a 408 within the
+    timeout, the connection is closed, and no row or file is left."""
+    from urllib.parse import urlsplit
+
+    from tests.integration.server_support import document_rows, server_place, trader
+    from tests.support.web import csrf_token
+
+    with server_place(BODY_IDLE_TIMEOUT_SECONDS="1") as server:
+        server.start()
+        client = await trader(server)
+        token = await csrf_token(client)
+        cookies = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+        await client.aclose()
+        fields = {
+            "_csrf_token": token,
+            "kind": "invoice",
+            "number": "STALLED-1",
+            "issued_on-day": "03",
+            "issued_on-month": "11",
+            "issued_on-year": "2026",
+        }
+        head = (
+            b"".join(_field(name, value) for name, value in fields.items())
+            + (
+                f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="files"; '
+                'filename="stalled.pdf"\r\nContent-Type: application/pdf\r\n\r\n'
+            ).encode()
+        )
+        sent = head + b"%PDF-1.4\n" + b"0" * 200_000
+        address = urlsplit(server.url)
+        reader, writer = await asyncio.open_connection(address.hostname, address.port)
+        writer.write(
+            (
+                "POST /documents/new HTTP/1.1\r\n"
+                f"Host: {address.netloc}\r\n"
+                f"Cookie: {cookies}\r\n"
+                f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+                f"Content-Length: {len(sent) + 1_000_000}\r\n\r\n"
+            ).encode()
+            + sent
+        )
+        await writer.drain()
+        started = time.monotonic()
+        answer = await asyncio.wait_for(reader.read(65536), timeout=10)  # nothing more is sent
+        rest = await asyncio.wait_for(reader.read(), timeout=10)  # the server closes
+        elapsed = time.monotonic() - started
+        writer.close()
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+        assert elapsed < 8
+        assert rest == b"" or b"</html>" in answer + rest
+        assert await document_rows(server) == []
+        uploads = Path(server.env["DATA_DIR"]) / "uploads"
+        assert not [path for path in uploads.rglob("*") if path.is_file()]

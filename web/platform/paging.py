@@ -25,6 +25,12 @@ class Page:
         return max(1, ceil(self.total / self.size))
 
 
+def clamped(number: int, total: int, size: int) -> int:
+    """The page to show for a requested `number`: from 1 to the last page (an old link past
+    the end shows the last page, not nothing)."""
+    return min(max(number, 1), max(1, ceil(total / size)))
+
+
 async def page_of(
     query: Any, number: int, size: int, rows: Callable[[Any], Any] = lambda query: query
 ) -> Page:
@@ -32,7 +38,7 @@ async def page_of(
     last page, not nothing. `query` is counted; `rows(query)` adds the ordering, joins and
     annotations for the rows themselves."""
     total = await query.count()
-    number = min(max(number, 1), max(1, ceil(total / size)))
+    number = clamped(number, total, size)
     items = await rows(query).offset((number - 1) * size).limit(size)
     return Page(items=list(items), total=total, number=number, size=size)
 
