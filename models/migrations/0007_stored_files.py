@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0005_e_imza_membership_source')]
+    dependencies = [('models', '0006_indexes')]
 
     initial = False
 
