@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from litestar import Litestar, Request, Router
 from litestar.config.compression import CompressionConfig
@@ -24,6 +25,7 @@ from web.documents.routes import (
     DocumentsController,
     OfficerDocumentsController,
 )
+from web.identity import asan_signin
 from web.identity.asan_signin import build_asan_service
 from web.identity.guards import auth_context_middleware
 from web.identity.routes import AuthController
@@ -133,8 +135,12 @@ def create_app(
     stores = StoreFactory(settings)
 
     def _chores(app: Litestar) -> list:
-        """Forget what has expired: memory-store keys (sessions, rate-limit windows)."""
-        return [stores.purge_expired]
+        """Forget what has expired: memory-store keys (sessions, rate-limit windows), used
+        Asan İmza transaction ids and finished simulator transactions."""
+        chores = [stores.purge_expired]
+        if app.state.asan is not None:
+            chores.append(lambda: asan_signin.purge_expired(app.state.asan, now=datetime.now(UTC)))
+        return chores
 
     # The phone simulator exists only where the simulated operator does (never production).
     simulator_routes = (

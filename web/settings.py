@@ -88,6 +88,7 @@ class Settings:
     upload_max_files: int = 10
     upload_max_document_bytes: int = 50 * 1000 * 1000
     party_quota_bytes: int = 2 * 1000 * 1000 * 1000
+    staff_totp_required: bool = False
     trusted_proxies: tuple[str, ...] = ()
     default_language: str = "az"
     languages: tuple[str, ...] = field(default=("az", "en", "ru"))
@@ -176,6 +177,9 @@ def load_settings() -> Settings:
         upload_max_files=_env_int("UPLOAD_MAX_FILES", 10),
         upload_max_document_bytes=_env_int("UPLOAD_MAX_DOCUMENT_BYTES", 50 * 1000 * 1000),
         party_quota_bytes=_env_int("PARTY_QUOTA_BYTES", 2 * 1000 * 1000 * 1000),
+        # Staff sign in with TOTP in production (their accounts are the ones worth guessing).
+        staff_totp_required=_env("STAFF_TOTP_REQUIRED", "1" if env == PRODUCTION else "0")
+        in ("1", "true", "yes"),
         trusted_proxies=_env_networks("TRUSTED_PROXIES"),
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
@@ -15,10 +17,13 @@ from web.identity import accounts, asan_signin, sessions
 from web.identity.accounts import AuthOutcome
 from web.identity.asan_imza import normalize_az_mobile
 from web.identity.guards import current_user, signed_in
+from web.identity.throttle import STORE_NAME as THROTTLE_STORE
+from web.identity.throttle import SignInThrottle
 from web.letters import service as letters
 from web.platform import i18n
 from web.platform.forms import FormData, field, invalid_form
 from web.platform.i18n import gettext as _
+from web.platform.middleware import client_address
 from web.platform.rendering import redirect, render
 from web.platform.safety import safe_next_path
 from web.platform.text_input import clean_text, whole_number
@@ -38,6 +43,17 @@ def bounded_next(raw: str | None) -> str:
     """A same-site path of at most MAX_NEXT_LENGTH characters, else the home page."""
     path = clean_text(raw, MAX_NEXT_LENGTH + 1)
     return safe_next_path(path, "/") if len(path) <= MAX_NEXT_LENGTH else "/"
+
+
+def _wait_message(seconds: int) -> str:
+    if seconds < 90:
+        return _(
+            "Too many failed attempts. Wait %(seconds)s seconds and try again.", seconds=seconds
+        )
+    return _(
+        "Too many failed attempts. Wait %(minutes)s minutes and try again.",
+        minutes=math.ceil(seconds / 60),
+    )
 
 
 def _next_query(next_path: str) -> str:
@@ -99,30 +115,45 @@ class AuthController(Controller):
             errors["username"] = _("Enter your user name")
         if not password:
             errors["password"] = _("Enter your password")
+        throttle = SignInThrottle(request.app.stores.get(THROTTLE_STORE))
+        address = client_address(request)
+        if not errors:
+            wait = await throttle.wait_seconds(username, address, now=time.time())
+            if wait:
+                errors["username"] = _wait_message(wait)
+                response = invalid_form(
+                    "auth/password.html.j2", errors, values={"username": username}, next=next_path
+                )
+                response.status_code = 429
+                return response
         if not errors:
             result = await accounts.authenticate(username, password, now=datetime.now(UTC))
+            if result.outcome in (AuthOutcome.OK, AuthOutcome.TOTP_REQUIRED):
+                await throttle.succeeded(username, address)
             if result.outcome is AuthOutcome.OK:
                 account = result.account
-                return await _finish_sign_in(
-                    request,
-                    person_id=account.person_id,
-                    role=account.role,
-                    method="password",
-                    target=next_path,
-                )
-            if result.outcome is AuthOutcome.TOTP_REQUIRED:
+                if account.role != Role.CITIZEN and request.app.state.settings.staff_totp_required:
+                    # Staff are protected by a second factor, not by lock-outs: without one
+                    # the password alone does not open a staff account.
+                    errors["username"] = _(
+                        "Staff accounts sign in with a second factor (an authenticator app). "
+                        "Ask an administrator to set it up for you."
+                    )
+                else:
+                    return await _finish_sign_in(
+                        request,
+                        person_id=account.person_id,
+                        role=account.role,
+                        method="password",
+                        target=next_path,
+                    )
+            elif result.outcome is AuthOutcome.TOTP_REQUIRED:
                 request.session[PENDING_TOTP] = {"account_id": result.account.id, "next": next_path}
                 return redirect(request, "/login/totp")
-            if result.outcome is AuthOutcome.LOCKED:
-                minutes = max(
-                    1, int((result.locked_until - datetime.now(UTC)).total_seconds() // 60) + 1
-                )
-                errors["username"] = _(
-                    "Too many failed attempts: this account is locked. Try again in %(minutes)s "
-                    "minutes.",
-                    minutes=minutes,
-                )
             else:
+                # Unknown, wrong and paused accounts get one answer: nobody learns which
+                # user names exist or can tell a victim's account to stay paused.
+                await throttle.failed(username, address, now=time.time())
                 errors["username"] = _("The user name or password is not right")
         return invalid_form(
             "auth/password.html.j2", errors, values={"username": username}, next=next_path

@@ -7,6 +7,7 @@ Modules
 ``gateway``    the seam to the operator: :class:`AsanGateway` and its result types; its docstring
                lists what a real operator adapter must implement and map.
 ``simulator``  operator + phone simulator implementing the gateway (demo / tests).
+``revocation`` is a certificate revoked? :class:`RevocationChecker`, CRL-based implementation.
 ``pki``        demo CA and identity certificates for the simulator; the one place where the
                certificate subject ↔ FIN / VÖEN mapping is defined.
 ``phone``      normalisation of Azerbaijani mobile numbers.
@@ -33,10 +34,12 @@ from .errors import (
     BadSignature,
     CertificateExpired,
     CertificateNotYetValid,
+    CertificateRevoked,
     CertificateValidityError,
     DemoCAError,
     IdentityMismatch,
     MalformedResponse,
+    RevocationUnknown,
     SimBlocked,
     StaleRecord,
     TransactionError,
@@ -60,6 +63,7 @@ from .protocol import (
     verify_sign_in,
     verify_signed_response,
 )
+from .revocation import CrlRevocationChecker, RevocationChecker, RevocationStatus
 
 __all__ = [
     "AsanGateway",
@@ -68,12 +72,17 @@ __all__ = [
     "BadSignature",
     "CertificateExpired",
     "CertificateNotYetValid",
+    "CertificateRevoked",
     "CertificateValidityError",
+    "CrlRevocationChecker",
     "DemoCAError",
     "IdentityMismatch",
     "MalformedResponse",
     "MemoryReplayGuard",
     "ReplayGuard",
+    "RevocationChecker",
+    "RevocationStatus",
+    "RevocationUnknown",
     "SignedCertificate",
     "SimBlocked",
     "StaleRecord",

@@ -46,7 +46,7 @@ import fcntl
 import os
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -62,6 +62,7 @@ from .errors import DemoCAError, MalformedResponse, WrongPin
 __all__ = [
     "CA_CERT_FILE",
     "CA_KEY_FILE",
+    "CRL_FILE",
     "DemoCA",
     "IdentitySubject",
     "build_identity_name",
@@ -73,6 +74,9 @@ __all__ = [
 
 CA_KEY_FILE = "ca_key.pem"
 CA_CERT_FILE = "ca_cert.pem"
+CRL_FILE = "crl.pem"
+CRL_VALIDITY = timedelta(days=7)
+_CRL_RENEW_BEFORE = timedelta(days=1)
 _LOCK_FILE = ".ca.lock"
 CA_VALIDITY = timedelta(days=3652)
 CA_COMMON_NAME = "e-Gömrük Asan İmza DEMO Root CA"
@@ -359,6 +363,52 @@ class DemoCA:
             raise DemoCAError("demo CA key and certificate do not belong together")
         return cls(private_key=key, certificate=cert)
 
+    def issue_crl(
+        self, revoked_serials: Iterable[int], *, now: datetime, validity: timedelta = CRL_VALIDITY
+    ) -> x509.CertificateRevocationList:
+        """A CRL signed by this CA listing `revoked_serials`, current from `now` for `validity`."""
+        now = _aware(now, "now").replace(microsecond=0)
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(self.certificate.subject)
+            .last_update(now - _BACKDATE)
+            .next_update(now + validity)
+        )
+        for serial in sorted(set(revoked_serials)):
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder()
+                .serial_number(serial)
+                .revocation_date(now - _BACKDATE)
+                .build()
+            )
+        return builder.sign(self.private_key, hashes.SHA256())
+
+    def current_crl(self, directory: Path, *, now: datetime) -> x509.CertificateRevocationList:
+        """The CRL published in `directory` (``crl.pem``), re-issued with the same entries when
+        it is missing or about to go stale, as a CA re-publishes its CRL on schedule."""
+        path = directory / CRL_FILE
+        crl = _read_crl(path)
+        if (
+            crl is not None
+            and crl.next_update_utc
+            and crl.next_update_utc - now > _CRL_RENEW_BEFORE
+        ):
+            return crl
+        with _directory_lock(directory):
+            crl = _read_crl(path)
+            serials = [entry.serial_number for entry in crl] if crl is not None else []
+            crl = self.issue_crl(serials, now=now)
+            _atomic_write(path, crl.public_bytes(serialization.Encoding.PEM), 0o644)
+        return crl
+
+    def revoke(self, directory: Path, serial: int, *, now: datetime) -> None:
+        """Add `serial` to the CRL published in `directory` (demo: a lost SIM, say)."""
+        with _directory_lock(directory):
+            crl = _read_crl(directory / CRL_FILE)
+            serials = [entry.serial_number for entry in crl] if crl is not None else []
+            crl = self.issue_crl([*serials, serial], now=now)
+            _atomic_write(directory / CRL_FILE, crl.public_bytes(serialization.Encoding.PEM), 0o644)
+
     @classmethod
     def load_or_create(cls, directory: Path, secret: str) -> DemoCA:
         """Load the CA from ``directory``, creating and persisting a new one on first use.
@@ -381,6 +431,13 @@ class DemoCA:
             ca = cls.generate()
             ca.save(directory, secret)
             return ca
+
+
+def _read_crl(path: Path) -> x509.CertificateRevocationList | None:
+    try:
+        return x509.load_pem_x509_crl(path.read_bytes())
+    except (FileNotFoundError, ValueError):
+        return None
 
 
 def issue_identity_certificate(

@@ -37,8 +37,10 @@ Verification order (:func:`verify_signed_response`)
 5. Signature over the challenge hash with the end-entity EC key (:class:`BadSignature`).
 6. Subject decoded with :func:`.pki.parse_identity_name` (:class:`MalformedResponse`).
 
-Revocation (CRL/OCSP) is not checked: the demo CA publishes none. A real deployment should add
-an OCSP check of the end-entity certificate after step 5.
+7. Revocation, when a :class:`.revocation.RevocationChecker` is given: every certificate of
+   the path below the trusted CA must be GOOD; REVOKED → :class:`CertificateRevoked`, UNKNOWN
+   (no current CRL, no OCSP answer) → :class:`RevocationUnknown` (fail closed). The portal
+   always passes one (`web.identity.asan_signin`); the demo CA publishes a CRL.
 
 Replay
 ------
@@ -74,6 +76,7 @@ from .errors import (
 )
 from .gateway import SignedCertificate
 from .pki import parse_identity_name
+from .revocation import RevocationChecker, check_path
 
 __all__ = [
     "CHALLENGE_BYTES",
@@ -264,6 +267,7 @@ def verify_signed_response(
     certificate_chain_pem: Sequence[bytes],
     trusted_ca_pem: bytes,
     now: datetime,
+    revocation: RevocationChecker | None = None,
 ) -> VerifiedIdentity:
     """Check one signed certificate from a SIGNED status and say whom it identifies.
 
@@ -286,6 +290,8 @@ def verify_signed_response(
     _check_end_entity_usage(end_entity)
     _check_signature(end_entity, signature, digest)
     subject = parse_identity_name(end_entity.subject)
+    if revocation is not None:
+        check_path(path, revocation, now)
 
     return VerifiedIdentity(
         fin=subject.fin,
@@ -304,6 +310,7 @@ def verify_sign_in(
     signatures: Sequence[SignedCertificate],
     trusted_ca_pem: bytes,
     now: datetime,
+    revocation: RevocationChecker | None = None,
 ) -> VerifiedSignIn:
     """Verify every certificate of a SIGNED status and group them by role.
 
@@ -319,6 +326,7 @@ def verify_sign_in(
             certificate_chain_pem=item.certificate_chain_pem,
             trusted_ca_pem=trusted_ca_pem,
             now=now,
+            revocation=revocation,
         )
         for item in signatures
     ]
