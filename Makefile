@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test test-sqlite test-postgres lint format browser bench messages clean
+.PHONY: run test test-sqlite test-postgres lint format browser engines pg-client bench messages clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -34,13 +34,43 @@ browser: $(VENV)/.test-installed
 		$(PY) -m playwright install chromium; \
 	fi
 
+# Engines the sign-in tests run for real: nginx (Elektron imza's TLS front, deploy/nginx/) and
+# a Node OpenID provider (E-Gov identity, tests/support/oidc_provider/). Debian packages as root,
+# like chromium; the provider from npm at its locked version.
+OIDC_PROVIDER := tests/support/oidc_provider
+engines:
+	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; \
+		else echo "Install nginx to run the Elektron imza tests"; fi; \
+	fi
+	@if ! command -v node >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; \
+		else echo "Install Node.js 20+ to run the E-Gov identity tests"; fi; \
+	fi
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix $(OIDC_PROVIDER) --no-audit --no-fund --loglevel=error; \
+	fi
+
+# pg_dump / pg_restore for backup and restore on PostgreSQL (and its test): Debian's
+# postgresql-client when it is missing and installable.
+pg-client:
+	@if command -v pg_dump >/dev/null; then \
+		echo "Using $$(command -v pg_dump)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client; \
+	else \
+		echo "pg_dump is missing: install postgresql-client for backups of PostgreSQL"; \
+	fi
+
 lint: $(VENV)/.test-installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check web models tests e2e bench
 
 # The whole suite on SQLite, then on PostgreSQL (skipped with a reason when it is not
 # reachable on a laptop; required in CI).
-test: lint browser
+test: lint browser engines pg-client
 	$(PY) -m pytest
 	TEST_DATABASE=postgres $(PY) -m pytest tests/integration e2e
 

@@ -2,8 +2,8 @@
 
 The whole path a browser's upload takes, in process: httpx streams a multipart body (built
 chunk by chunk, never whole) into the ASGI app; the route checks CSRF, parses the stream
-(`web/storage/receiving.py`), sniffs and stores the file (`LocalDiskStorage`), writes the rows
-and moves the file into place. Limits are raised so a 50 MB file is allowed.
+(`web/storage/receiving.py`), sniffs and stores the file (`LocalDiskStorage`), moves it into
+place and commits the rows. Limits are raised so a 50 MB file is allowed.
 
 Memory: `tracemalloc` peak above the level before the request, for 5 MB and 50 MB files; flat
 memory means the 50/5 ratio stays ≈1 (and the peak far below the file size).

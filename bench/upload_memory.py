@@ -25,7 +25,7 @@ from pathlib import Path
 
 import aiofiles
 
-from web.storage.backend import LocalDiskStorage
+from web.storage.local_disk import LocalDiskStorage
 
 MB = 1000 * 1000
 CHUNK = 64 * 1024

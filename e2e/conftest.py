@@ -7,14 +7,10 @@ TEST_DATABASE selects (see tests/support/database.py). Chromium is Debian's
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +18,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.support.database import provision_test_database
+from tests.support.server import free_port, server_environment, wait_until_healthy
+from tests.support.sign_in_means import sign_in_means
 
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEM_CHROMIUM = "/usr/bin/chromium"
@@ -38,44 +36,16 @@ MOBILE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_healthy(url: str, process: subprocess.Popen, log_path: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{log_path.read_text()[-4000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"server did not become healthy:\n{log_path.read_text()[-4000:]}")
-
-
 @pytest.fixture(scope="session")
 def server_env() -> Iterator[dict[str, str]]:
     database = provision_test_database()
     data_dir = tempfile.mkdtemp(prefix="egomruk-e2e-")
-    env = {
-        **os.environ,
-        "ENV": "development",
-        "DATA_DIR": data_dir,
-        "LOG_LEVEL": "WARNING",
-        "RATE_LIMIT_PER_MINUTE": "100000",
-        "SIGN_IN_RATE_LIMIT_PER_MINUTE": "100000",
-        "HOST": "127.0.0.1",
-        "PORT": str(_free_port()),
-    }
-    env.pop("DATABASE_URL", None)
-    if database.url:
-        env["DATABASE_URL"] = database.url
-    yield env
+    env = server_environment(Path(data_dir), database.url)
+    # E-Gov identity (a real OpenID provider) and Elektron imza (demo certificates; nginx is
+    # started by the tests that need it, on the port reserved here).
+    with sign_in_means(env, Path(data_dir), free_port) as means_env:
+        env.update(means_env)
+        yield env
     database.drop()
     shutil.rmtree(data_dir, ignore_errors=True)
 
@@ -93,7 +63,7 @@ def base_url(server_env: dict[str, str]) -> Iterator[str]:
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait_until_healthy(url, process, log_path)
+        wait_until_healthy(url, process, log_path)
         yield url
     finally:
         process.terminate()  # SIGTERM: uvicorn shuts down gracefully

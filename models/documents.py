@@ -4,7 +4,7 @@ audit log of what customs officers opened.
 
 A `ClearanceDocument` belongs to a `Party` (never to the person who typed it in: a company's
 documents stay with the company when staff change). Its files are `DocumentFile` rows whose
-bytes live in file storage under a server-made key (`web/storage/backend.py`).
+bytes live in file storage under a server-made key (`web/storage/local_disk.py`).
 """
 
 from __future__ import annotations
@@ -51,12 +51,15 @@ class ClearanceDocument(TimestampedModel):
         on_delete=fields.RESTRICT,
     )
     mistaken_reason = fields.TextField(null=True)
+    # Made when “Yeni sənəd” was rendered: the same form sent twice saves once.
+    idempotency_key = fields.CharField(max_length=64, null=True)
 
     files: fields.ReverseRelation[DocumentFile]
 
     class Meta:
         table = "clearance_document"
         indexes = (("party_id", "created_at"),)
+        unique_together = (("party", "idempotency_key"),)
 
     @property
     def reference(self) -> str:

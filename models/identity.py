@@ -48,6 +48,7 @@ class PartyKind(StrEnum):
 
 class MembershipSource(StrEnum):
     ASAN_CERTIFICATE = "asan_certificate"
+    E_IMZA_CERTIFICATE = "e_imza_certificate"  # shown by a company's Elektron imza certificate
     SEED = "seed"
     ADMIN = "admin"
 

@@ -146,12 +146,18 @@ class Letter(TimestampedModel):
     due_on = fields.DateField()
     extended = fields.BooleanField(default=False)
     status_changed_at = fields.DatetimeField()
+    # Made when “Yeni müraciət” was rendered: the same form sent twice registers once.
+    idempotency_key = fields.CharField(max_length=64, null=True)
 
     events: fields.ReverseRelation[LetterEvent]
 
     class Meta:
         table = "letter"
-        unique_together = (("body", "year", "sequence"), ("body", "number_key"))
+        unique_together = (
+            ("body", "year", "sequence"),
+            ("body", "number_key"),
+            ("applicant", "idempotency_key"),
+        )
         ordering = ("-registered_at", "-id")
 
 

@@ -1,4 +1,5 @@
-"""Command line: `python -m web migrate | seed | serve | storage-check [--remove-orphans]`.
+"""Command line: `python -m web migrate | seed | serve | storage-check [--remove-orphans] |
+backup DIR | restore DIR | e-imza-demo [--out DIR]`.
 
 `serve` is what `make run` uses: it applies migrations, seeds demo data in development,
 then starts uvicorn (graceful shutdown on SIGTERM/SIGINT).
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+from pathlib import Path
 
 import uvicorn
 
@@ -44,9 +46,10 @@ async def _seed() -> None:
 
 
 async def _storage_check(remove: bool) -> int:
-    """Report stored files no row points to (orphans) and rows whose file is missing."""
-    from web.storage.backend import LocalDiskStorage
+    """Report stored files no row points to (orphans), rows whose file is missing, and the
+    temp files of interrupted uploads (web/storage/check.py)."""
     from web.storage.check import check
+    from web.storage.local_disk import LocalDiskStorage
 
     settings = get_settings()
     await db.init_db(settings)
@@ -57,15 +60,76 @@ async def _storage_check(remove: bool) -> int:
     report = result.report
     print(
         f"Storage {settings.upload_dir}: {len(report.orphans)} orphan(s), "
-        f"{len(report.missing)} missing file(s)."
+        f"{len(report.missing)} missing file(s), {len(report.recoverable)} recoverable, "
+        f"{len(report.interrupted)} interrupted upload(s) ({report.interrupted_bytes} bytes), "
+        f"{report.in_progress} upload(s) in progress."
     )
     for key in report.orphans:
-        print(f"  orphan   {key}{'  (removed)' if key in result.removed else ''}")
+        print(f"  orphan       {key}{'  (removed)' if key in result.removed else ''}")
     for key in report.missing:
-        print(f"  missing  {key}")
-    if report.orphans and not remove:
-        print("Run again with --remove-orphans to delete them (missing files are only reported).")
-    return 0 if report.ok or (not report.missing and result.removed) else 1
+        print(f"  missing      {key}")
+    for key in report.recoverable:
+        print(f"  recoverable  {key}{'  (moved into place)' if key in result.recovered else ''}")
+    for name in report.interrupted:
+        removed = f"tmp/{name}" in result.removed
+        print(f"  interrupted  tmp/{name}{'  (removed)' if removed else ''}")
+    if not remove and (report.orphans or report.interrupted or report.recoverable):
+        print(
+            "Run again with --remove-orphans to delete orphans and interrupted uploads and to "
+            "move recoverable files into place (missing files are only reported)."
+        )
+    return 1 if report.missing else 0 if remove or report.ok else 1
+
+
+def _backup(directory: Path) -> int:
+    from web.storage.backup import BackupError, backup
+
+    try:
+        result = asyncio.run(backup(get_settings(), directory))
+    except BackupError as error:
+        print(f"Backup failed: {error}")
+        return 1
+    print(
+        f"Backup of the {result.database_kind} database and {result.files} file(s) "
+        f"({result.bytes} bytes) written to {result.directory}."
+    )
+    return 0
+
+
+def _restore(directory: Path) -> int:
+    from web.settings import data_dir_from_environment
+    from web.storage.backup import BackupError, restore, restore_data_extras
+
+    try:
+        # The secret key first: loading the settings would otherwise generate a new one.
+        restore_data_extras(directory, data_dir_from_environment())
+        result = asyncio.run(restore(get_settings(), directory))
+    except BackupError as error:
+        print(f"Restore failed: {error}")
+        return 1
+    print(
+        f"Restored the {result.database_kind} database and {result.files} file(s) "
+        f"({result.bytes} bytes) from {result.directory}. Next: `python -m web storage-check`, "
+        "then start the portal (it applies newer migrations)."
+    )
+    return 0
+
+
+def _e_imza_demo(out: str | None) -> int:
+    from web.devdata.e_imza_demo import DEMO_P12_PASSWORD, write_demo_certificates
+
+    settings = get_settings()
+    if not settings.is_development:
+        print("Demo certificates are never made in production.")
+        return 1
+    made = write_demo_certificates(settings, Path(out) if out else None)
+    print(f"Demo Elektron imza certificates in {made.directory}:")
+    print(f"  CA bundle (E_IMZA_CA_FILE, nginx ssl_client_certificate): {made.ca_file}")
+    print(f"  CRL (E_IMZA_CRL_FILES): {made.crl_file}")
+    for label, path in made.files.items():
+        print(f"  {label:<24} {path}")
+    print(f"PKCS#12 passphrase: {DEMO_P12_PASSWORD} (see the README to import one into a browser)")
+    return 0
 
 
 def _serve() -> None:
@@ -85,7 +149,9 @@ def _serve() -> None:
         workers=workers,
         access_log=False,  # our middleware logs each request with its id
         proxy_headers=False,
-        timeout_graceful_shutdown=10,
+        # Running requests (a slow upload) get this long after SIGTERM; then uvicorn cancels
+        # them (an upload then logs "upload interrupted by shutdown", web/storage/receiving.py).
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         log_level="warning",
     )
 
@@ -100,11 +166,23 @@ def main() -> None:
     check.add_argument(
         "--remove-orphans", action="store_true", help="delete files that no row points to"
     )
+    backup = sub.add_parser("backup", help="copy the database and its files into a new directory")
+    backup.add_argument("directory", type=Path)
+    restore = sub.add_parser("restore", help="restore a backup into an empty place")
+    restore.add_argument("directory", type=Path)
+    demo = sub.add_parser("e-imza-demo", help="demo Elektron imza certificates (development)")
+    demo.add_argument("--out", help="directory for the files (default DATA_DIR/e-imza-demo)")
     args = parser.parse_args()
     if args.command == "migrate":
         asyncio.run(_migrate())
     elif args.command == "seed":
         asyncio.run(_seed())
+    elif args.command == "backup":
+        raise SystemExit(_backup(args.directory))
+    elif args.command == "restore":
+        raise SystemExit(_restore(args.directory))
+    elif args.command == "e-imza-demo":
+        raise SystemExit(_e_imza_demo(args.out))
     elif args.command == "storage-check":
         raise SystemExit(asyncio.run(_storage_check(args.remove_orphans)))
     else:

@@ -27,6 +27,8 @@ from web.documents.routes import (
 )
 from web.identity import asan_signin
 from web.identity.asan_signin import build_asan_service
+from web.identity.e_imza import build_e_imza_service
+from web.identity.egov_oidc import build_egov_service
 from web.identity.guards import auth_context_middleware
 from web.identity.routes import AuthController
 from web.identity.sessions import session_config
@@ -54,7 +56,8 @@ from web.platform.stores import HOUSEKEEPING_INTERVAL_SECONDS, StoreFactory, hou
 from web.platform.templating import build_environment
 from web.settings import Settings, get_settings
 from web.simulator.routes import AsanSimulatorController
-from web.storage.backend import LocalDiskStorage
+from web.storage.check import sweep_temp
+from web.storage.local_disk import LocalDiskStorage
 
 UNLIMITED_PATHS = [STATIC_PREFIX, "/healthz"]
 # Public, cacheable responses set no cookie (a shared cache must never store one).
@@ -88,8 +91,12 @@ class Portal(Litestar):
         return handler
 
 
-def _is_unsafe_method(request: Request) -> bool:
-    return request.method not in ("GET", "HEAD", "OPTIONS")
+# Sign-in steps that arrive by GET (the identity provider's answer, the certificate front).
+SIGN_IN_GET_PATHS = ("/login/egov/callback", "/login/e-imza")
+
+
+def _is_sign_in_attempt(request: Request) -> bool:
+    return request.method not in ("GET", "HEAD", "OPTIONS") or request.url.path in SIGN_IN_GET_PATHS
 
 
 def create_app(
@@ -107,6 +114,8 @@ def create_app(
         await db.init_db(settings)
         app.state.settings = settings
         app.state.asan = build_asan_service(settings)
+        app.state.egov = build_egov_service(settings)
+        app.state.e_imza = build_e_imza_service(settings)
         # E-mail the notifications outbox when SMTP is configured (every worker may run
         # this: rows are claimed before sending).
         stop = asyncio.Event()
@@ -119,7 +128,11 @@ def create_app(
                     stop,
                 )
             )
-        app.state.storage = LocalDiskStorage(settings.upload_dir)
+        app.state.storage = LocalDiskStorage(
+            settings.upload_dir, min_free_bytes=settings.storage_min_free_bytes
+        )
+        # Temp files of uploads a crash or kill cut off (uploads of live workers are kept).
+        await sweep_temp(app.state.storage)
         sweeper = asyncio.create_task(
             housekeeping(_chores(app), HOUSEKEEPING_INTERVAL_SECONDS, stop)
         )
@@ -158,7 +171,7 @@ def create_app(
     sign_in_limit = RateLimitConfig(
         rate_limit=("minute", settings.sign_in_rate_limit_per_minute),
         store="sign_in_rate_limit",
-        check_throttle_handler=_is_unsafe_method,
+        check_throttle_handler=_is_sign_in_attempt,
     )
     auth_router = Router(
         path="/", route_handlers=[AuthController], middleware=[sign_in_limit.middleware]

@@ -88,10 +88,23 @@ class Settings:
     upload_max_files: int = 10
     upload_max_document_bytes: int = 50 * 1000 * 1000
     party_quota_bytes: int = 2 * 1000 * 1000 * 1000
+    # E-Gov identity (OpenID Connect); off while EGOV_ISSUER_URL is empty (docs/sign-in.md).
+    egov_issuer_url: str = ""
+    egov_client_id: str = ""
+    egov_client_secret: str = ""
+    egov_scopes: str = "openid profile"
+    egov_fin_claim: str = "fin"
+    egov_name_claim: str = "name"
+    # Elektron imza (TLS client certificates through the nginx front, deploy/nginx/).
+    e_imza_ca_file: str = ""
+    e_imza_crl_files: tuple[str, ...] = ()
+    e_imza_url: str = ""
     staff_totp_required: bool = False
     trusted_proxies: tuple[str, ...] = ()
     default_language: str = "az"
     languages: tuple[str, ...] = field(default=("az", "en", "ru"))
+    shutdown_grace_seconds: int = 30
+    storage_min_free_bytes: int = 500 * 1000 * 1000
 
     @property
     def is_production(self) -> bool:
@@ -108,8 +121,17 @@ class Settings:
         return self.data_dir / "uploads"
 
     @property
+    def egov_enabled(self) -> bool:
+        return bool(self.egov_issuer_url)
+
+    @property
     def uses_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def data_dir_from_environment() -> Path:
+    """DATA_DIR, without loading the rest (a restore puts the secret key there first)."""
+    return Path(_env("DATA_DIR", str(PROJECT_ROOT / "var"))).resolve()
 
 
 def load_settings() -> Settings:
@@ -118,7 +140,7 @@ def load_settings() -> Settings:
     env = _env("ENV", PRODUCTION).lower()
     if env not in (DEVELOPMENT, PRODUCTION):
         raise SettingsError(f"ENV must be {DEVELOPMENT!r} or {PRODUCTION!r}, got {env!r}")
-    data_dir = Path(_env("DATA_DIR", str(PROJECT_ROOT / "var"))).resolve()
+    data_dir = data_dir_from_environment()
 
     secret_key = _env("SECRET_KEY")
     if env == PRODUCTION:
@@ -151,6 +173,23 @@ def load_settings() -> Settings:
     if env == PRODUCTION and smtp_host and smtp_security == "none":
         raise SettingsError("SMTP_SECURITY=none is for development only")
 
+    egov_issuer_url = _env("EGOV_ISSUER_URL").rstrip("/")
+    if egov_issuer_url:
+        if not (_env("EGOV_CLIENT_ID") and _env("EGOV_CLIENT_SECRET")):
+            raise SettingsError(
+                "EGOV_CLIENT_ID and EGOV_CLIENT_SECRET are needed with EGOV_ISSUER_URL"
+            )
+        if env == PRODUCTION and not egov_issuer_url.startswith("https://"):
+            raise SettingsError("EGOV_ISSUER_URL must be https:// in production")
+    egov_scopes = _env("EGOV_SCOPES", "openid profile")
+    if egov_issuer_url and "openid" not in egov_scopes.split():
+        raise SettingsError("EGOV_SCOPES must include openid")
+    e_imza_ca_file = _env("E_IMZA_CA_FILE")
+    e_imza_crl_files = tuple(p.strip() for p in _env("E_IMZA_CRL_FILES").split(",") if p.strip())
+    for path in (e_imza_ca_file, *e_imza_crl_files):
+        if path and not Path(path).is_file():
+            raise SettingsError(f"E_IMZA_CA_FILE / E_IMZA_CRL_FILES: {path!r} is not a file")
+
     return Settings(
         env=env,
         data_dir=data_dir,
@@ -177,10 +216,21 @@ def load_settings() -> Settings:
         upload_max_files=_env_int("UPLOAD_MAX_FILES", 10),
         upload_max_document_bytes=_env_int("UPLOAD_MAX_DOCUMENT_BYTES", 50 * 1000 * 1000),
         party_quota_bytes=_env_int("PARTY_QUOTA_BYTES", 2 * 1000 * 1000 * 1000),
+        egov_issuer_url=egov_issuer_url,
+        egov_client_id=_env("EGOV_CLIENT_ID"),
+        egov_client_secret=_env("EGOV_CLIENT_SECRET"),
+        egov_scopes=egov_scopes,
+        egov_fin_claim=_env("EGOV_FIN_CLAIM", "fin"),
+        egov_name_claim=_env("EGOV_NAME_CLAIM", "name"),
+        e_imza_ca_file=e_imza_ca_file,
+        e_imza_crl_files=e_imza_crl_files,
+        e_imza_url=_env("E_IMZA_URL"),
         # Staff sign in with TOTP in production (their accounts are the ones worth guessing).
         staff_totp_required=_env("STAFF_TOTP_REQUIRED", "1" if env == PRODUCTION else "0")
         in ("1", "true", "yes"),
         trusted_proxies=_env_networks("TRUSTED_PROXIES"),
+        shutdown_grace_seconds=_env_int("SHUTDOWN_GRACE_SECONDS", 30),
+        storage_min_free_bytes=_env_int("STORAGE_MIN_FREE_BYTES", 500 * 1000 * 1000),
     )
 
 

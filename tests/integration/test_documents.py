@@ -533,8 +533,9 @@ async def test_storage_check_reports_orphans_and_missing_files(client, settings,
     import os
     import time
 
-    from web.storage.backend import LocalDiskStorage, new_key
     from web.storage.check import check
+    from web.storage.local_disk import LocalDiskStorage
+    from web.storage.protocol import new_key
 
     await new_trader(client)
     await acknowledge(client)
@@ -619,7 +620,9 @@ async def test_two_uploads_at_once_cannot_both_pass_the_quota(client, settings):
     import asyncio
     from datetime import date
 
-    from web.storage.backend import LocalDiskStorage, QuotaExceeded, UploadBatch
+    from web.storage.batch import UploadBatch
+    from web.storage.local_disk import LocalDiskStorage
+    from web.storage.quota import QuotaExceeded
 
     company = await new_trader(client)
     party = await Party.get(name=company)

@@ -19,7 +19,8 @@ from models.identity import Party, Person
 from models.letters import CustomsBody, Executor, Letter, LetterAttachment, StructuralUnit
 from tests.support.web import csrf_token, sign_in
 from web.letters import service
-from web.storage.backend import LocalDiskStorage, UploadBatch
+from web.storage.batch import UploadBatch
+from web.storage.local_disk import LocalDiskStorage
 
 pytestmark = pytest.mark.usefixtures("seeded")
 
@@ -72,30 +73,30 @@ def test_every_staff_route_is_in_the_matrix():
     assert staff_routes(create_app()) == set(MATRIX)
 
 
+async def _chunks():
+    yield PDF
+
+
 async def _stored(settings, name: str):
-    batch = UploadBatch(LocalDiskStorage(settings.upload_dir))
-    async with batch:
-
-        async def chunks():
-            yield PDF
-
-        staged = await batch.add(chunks(), filename=name)
+    async with UploadBatch(LocalDiskStorage(settings.upload_dir)) as batch:
+        staged = await batch.add(_chunks(), filename=name)
         await batch.commit_all()
     return staged
 
 
 async def _letter_for(executor: Executor, settings) -> tuple[Letter, LetterAttachment]:
     body = await CustomsBody.get(id=executor.body_id)
-    staged = await _stored(settings, "letter.pdf")
-    letter = await service.register_letter(
-        body=body,
-        applicant=service.Applicant(person=None, fin=None, name="Rol Matrisi"),
-        channel=service.LetterChannel.PAPER,
-        subject=f"Role matrix for {executor.full_name}",
-        text="Mətn",
-        due_working_days=15,
-        attachments=[staged],
-    )
+    async with UploadBatch(LocalDiskStorage(settings.upload_dir)) as batch:
+        await batch.add(_chunks(), filename="letter.pdf")
+        letter = await service.register_letter(
+            body=body,
+            applicant=service.Applicant(person=None, fin=None, name="Rol Matrisi"),
+            channel=service.LetterChannel.PAPER,
+            subject=f"Role matrix for {executor.full_name}",
+            text="Mətn",
+            due_working_days=15,
+            attachments=batch,
+        )
     await Letter.filter(id=letter.id).update(executor_id=executor.id, unit_id=executor.unit_id)
     return letter, await LetterAttachment.get(letter_id=letter.id)
 

@@ -16,7 +16,9 @@ from web.identity.asan_imza import (
     RevocationChecker,
     RevocationStatus,
     RevocationUnknown,
+    SignedCertificate,
     challenge_hash,
+    check_sign_in_revocation,
     new_challenge,
     verify_signed_response,
 )
@@ -43,40 +45,48 @@ def _signed(ca: DemoCA, fin: str = "5ABC12D"):
     return cert, digest, signature
 
 
-def _verify(ca: DemoCA, cert, digest, signature, checker, now=NOW):
-    return verify_signed_response(
+async def _verify(ca: DemoCA, cert, digest, signature, checker, now=NOW):
+    chain = [cert.public_bytes(serialization.Encoding.PEM)]
+    identity = verify_signed_response(
         challenge_hash=digest,
         signature=signature,
-        certificate_chain_pem=[cert.public_bytes(serialization.Encoding.PEM)],
+        certificate_chain_pem=chain,
         trusted_ca_pem=ca.certificate_pem,
         now=now,
-        revocation=checker,
     )
+    await check_sign_in_revocation(
+        signatures=[SignedCertificate(certificate_chain_pem=chain, signature=signature)],
+        trusted_ca_pem=ca.certificate_pem,
+        revocation=checker,
+        now=now,
+    )
+    return identity
 
 
-def test_a_revoked_certificate_is_refused_and_others_pass(ca):
+async def test_a_revoked_certificate_is_refused_and_others_pass(ca):
     revoked, digest, signature = _signed(ca)
     good, good_digest, good_signature = _signed(ca, fin="7XYZW34")
     crl = ca.issue_crl([revoked.serial_number], now=NOW)
     checker = CrlRevocationChecker(lambda: [crl])
     assert isinstance(checker, RevocationChecker)  # the generic seam
-    assert checker.status(revoked, ca.certificate, now=NOW) is RevocationStatus.REVOKED
-    assert checker.status(good, ca.certificate, now=NOW) is RevocationStatus.GOOD
+    assert await checker.status(revoked, ca.certificate, now=NOW) is RevocationStatus.REVOKED
+    assert await checker.status(good, ca.certificate, now=NOW) is RevocationStatus.GOOD
     with pytest.raises(CertificateRevoked):
-        _verify(ca, revoked, digest, signature, checker)
-    assert _verify(ca, good, good_digest, good_signature, checker).fin == "7XYZW34"
+        await _verify(ca, revoked, digest, signature, checker)
+    assert (await _verify(ca, good, good_digest, good_signature, checker)).fin == "7XYZW34"
+    assert await CrlRevocationChecker([crl]).status(revoked, ca.certificate, now=NOW) == "revoked"
 
 
-def test_no_current_crl_from_the_issuer_fails_closed(ca):
+async def test_no_current_crl_from_the_issuer_fails_closed(ca):
     cert, digest, signature = _signed(ca)
     other_ca = DemoCA.generate(now=NOW - timedelta(days=1))
     stale = ca.issue_crl([], now=NOW - timedelta(days=30), validity=timedelta(days=7))
     foreign = other_ca.issue_crl([], now=NOW)
     for crls in ([], [stale], [foreign]):
         checker = CrlRevocationChecker(lambda crls=crls: crls)
-        assert checker.status(cert, ca.certificate, now=NOW) is RevocationStatus.UNKNOWN
+        assert await checker.status(cert, ca.certificate, now=NOW) is RevocationStatus.UNKNOWN
         with pytest.raises(RevocationUnknown):
-            _verify(ca, cert, digest, signature, checker)
+            await _verify(ca, cert, digest, signature, checker)
 
 
 def test_the_demo_ca_publishes_revocations_in_its_directory(ca, tmp_path):

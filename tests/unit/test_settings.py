@@ -62,6 +62,38 @@ def test_bad_values_are_explained(clean_env):
         load_settings()
 
 
+def test_egov_needs_its_client_and_openid(clean_env):
+    clean_env.setenv("ENV", "development")
+    clean_env.setenv("EGOV_ISSUER_URL", "https://id.egov.test/")
+    with pytest.raises(SettingsError, match="EGOV_CLIENT_ID"):
+        load_settings()
+    clean_env.setenv("EGOV_CLIENT_ID", "e-gomruk")
+    clean_env.setenv("EGOV_CLIENT_SECRET", "secret")
+    settings = load_settings()
+    assert settings.egov_enabled and settings.egov_issuer_url == "https://id.egov.test"
+    clean_env.setenv("EGOV_SCOPES", "profile")
+    with pytest.raises(SettingsError, match="openid"):
+        load_settings()
+
+
+def test_egov_must_be_https_in_production(clean_env):
+    clean_env.setenv("ENV", "production")
+    clean_env.setenv("SECRET_KEY", "x" * 40)
+    clean_env.setenv("DATABASE_URL", "postgres://u@h/db")
+    clean_env.setenv("EGOV_ISSUER_URL", "http://id.egov.test")
+    clean_env.setenv("EGOV_CLIENT_ID", "e-gomruk")
+    clean_env.setenv("EGOV_CLIENT_SECRET", "secret")
+    with pytest.raises(SettingsError, match="https"):
+        load_settings()
+
+
+def test_e_imza_files_must_exist(clean_env, tmp_path):
+    clean_env.setenv("ENV", "development")
+    clean_env.setenv("E_IMZA_CA_FILE", str(tmp_path / "missing.pem"))
+    with pytest.raises(SettingsError, match="E_IMZA"):
+        load_settings()
+
+
 def test_unset_env_is_production_never_development(clean_env):
     """Demo accounts and the simulator need ENV=development said explicitly."""
     with pytest.raises(SettingsError, match="SECRET_KEY"):

@@ -12,25 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from web.storage.backend import (
+from web.storage.batch import UploadBatch, iter_chunks
+from web.storage.check import StorageReport, check_storage, remove_orphans
+from web.storage.local_disk import LocalDiskStorage
+from web.storage.names import MAX_FILENAME_BYTES, sanitize_filename
+from web.storage.protocol import (
     KEY_RE,
-    MAX_FILENAME_BYTES,
-    BatchCommitError,
     InvalidKey,
-    LocalDiskStorage,
-    QuotaExceeded,
     RejectCode,
     StagedFile,
     StorageBackend,
-    StorageReport,
-    UploadBatch,
     UploadRejected,
-    check_quota,
-    check_storage,
-    iter_chunks,
-    remove_orphans,
-    sanitize_filename,
 )
+from web.storage.quota import QuotaExceeded, check_quota
 
 # ---------------------------------------------------------------- fixtures: real small files
 
@@ -501,17 +495,20 @@ async def test_batch_commit_all(storage):
         await batch.add(Source([PDF]), filename="c.pdf")
 
 
-async def test_batch_commit_failure_reports_and_commits_the_rest(storage):
+async def test_batch_commit_is_all_or_nothing(storage):
+    """Files are moved into place before their rows commit: when one move fails, the ones
+    already moved are removed again and the error reaches the caller's transaction."""
     async with UploadBatch(storage) as batch:
         first = await batch.add(Source([PDF]), filename="a.pdf")
         second = await batch.add(Source([PNG]), filename="b.png")
-        first.temp_path.unlink()  # the move of this one will fail
-        with pytest.raises(BatchCommitError) as caught:
+        second.temp_path.unlink()  # the move of this one will fail
+        with pytest.raises(FileNotFoundError):
             await batch.commit_all()
-    assert set(caught.value.failed) == {first.key}
-    assert [f.key for f in caught.value.stored] == [second.key]
-    report = await check_storage(storage, {first.key, second.key})
-    assert report.missing == [first.key]
+        assert not batch.committed
+    assert files_under(storage.root) == []
+    report = await check_storage(storage, set())
+    assert report.ok, report
+    assert not await storage.exists(first.key)
 
 
 async def test_batch_too_many_files(storage):
@@ -582,7 +579,7 @@ def age(path: Path, seconds: float) -> None:
     os.utime(path, (past, past))
 
 
-async def test_check_storage_finds_orphans_and_missing(storage):
+async def test_check_storage_finds_orphans_missing_and_interrupted_uploads(storage):
     kept = await storage.commit(
         await storage.stage(Source([PDF]), filename="a.pdf", max_bytes=10_000)
     )
@@ -592,34 +589,62 @@ async def test_check_storage_finds_orphans_and_missing(storage):
     fresh_orphan = await storage.commit(
         await storage.stage(Source([PNG]), filename="c.png", max_bytes=10_000)
     )
-    stale_temp = await storage.stage(Source([PDF]), filename="d.pdf", max_bytes=10_000)
-    fresh_temp = await storage.stage(Source([PDF]), filename="e.pdf", max_bytes=10_000)
+    interrupted = await storage.stage(Source([PDF]), filename="d.pdf", max_bytes=10_000)
+    storage._release(interrupted.key)  # as if its process had died: nobody holds it
+    receiving = await storage.stage(Source([PDF]), filename="e.pdf", max_bytes=10_000)
     (storage.root / "tmp" / "unrelated.txt").write_text("not ours")
     age(storage.path_for(kept.key), 7200)
     age(storage.path_for(orphan.key), 7200)
-    age(stale_temp.temp_path, 3601)
+    age(interrupted.temp_path, 5)  # seconds old is enough: no live upload holds it
+    age(receiving.temp_path, 7200)  # however old, an upload holding it is in progress
     missing_key = "f" * 32
 
     report = await check_storage(storage, {kept.key, missing_key})
-    assert report.orphans == sorted([orphan.key, f"tmp/{stale_temp.key}.part"])
+    assert report.orphans == [orphan.key]
     assert report.missing == [missing_key]
+    assert report.interrupted == [f"{interrupted.key}.part"]
+    assert report.interrupted_bytes == len(PDF)
+    assert report.in_progress == 1
     assert not report.ok
-    # Too young to judge: a row may have committed after `known_keys` was read.
+    # Too young to judge: its row may be committing right now.
     assert fresh_orphan.key not in report.orphans
-    assert f"tmp/{fresh_temp.key}.part" not in report.orphans
 
     removed = await remove_orphans(storage, report)
-    assert removed == report.orphans
+    assert removed == [orphan.key, f"tmp/{interrupted.key}.part"]
     assert not await storage.exists(orphan.key)
-    assert not stale_temp.temp_path.exists()
+    assert not interrupted.temp_path.exists()
     assert await storage.exists(kept.key)
     assert await storage.exists(fresh_orphan.key)
-    assert fresh_temp.temp_path.exists()
+    assert receiving.temp_path.exists()
     assert (storage.root / "tmp" / "unrelated.txt").exists()
 
+    await storage.discard(receiving)
     after = await check_storage(storage, {kept.key, fresh_orphan.key})
-    assert after == StorageReport(orphans=[], missing=[])
+    assert after == StorageReport()
     assert after.ok
+
+
+async def test_a_file_a_row_names_is_never_removed_and_a_temp_one_is_recovered(storage):
+    """The former commit order could leave a row whose file was still in the temp folder;
+    storage-check deleted that only copy as a stale temp file."""
+    named = await storage.stage(Source([PDF]), filename="a.pdf", max_bytes=10_000)
+    storage._release(named.key)
+    age(named.temp_path, 7200)
+    stored = await storage.commit(
+        await storage.stage(Source([PNG]), filename="b.png", max_bytes=10_000)
+    )
+    age(storage.path_for(stored.key), 7200)
+
+    report = await check_storage(storage, {named.key})
+    assert report.recoverable == [named.key]
+    assert report.missing == [] and report.interrupted == []
+    # A row committed after the report was made still protects its file.
+    assert await remove_orphans(storage, report, still_known={named.key, stored.key}) == []
+    assert named.temp_path.exists() and await storage.exists(stored.key)
+
+    await storage.recover_temp(f"{named.key}.part")
+    assert storage.path_for(named.key).read_bytes() == PDF
+    assert (await check_storage(storage, {named.key, stored.key})).ok
 
 
 async def test_check_storage_min_age_zero_reports_everything_unknown(storage):
@@ -634,4 +659,4 @@ async def test_remove_orphans_refuses_bad_entries(storage):
     with pytest.raises(InvalidKey):
         await remove_orphans(storage, StorageReport(orphans=["../../etc/passwd"]))
     with pytest.raises(InvalidKey):
-        await remove_orphans(storage, StorageReport(orphans=["tmp/../../secret"]))
+        await remove_orphans(storage, StorageReport(interrupted=["../../secret.part"]))

@@ -21,12 +21,15 @@ from web.identity.sessions import flash, take_flash
 from web.platform import portal_time
 from web.platform.forms import FormData, date_parts, error_list, field, invalid_form
 from web.platform.i18n import gettext as _
+from web.platform.idempotency import FIELD as IDEMPOTENCY_FIELD
+from web.platform.idempotency import form_idempotency_key, idempotency_key_of
 from web.platform.paging import pagination_params
 from web.platform.rendering import redirect, render, wants_fragment
 from web.platform.text_input import whole_number
 from web.settings import Settings
-from web.storage.backend import LocalDiskStorage, QuotaExceeded
-from web.storage.receiving import file_response, receiving_files, rejection_message
+from web.storage.local_disk import LocalDiskStorage
+from web.storage.protocol import UploadRejected
+from web.storage.receiving import file_response, receiving_files, rejections_message
 
 CREATED_FLASH = "created_document"
 SKIP_COMPRESSION = {"skip_compression": True}  # PDF/JPEG/PNG are compressed already
@@ -187,26 +190,32 @@ class DocumentsController(Controller):
                 name: received.get(name, 5000, multiline=name == "note")
                 for name in ("kind", "number", "declaration_number", "note")
             }
+            values[IDEMPOTENCY_FIELD] = received.get(IDEMPOTENCY_FIELD, 100)
             values["issued_on"] = date_parts(received.fields, "issued_on")
             details, errors = documents.validate_details(values, portal_time.today())
             if received.rejections:
-                errors["files"] = " ".join(rejection_message(r) for r in received.rejections)
+                errors["files"] = rejections_message(received.rejections)
             elif not batch.staged:
                 errors["files"] = _("Choose at least one file: PDF, JPEG or PNG")
             if details is not None and not errors:
                 try:
                     document = await documents.create_document(
-                        user.party, user.person, details, batch, settings.party_quota_bytes
+                        user.party,
+                        user.person,
+                        details,
+                        batch,
+                        settings.party_quota_bytes,
+                        idempotency_key=idempotency_key_of(values[IDEMPOTENCY_FIELD]),
                     )
-                except QuotaExceeded as quota:
-                    errors["files"] = rejection_message(quota)
+                except UploadRejected as rejected:  # over the quota, or the disk is full
+                    errors["files"] = rejections_message([rejected])
             if errors:
                 return invalid_form(
                     "documents/new.html.j2",
                     errors,
                     date_fields=("issued_on",),
                     **{
-                        **await self._form_context(request),
+                        **await self._form_context(request, values[IDEMPOTENCY_FIELD]),
                         "values": values,
                         "files_lost": received.files_sent > 0,
                     },
@@ -214,7 +223,7 @@ class DocumentsController(Controller):
         flash(request, CREATED_FLASH, document.id)
         return redirect(request, "/documents")
 
-    async def _form_context(self, request: Request) -> dict[str, Any]:
+    async def _form_context(self, request: Request, idempotency_key: str = "") -> dict[str, Any]:
         settings = _settings(request)
         party = _user(request).party
         return {
@@ -228,6 +237,7 @@ class DocumentsController(Controller):
             "today": portal_time.today(),
             "used_bytes": await documents.used_bytes(party),
             "quota_bytes": settings.party_quota_bytes,
+            "idempotency_key": form_idempotency_key(idempotency_key),
         }
 
     @get("/{document_id:int}", name="documents_detail")

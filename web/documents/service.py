@@ -21,8 +21,8 @@ from math import ceil
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
-from tortoise.transactions import in_transaction
 
 from models.documents import (
     AuditAction,
@@ -36,9 +36,10 @@ from models.identity import Party, Person
 from web.platform.forms import date_from_parts, date_from_text
 from web.platform.i18n import gettext as _
 from web.platform.i18n import lazy_gettext as _l
+from web.platform.idempotency import AlreadySaved
 from web.platform.portal_time import db_datetime, start_of_day, utcnow
-from web.storage.backend import UploadBatch
-from web.storage.quota import check_quota_locked
+from web.storage.batch import UploadBatch, files_then_rows
+from web.storage.quota import check_quota, lock_owner
 
 DEFAULT_PERIOD_DAYS = 30
 PAGE_SIZE = 20
@@ -257,45 +258,61 @@ async def used_bytes(party: Party, connection: BaseDBAsyncClient | None = None) 
     return sum(sizes)
 
 
+async def _saved_with(
+    party: Party, idempotency_key: str | None, connection: BaseDBAsyncClient | None = None
+) -> ClearanceDocument | None:
+    if idempotency_key is None:
+        return None
+    query = ClearanceDocument.filter(party=party, idempotency_key=idempotency_key)
+    return await query.using_db(connection).first()
+
+
 async def create_document(
     party: Party,
     person: Person,
     details: DocumentDetails,
     batch: UploadBatch,
     quota_bytes: int,
+    idempotency_key: str | None = None,
 ) -> ClearanceDocument:
-    """Save the document and its staged files: rows in one transaction, then the files are
-    moved into place. Raises `QuotaExceeded` before anything is written."""
-    async with in_transaction() as connection:
-        await check_quota_locked(
-            connection,
-            party,
-            lambda locked: used_bytes(party, locked),
-            batch.total_bytes,
-            quota_bytes,
-        )
-        document = await ClearanceDocument.create(
-            party=party,
-            entered_by=person,
-            kind=details.kind,
-            number=details.number,
-            issued_on=details.issued_on,
-            declaration_number=details.declaration_number,
-            note=details.note,
-            using_db=connection,
-        )
-        for staged in batch.staged:
-            await DocumentFile.create(
-                document=document,
-                storage_key=staged.key,
-                original_name=staged.original_name,
-                content_type=staged.content_type,
-                size=staged.size,
-                sha256=staged.sha256,
+    """Save the document and its staged files (`files_then_rows`: each file durable in its
+    place before the rows naming it commit). Raises `QuotaExceeded` before anything is
+    written. The same `idempotency_key` again returns the document saved with it, and saves
+    nothing (also when both arrive at once: the party's row is locked first, and the
+    database's unique constraint holds if anything slips past)."""
+    try:
+        async with files_then_rows(batch) as connection:
+            await lock_owner(connection, party)
+            if saved := await _saved_with(party, idempotency_key, connection):
+                raise AlreadySaved(saved)
+            check_quota(await used_bytes(party, connection), batch.total_bytes, quota_bytes)
+            document = await ClearanceDocument.create(
+                party=party,
+                entered_by=person,
+                kind=details.kind,
+                number=details.number,
+                issued_on=details.issued_on,
+                declaration_number=details.declaration_number,
+                note=details.note,
+                idempotency_key=idempotency_key,
                 using_db=connection,
             )
-    # The rows are committed: only now do the files move into place.
-    await batch.commit_all()
+            for staged in batch.staged:
+                await DocumentFile.create(
+                    document=document,
+                    storage_key=staged.key,
+                    original_name=staged.original_name,
+                    content_type=staged.content_type,
+                    size=staged.size,
+                    sha256=staged.sha256,
+                    using_db=connection,
+                )
+    except AlreadySaved as already:
+        return already.saved  # type: ignore[return-value]
+    except IntegrityError:
+        if saved := await _saved_with(party, idempotency_key):
+            return saved
+        raise
     return document
 
 

@@ -83,6 +83,7 @@ __all__ = [
     "password_needs_rehash",
     "password_problems",
     "record_asan_identity",
+    "record_verified_person",
     "set_password",
     "verify_password",
     "verify_totp",
@@ -436,6 +437,9 @@ async def parties_of(person: Person) -> list[Party]:
     return sorted(parties, key=_party_order)
 
 
+_CERTIFICATE_SOURCES = (MembershipSource.ASAN_CERTIFICATE, MembershipSource.E_IMZA_CERTIFICATE)
+
+
 async def grant_party(
     person: Person, party: Party, source: MembershipSource | str
 ) -> PartyMembership:
@@ -450,8 +454,8 @@ async def grant_party(
     )
     if (
         not created
-        and membership.source is MembershipSource.ASAN_CERTIFICATE
-        and source is not MembershipSource.ASAN_CERTIFICATE
+        and membership.source in _CERTIFICATE_SOURCES
+        and source not in _CERTIFICATE_SOURCES
     ):
         membership.source = source
         await membership.save(update_fields=["source"])
@@ -533,17 +537,49 @@ async def record_asan_identity(
         person = await _upsert_person(
             fin, full_name=full_name, phone=phone or None, asan_user_id=user_id
         )
-        keep: list[int] = []
-        personal = await get_or_create_personal_party(person)
-        await grant_party(person, personal, MembershipSource.ASAN_CERTIFICATE)
-        keep.append(personal.id)
-        for voen, name in shown.items():
-            company = await get_or_create_company_party(voen, name)
-            await grant_party(person, company, MembershipSource.ASAN_CERTIFICATE)
-            keep.append(company.id)
+        keep = await _grant_shown_parties(person, shown, MembershipSource.ASAN_CERTIFICATE)
         await (
             PartyMembership.filter(person_id=person.id, source=MembershipSource.ASAN_CERTIFICATE)
             .exclude(party_id__in=keep)
             .delete()
         )
+    return person
+
+
+async def _grant_shown_parties(
+    person: Person, companies: dict[str, str], source: MembershipSource
+) -> list[int]:
+    """The personal party and each company shown by a sign-in; their party ids."""
+    personal = await get_or_create_personal_party(person)
+    await grant_party(person, personal, source)
+    granted = [personal.id]
+    for voen, name in companies.items():
+        company = await get_or_create_company_party(voen, name)
+        await grant_party(person, company, source)
+        granted.append(company.id)
+    return granted
+
+
+async def record_verified_person(
+    fin: str,
+    full_name: str,
+    *,
+    company: tuple[str, str] | None = None,
+    source: MembershipSource = MembershipSource.E_IMZA_CERTIFICATE,
+) -> Person:
+    """Store a person an E-Gov identity or Elektron imza sign-in vouched for.
+
+    Upserts the person by FIN (the name follows the latest sign-in) with their personal party;
+    a company certificate (``company`` = VÖEN, name) also grants that company. Nothing is taken
+    away: E-Gov identity names no companies and one certificate shows only its own, so the
+    memberships from the registry and from earlier sign-ins stay as they are.
+    """
+    fin = normalize_fin(fin)
+    full_name = full_name.strip()
+    if not full_name:
+        raise ValueError("a person needs a name")
+    shown = {normalize_voen(company[0]): company[1]} if company else {}
+    async with in_transaction():
+        person = await _upsert_person(fin, full_name=full_name)
+        await _grant_shown_parties(person, shown, source)
     return person

@@ -24,6 +24,7 @@ from web.identity.asan_imza import (
     RevocationChecker,
     TransactionStatus,
     challenge_hash,
+    check_sign_in_revocation,
     new_challenge,
     verification_code,
     verify_sign_in,
@@ -165,8 +166,14 @@ async def poll(service: AsanService, pending: PendingSignIn) -> PollResult:
             signatures=result.signatures or [],
             trusted_ca_pem=service.trusted_ca_pem,
             now=datetime.now(UTC),
-            revocation=service.revocation,
         )
+        if service.revocation is not None:
+            await check_sign_in_revocation(
+                signatures=result.signatures or [],
+                trusted_ca_pem=service.trusted_ca_pem,
+                revocation=service.revocation,
+                now=datetime.now(UTC),
+            )
     except CertificateRevoked:
         return PollResult(Outcome.REVOKED)
     except AsanVerificationError:

@@ -24,7 +24,7 @@ from web.identity import accounts, sessions
 class CurrentUser:
     person: Person
     role: Role
-    method: str  # "asan" or "password"
+    method: str  # "e-imza", "egov", "asan" or "password"
     parties: list[Party] = field(default_factory=list)
     party: Party | None = None
 

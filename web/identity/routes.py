@@ -13,9 +13,10 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
 from models.identity import Account, Person, Role
-from web.identity import accounts, asan_signin, sessions
+from web.identity import accounts, asan_signin, e_imza, sessions
 from web.identity.accounts import AuthOutcome
 from web.identity.asan_imza import normalize_az_mobile
+from web.identity.egov_oidc import EgovService, EgovSignInError, PendingEgovSignIn
 from web.identity.guards import current_user, signed_in
 from web.identity.throttle import STORE_NAME as THROTTLE_STORE
 from web.identity.throttle import SignInThrottle
@@ -30,8 +31,11 @@ from web.platform.text_input import clean_text, whole_number
 
 PENDING_ASAN = "asan_pending"
 PENDING_TOTP = "totp_pending"
+PENDING_EGOV = "egov_pending"
 NEXT = sessions.NEXT_KEY
 UNCONFIGURED_MEANS = ("e-imza", "egov")
+E_IMZA_PATH = "/login/e-imza"
+EGOV_CALLBACK = "/login/egov/callback"
 
 
 # Where to go after signing in travels in the query string and the forms' hidden field, not
@@ -61,15 +65,23 @@ def _next_query(next_path: str) -> str:
 
 
 async def _finish_sign_in(
-    request: Request, *, person_id: int, role: Role, method: str, target: str
+    request: Request, *, person_id: int, role: Role, method: str, target: str, **extra: str
 ) -> Response:
-    """Fresh session id, then the party choice when there is one, else straight on."""
+    """Fresh session id, then the party choice when there is one, else straight on.
+
+    `extra` is kept with the sign-in (E-Gov identity keeps its ID token for the logout)."""
     target = safe_next_path(target, "/")
     person = await Person.get(id=person_id)
     if role == Role.CITIZEN:
         await letters.claim_paper_letters(person)
     parties = await accounts.parties_of(person)
-    auth = {"person_id": person_id, "role": str(role), "method": method, "party_id": None}
+    auth = {
+        "person_id": person_id,
+        "role": str(role),
+        "method": method,
+        "party_id": None,
+        **extra,
+    }
     if len(parties) == 1:
         auth["party_id"] = parties[0].id
     sessions.begin_session(request, auth)
@@ -252,6 +264,70 @@ class AuthController(Controller):
             fragment="asan_status",
         )
 
+    # --- E-Gov identity (OpenID Connect) --------------------------------------------------
+
+    @get("/login/egov", name="login_egov")
+    async def egov_start(self, request: Request, next: FromQuery[str | None] = None) -> Response:
+        service = _egov(request)
+        if service is None:
+            return Redirect("/login/egov/unavailable", status_code=303)
+        try:
+            url, pending = await service.start(_absolute_url(request, EGOV_CALLBACK))
+        except EgovSignInError as exc:
+            return _sign_in_failed("egov", exc.failure)
+        # The sign-in flow starts: now (not before) the visitor gets a short-lived record.
+        request.session[PENDING_EGOV] = pending.to_session()
+        request.session[NEXT] = bounded_next(next)
+        return Redirect(url, status_code=303)
+
+    @get(EGOV_CALLBACK, name="login_egov_callback")
+    async def egov_callback(self, request: Request) -> Response:
+        service = _egov(request)
+        if service is None:
+            return Redirect("/login/egov/unavailable", status_code=303)
+        # Single use: whatever the answer, this state is spent.
+        pending = PendingEgovSignIn.from_session(request.session.pop(PENDING_EGOV, None))
+        try:
+            identity = await service.finish(pending, dict(request.query_params))
+        except EgovSignInError as exc:
+            return _sign_in_failed("egov", exc.failure)
+        person = await accounts.record_verified_person(identity.fin, identity.full_name)
+        return await _finish_sign_in(
+            request,
+            person_id=person.id,
+            role=Role.CITIZEN,
+            method="egov",
+            target=request.session.get(NEXT, "/"),
+            id_token=identity.id_token,
+        )
+
+    # --- Elektron imza (TLS client certificate, through the TLS front) ----------------------
+
+    @get(E_IMZA_PATH, name="login_e_imza")
+    async def e_imza_sign_in(
+        self, request: Request, next: FromQuery[str | None] = None
+    ) -> Response:
+        service = _e_imza(request)
+        front = e_imza.front_headers(request, service)
+        next_path = bounded_next(next)
+        if front is None:
+            if service is not None and service.url and e_imza.VERIFY_HEADER not in request.headers:
+                # To the front that asks for the certificate.
+                return Redirect(service.url + _next_query(next_path), status_code=303)
+            return Template("auth/unavailable.html.j2", context={"means": "e-imza"})
+        assert service is not None
+        try:
+            subject = await e_imza.verify_front_certificate(front, service, now=datetime.now(UTC))
+        except e_imza.CertificateRefused as exc:
+            return _sign_in_failed("e-imza", exc.refusal)
+        company = (subject.voen, subject.company_name) if subject.voen else None
+        person = await accounts.record_verified_person(
+            subject.fin, subject.full_name, company=company
+        )
+        return await _finish_sign_in(
+            request, person_id=person.id, role=Role.CITIZEN, method="e-imza", target=next_path
+        )
+
     # --- on whose behalf, and sign-out -------------------------------------------------
 
     @get("/party", name="party_choice", guards=[signed_in])
@@ -278,9 +354,43 @@ class AuthController(Controller):
 
     @post("/logout", name="logout")
     async def logout(self, request: Request) -> Response:
+        auth = sessions.current_auth(request) or {}
         sessions.end_session(request, sessions.NOTICE_SIGNED_OUT)
+        service = _egov(request)
+        if auth.get("method") == "egov" and service is not None:
+            # Single logout: the provider ends its session too, then sends the browser back.
+            provider_logout = await service.logout_url(
+                id_token=auth.get("id_token"),
+                post_logout_redirect_uri=_absolute_url(request, "/"),
+            )
+            if provider_logout:
+                return redirect(request, provider_logout)
         return redirect(request, "/")
 
 
 def _asan(request: Request) -> asan_signin.AsanService | None:
     return request.app.state.get("asan")
+
+
+def _e_imza(request: Request) -> e_imza.EImzaService | None:
+    return request.app.state.get("e_imza")
+
+
+def _egov(request: Request) -> EgovService | None:
+    return request.app.state.get("egov")
+
+
+def _absolute_url(request: Request, path: str) -> str:
+    return str(request.base_url).rstrip("/") + path
+
+
+_FAILURE_STATUS = {"unavailable": 503, "denied": 403}
+
+
+def _sign_in_failed(means: str, failure: str) -> Template:
+    """Nobody signed in: say why in plain words and offer the other means."""
+    return Template(
+        "auth/sign_in_failed.html.j2",
+        context={"means": means, "failure": failure},
+        status_code=_FAILURE_STATUS.get(failure, 400),
+    )

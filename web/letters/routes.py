@@ -15,11 +15,13 @@ from web.letters import lookup_limit, notifications, service
 from web.platform import portal_time
 from web.platform.forms import date_from_parts, date_parts, error_list, field
 from web.platform.i18n import gettext as _
+from web.platform.idempotency import FIELD as IDEMPOTENCY_FIELD
+from web.platform.idempotency import form_idempotency_key, idempotency_key_of
 from web.platform.middleware import client_address
 from web.platform.rendering import redirect, render
 from web.platform.text_input import whole_number
-from web.storage.backend import QuotaExceeded
-from web.storage.receiving import file_response, receiving_files, rejection_message
+from web.storage.protocol import UploadRejected
+from web.storage.receiving import file_response, receiving_files, rejections_message
 
 LOOKUP_STORE = "letter_lookup_rate_limit"
 SKIP_COMPRESSION = {"skip_compression": True}  # PDF/JPEG/PNG are compressed already
@@ -153,7 +155,8 @@ class LettersController(Controller):
             body_raw = received.get("body", 12)
             subject = received.get("subject", service.MAX_SUBJECT_LENGTH + 1)
             text = received.get("text", service.MAX_TEXT_LENGTH + 1, multiline=True)
-            values = {"body": body_raw, "subject": subject, "text": text}
+            key = received.get(IDEMPOTENCY_FIELD, 100)
+            values = {"body": body_raw, "subject": subject, "text": text, IDEMPOTENCY_FIELD: key}
             errors: dict[str, str] = {}
             body_id = whole_number(body_raw)
             body = await CustomsBody.get_or_none(id=body_id, is_active=True) if body_id else None
@@ -174,7 +177,7 @@ class LettersController(Controller):
                 )
             person = current_user(request).person
             if received.rejections:
-                errors["files"] = " ".join(rejection_message(r) for r in received.rejections)
+                errors["files"] = rejections_message(received.rejections)
             if not errors:
                 try:
                     letter = await service.register_letter(
@@ -190,12 +193,13 @@ class LettersController(Controller):
                         subject=subject,
                         text=text,
                         due_working_days=settings.letter_due_working_days,
-                        attachments=batch.staged,
+                        attachments=batch,
                         # The documents' quota, per person, for appeal attachments.
                         quota_bytes=settings.party_quota_bytes,
+                        idempotency_key=idempotency_key_of(key),
                     )
-                except QuotaExceeded as quota:
-                    errors["files"] = rejection_message(quota)
+                except UploadRejected as rejected:  # over the quota, or the disk is full
+                    errors["files"] = rejections_message([rejected])
             if errors:
                 return Template(
                     "letters/new.html.j2",
@@ -207,7 +211,6 @@ class LettersController(Controller):
                     },
                     status_code=422,
                 )
-            await batch.commit_all()  # after the database commit
         return redirect(request, f"/letters/{letter.id}/accepted")
 
     @get("/{letter_id:int}/files/{file_id:int}", name="letters_file", opt=SKIP_COMPRESSION)
@@ -247,6 +250,7 @@ async def _new_context(request: Request, values: dict | None = None) -> dict:
         "max_text": service.MAX_TEXT_LENGTH,
         "limits": request.app.state.settings,
         "files_lost": False,
+        "idempotency_key": form_idempotency_key(values.get(IDEMPOTENCY_FIELD)),
     }
 
 

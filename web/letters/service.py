@@ -12,7 +12,6 @@ rolls the increment back, so they are gap-free.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -38,10 +37,11 @@ from models.letters import (
 )
 from web.letters import notifications
 from web.platform.i18n import lazy_gettext as _l
+from web.platform.idempotency import AlreadySaved
 from web.platform.portal_time import utcnow
 from web.platform.working_days import add_working_days
-from web.storage.backend import StagedFile
-from web.storage.quota import check_quota_locked
+from web.storage.batch import UploadBatch, files_then_rows
+from web.storage.quota import check_quota, lock_owner
 
 NUMBER_PREFIX = "M"
 NUMBER_RE = re.compile(r"^M-(\d+)/(\d{4})$")
@@ -154,73 +154,94 @@ async def register_letter(
     due_working_days: int,
     actor: Person | None = None,
     now: datetime | None = None,
-    attachments: Sequence[StagedFile] = (),
+    attachments: UploadBatch | None = None,
     quota_bytes: int | None = None,
+    idempotency_key: str | None = None,
 ) -> Letter:
     """Issue the next number and store the letter, its attachments' rows, its first event
-    and the acceptance notice, all in one transaction. The caller commits the staged files
-    (`UploadBatch.commit_all`) after this returns.
+    and the acceptance notice, all in one transaction; the attachments are made durable in
+    their place just before it commits (`files_then_rows`).
 
     With attachments and a `quota_bytes`, the applicant's upload quota is checked under the
-    same lock as documents' (raises `QuotaExceeded` before anything is written)."""
+    same lock as documents' (raises `QuotaExceeded` before anything is written). The same
+    `idempotency_key` again returns the letter registered with it, and registers nothing."""
     now = localtime(now or utcnow())
     registered_on = now.date()
     person = applicant.person
     if person is None and applicant.fin:
         person = await Person.get_or_none(fin=applicant.fin)
-    async with in_transaction() as connection:
-        if attachments and quota_bytes is not None and person is not None:
-            await check_quota_locked(
-                connection,
-                person,
-                lambda locked: attachment_bytes_of(person, locked),
-                sum(staged.size for staged in attachments),
-                quota_bytes,
-            )
-        sequence = await _next_sequence(connection, body.id, registered_on.year)
-        number = format_number(sequence, registered_on.year)
-        letter = await Letter.create(
-            body=body,
-            year=registered_on.year,
-            sequence=sequence,
-            number=number,
-            number_key=normalize_number(number),
-            registered_on=registered_on,
-            registered_at=now,
-            channel=channel,
-            applicant=person,
-            applicant_fin=applicant.fin or (person.fin if person else None),
-            applicant_name=applicant.name,
-            applicant_phone=applicant.phone,
-            applicant_email=applicant.email or (person.email if person else None),
-            subject=subject,
-            text=text,
-            status=LetterStatus.REGISTERED,
-            due_on=due_date(registered_on, due_working_days),
-            status_changed_at=now,
-            using_db=connection,
-        )
-        for staged in attachments:
-            await LetterAttachment.create(
-                letter=letter,
-                storage_key=staged.key,
-                filename=staged.original_name,
-                content_type=staged.content_type,
-                size=staged.size,
-                sha256=staged.sha256,
+    staged = attachments.staged if attachments is not None else ()
+    if person is None:
+        idempotency_key = None  # the key belongs to an applicant with an account
+    try:
+        async with files_then_rows(attachments) as connection:
+            if person is not None and (staged or idempotency_key):
+                await lock_owner(connection, person)
+            if saved := await _registered_with(person, idempotency_key, connection):
+                raise AlreadySaved(saved)
+            if staged and quota_bytes is not None and person is not None:
+                used = await attachment_bytes_of(person, connection)
+                check_quota(used, attachments.total_bytes, quota_bytes)  # type: ignore[union-attr]
+            sequence = await _next_sequence(connection, body.id, registered_on.year)
+            number = format_number(sequence, registered_on.year)
+            letter = await Letter.create(
+                body=body,
+                year=registered_on.year,
+                sequence=sequence,
+                number=number,
+                number_key=normalize_number(number),
+                registered_on=registered_on,
+                registered_at=now,
+                channel=channel,
+                applicant=person,
+                applicant_fin=applicant.fin or (person.fin if person else None),
+                applicant_name=applicant.name,
+                applicant_phone=applicant.phone,
+                applicant_email=applicant.email or (person.email if person else None),
+                subject=subject,
+                text=text,
+                status=LetterStatus.REGISTERED,
+                due_on=due_date(registered_on, due_working_days),
+                status_changed_at=now,
+                idempotency_key=idempotency_key,
                 using_db=connection,
             )
-        await LetterEvent.create(
-            letter=letter,
-            at=now,
-            actor=actor,
-            actor_name=actor.full_name if actor else applicant.name,
-            from_status=None,
-            to_status=LetterStatus.REGISTERED,
-            using_db=connection,
-        )
-        await notifications.notify_letter(letter, notifications.ACCEPTED, now, connection)
+            for file in staged:
+                await LetterAttachment.create(
+                    letter=letter,
+                    storage_key=file.key,
+                    filename=file.original_name,
+                    content_type=file.content_type,
+                    size=file.size,
+                    sha256=file.sha256,
+                    using_db=connection,
+                )
+            await LetterEvent.create(
+                letter=letter,
+                at=now,
+                actor=actor,
+                actor_name=actor.full_name if actor else applicant.name,
+                from_status=None,
+                to_status=LetterStatus.REGISTERED,
+                using_db=connection,
+            )
+            await notifications.notify_letter(letter, notifications.ACCEPTED, now, connection)
+    except AlreadySaved as already:
+        return already.saved  # type: ignore[return-value]
+    except IntegrityError:
+        if saved := await _registered_with(person, idempotency_key):
+            return saved
+        raise
     return letter
+
+
+async def _registered_with(
+    person: Person | None, idempotency_key: str | None, connection=None
+) -> Letter | None:
+    if person is None or idempotency_key is None:
+        return None
+    query = Letter.filter(applicant=person, idempotency_key=idempotency_key)
+    return await query.using_db(connection).first()
 
 
 # --- the citizen's side -----------------------------------------------------------------

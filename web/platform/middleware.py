@@ -3,10 +3,12 @@ security headers."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import time
 import uuid
 from http.cookies import SimpleCookie
+from urllib.parse import urlsplit
 
 import structlog
 from litestar.connection import ASGIConnection
@@ -67,9 +69,33 @@ def proxy_headers_middleware_factory(settings: Settings):
     def proxy_headers_middleware(app: ASGIApp) -> ASGIApp:
         if not settings.trusted_proxies:
             return app
-        return ProxyHeadersMiddleware(app, trusted_hosts=list(settings.trusted_proxies))
+        proxied = ProxyHeadersMiddleware(app, trusted_hosts=list(settings.trusted_proxies))
+
+        async def keep_peer(scope: Scope, receive: Receive, send: Send) -> None:
+            # The TCP peer itself, before the client is replaced (see `peer_is_trusted_proxy`).
+            scope.setdefault("state", {})[_PEER_KEY] = scope.get("client")
+            await proxied(scope, receive, send)
+
+        return keep_peer
 
     return proxy_headers_middleware
+
+
+_PEER_KEY = "tcp_peer"
+
+
+def peer_is_trusted_proxy(connection: ASGIConnection, trusted: tuple[str, ...]) -> bool:
+    """Whether the request's TCP peer (never a forwarded address) is one of `trusted`: only
+    then may headers the proxy sets (the verified client certificate) be believed."""
+    state = connection.scope.get("state", {})
+    peer = state[_PEER_KEY] if _PEER_KEY in state else connection.scope.get("client")
+    if not peer or not trusted:
+        return False
+    try:
+        address = ipaddress.ip_address(peer[0])
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(network, strict=False) for network in trusted)
 
 
 def request_context_middleware(app: ASGIApp) -> ASGIApp:
@@ -112,7 +138,19 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
+def content_security_policy(settings: Settings) -> str:
+    """The site's policy; "Çıxış" after an E-Gov sign-in is a form whose answer redirects to
+    the identity provider's logout, which form-action must allow (that origin only)."""
+    if not settings.egov_issuer_url:
+        return CONTENT_SECURITY_POLICY
+    issuer = urlsplit(settings.egov_issuer_url)
+    origin = f"{issuer.scheme}://{issuer.netloc}"
+    return CONTENT_SECURITY_POLICY.replace("form-action 'self'", f"form-action 'self' {origin}")
+
+
 def security_headers_middleware_factory(settings: Settings):
+    policy = content_security_policy(settings)
+
     def security_headers_middleware(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] != "http":
@@ -124,7 +162,7 @@ def security_headers_middleware_factory(settings: Settings):
                     headers = MutableScopeHeaders.from_message(message)
                     # A handler may set a stricter policy (file downloads use a sandbox).
                     if "content-security-policy" not in headers:
-                        headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+                        headers["Content-Security-Policy"] = policy
                     headers["X-Content-Type-Options"] = "nosniff"
                     headers["Referrer-Policy"] = "same-origin"
                     headers["X-Frame-Options"] = "DENY"

@@ -4,7 +4,7 @@ Litestar's own `request.form()` would first spool every file to a temporary file
 then let us look at it, so a 2 GB body would be received in full before a 10 MB limit said
 no. Here the body is parsed as it arrives (`multipart.PushMultipartParser`, the parser
 Litestar itself depends on) and every file part is handed, chunk by chunk, to
-`UploadBatch.add`, which checks type and size while writing (`web/storage/backend.py`).
+`UploadBatch.add`, which checks type and size while writing (`web/storage/local_disk.py`).
 Memory stays bounded by one network chunk plus one write buffer whatever the size.
 
 A rejected file (too large, wrong type…) is recorded and the rest of its bytes are read
@@ -20,14 +20,21 @@ or the form's `_csrf_token` field, which our templates place first in the form.
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from secrets import compare_digest
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+import structlog
 from litestar import Request
-from litestar.exceptions import ClientException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import (
+    ClientException,
+    NotFoundException,
+    PermissionDeniedException,
+    ServiceUnavailableException,
+)
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.middleware.csrf import CSRF_SECRET_LENGTH, generate_csrf_hash
 from litestar.response import Stream
@@ -37,16 +44,13 @@ from multipart import MultipartError, MultipartSegment, PushMultipartParser, par
 from web.platform.i18n import format_size
 from web.platform.i18n import gettext as _
 from web.platform.text_input import clean_text
-from web.storage.backend import (
-    InvalidKey,
-    RejectCode,
-    StorageBackend,
-    UploadBatch,
-    UploadRejected,
-)
+from web.storage.batch import UploadBatch
+from web.storage.protocol import InvalidKey, RejectCode, StorageBackend, UploadRejected
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+
+log = structlog.get_logger("egomruk.storage")
 
 CSRF_FIELD = "_csrf_token"
 MAX_FIELD_BYTES = 64 * 1024  # a text field; the longest of ours (“Müraciətin mətni”) is 5000 chars
@@ -60,6 +64,10 @@ class ReceivedForm:
     fields: dict[str, str] = field(default_factory=dict)
     rejections: list[UploadRejected] = field(default_factory=list)
     files_sent: int = 0  # file parts with a file in them, accepted or not
+
+    @property
+    def storage_full(self) -> bool:
+        return any(r.code == RejectCode.STORAGE_FULL for r in self.rejections)
 
     def get(self, name: str, max_length: int = 1000, *, multiline: bool = False) -> str:
         return clean_text(self.fields.get(name, ""), max_length, multiline=multiline)
@@ -160,10 +168,11 @@ async def receive_form(
                 await _drain(body)  # an unknown field, or “no file chosen”
                 continue
             received.files_sent += 1
-            try:
-                await batch.add(body, filename=event.filename)
-            except UploadRejected as rejection:
-                received.rejections.append(rejection)
+            if not received.storage_full:  # after a full disk, the rest is only read
+                try:
+                    await batch.add(body, filename=event.filename)
+                except UploadRejected as rejection:
+                    received.rejections.append(rejection)
             await _drain(body)  # whatever of a refused file was not read
     except MultipartError as error:
         raise ClientException("malformed multipart form") from error
@@ -172,20 +181,42 @@ async def receive_form(
     return received
 
 
+class UploadInterrupted(ServiceUnavailableException):
+    """An upload cut off by the server's shutdown: its grace period (SHUTDOWN_GRACE_SECONDS)
+    ran out before the upload ended. Nothing of it is kept; the answer is a 503."""
+
+
 @asynccontextmanager
 async def receiving_files(request: Request) -> AsyncIterator[tuple[UploadBatch, ReceivedForm]]:
     """Receive a form with files under the settings' upload limits (the same for every upload
-    route). Staged files are discarded on leaving unless `batch.commit_all()` ran."""
+    route). Staged files are discarded on leaving unless `batch.commit_all()` ran.
+
+    uvicorn cancels the requests still running when the shutdown grace runs out; an upload
+    cut off that way is logged as what it is (a warning, no traceback) and answered 503."""
     settings = request.app.state.settings
-    async with UploadBatch(
-        request.app.state.storage,
-        max_files=settings.upload_max_files,
-        max_file_bytes=settings.upload_max_file_bytes,
-        max_total_bytes=settings.upload_max_document_bytes,
-    ) as batch:
-        # Twice the files' limit: a little too much still gets a form error, not a 413.
-        max_body = 2 * settings.upload_max_document_bytes + 1_000_000
-        yield batch, await receive_form(request, batch, max_body_bytes=max_body)
+    try:
+        async with UploadBatch(
+            request.app.state.storage,
+            max_files=settings.upload_max_files,
+            max_file_bytes=settings.upload_max_file_bytes,
+            max_total_bytes=settings.upload_max_document_bytes,
+        ) as batch:
+            # Twice the files' limit: a little too much still gets a form error, not a 413.
+            max_body = 2 * settings.upload_max_document_bytes + 1_000_000
+            yield batch, await receive_form(request, batch, max_body_bytes=max_body)
+    except asyncio.CancelledError as cancelled:
+        log.warning(
+            "upload interrupted by shutdown",
+            path=request.url.path,
+            reason=str(cancelled) or "cancelled",
+        )
+        raise UploadInterrupted() from None
+
+
+def rejections_message(rejections: list[UploadRejected]) -> str:
+    """One message for all the refused files (a full disk is said once, not per file)."""
+    messages = dict.fromkeys(rejection_message(r) for r in rejections)
+    return " ".join(messages)
 
 
 def rejection_message(rejection: UploadRejected) -> str:
@@ -217,6 +248,8 @@ def rejection_message(rejection: UploadRejected) -> str:
             "Save it again as PDF, JPEG or PNG",
             name=name,
         )
+    if code == RejectCode.STORAGE_FULL:
+        return _("The files could not be saved now and nothing was saved. Please try again later")
     if code == RejectCode.EMPTY_FILE:
         return _("“%(name)s” is empty", name=name)
     if code == RejectCode.QUOTA_EXCEEDED:

@@ -65,6 +65,7 @@ __all__ = [
     "CRL_FILE",
     "DemoCA",
     "IdentitySubject",
+    "build_crl",
     "build_identity_name",
     "decrypt_private_key",
     "encrypt_private_key",
@@ -368,20 +369,12 @@ class DemoCA:
     ) -> x509.CertificateRevocationList:
         """A CRL signed by this CA listing `revoked_serials`, current from `now` for `validity`."""
         now = _aware(now, "now").replace(microsecond=0)
-        builder = (
-            x509.CertificateRevocationListBuilder()
-            .issuer_name(self.certificate.subject)
-            .last_update(now - _BACKDATE)
-            .next_update(now + validity)
+        return build_crl(
+            self,
+            sorted(set(revoked_serials)),
+            last_update=now - _BACKDATE,
+            next_update=now + validity,
         )
-        for serial in sorted(set(revoked_serials)):
-            builder = builder.add_revoked_certificate(
-                x509.RevokedCertificateBuilder()
-                .serial_number(serial)
-                .revocation_date(now - _BACKDATE)
-                .build()
-            )
-        return builder.sign(self.private_key, hashes.SHA256())
 
     def current_crl(self, directory: Path, *, now: datetime) -> x509.CertificateRevocationList:
         """The CRL published in `directory` (``crl.pem``), re-issued with the same entries when
@@ -410,7 +403,9 @@ class DemoCA:
             _atomic_write(directory / CRL_FILE, crl.public_bytes(serialization.Encoding.PEM), 0o644)
 
     @classmethod
-    def load_or_create(cls, directory: Path, secret: str) -> DemoCA:
+    def load_or_create(
+        cls, directory: Path, secret: str, *, common_name: str = CA_COMMON_NAME
+    ) -> DemoCA:
         """Load the CA from ``directory``, creating and persisting a new one on first use.
 
         Safe with several processes: creation happens under an exclusive file lock. If only one
@@ -428,9 +423,34 @@ class DemoCA:
                     f"{directory} holds only one of {CA_KEY_FILE}/{CA_CERT_FILE}; "
                     "remove it to create a new demo CA"
                 )
-            ca = cls.generate()
+            ca = cls.generate(common_name=common_name)
             ca.save(directory, secret)
             return ca
+
+
+def build_crl(
+    ca: DemoCA,
+    revoked_serials: list[int],
+    *,
+    last_update: datetime,
+    next_update: datetime,
+    signer: DemoCA | None = None,
+) -> x509.CertificateRevocationList:
+    """The CA's CRL listing `revoked_serials` (`signer` signs instead, to test forgeries)."""
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca.certificate.subject)
+        .last_update(last_update)
+        .next_update(next_update)
+    )
+    for serial in revoked_serials:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder()
+            .serial_number(serial)
+            .revocation_date(last_update)
+            .build()
+        )
+    return builder.sign((signer or ca).private_key, hashes.SHA256())
 
 
 def _read_crl(path: Path) -> x509.CertificateRevocationList | None:

@@ -37,10 +37,11 @@ Verification order (:func:`verify_signed_response`)
 5. Signature over the challenge hash with the end-entity EC key (:class:`BadSignature`).
 6. Subject decoded with :func:`.pki.parse_identity_name` (:class:`MalformedResponse`).
 
-7. Revocation, when a :class:`.revocation.RevocationChecker` is given: every certificate of
-   the path below the trusted CA must be GOOD; REVOKED → :class:`CertificateRevoked`, UNKNOWN
-   (no current CRL, no OCSP answer) → :class:`RevocationUnknown` (fail closed). The portal
-   always passes one (`web.identity.asan_signin`); the demo CA publishes a CRL.
+Revocation (:func:`check_sign_in_revocation`, async because an OCSP check is a network call):
+every certificate of each path below the trusted CA must be GOOD for the given
+:class:`.revocation.RevocationChecker`; REVOKED → :class:`CertificateRevoked`, UNKNOWN (no current
+CRL, no OCSP answer) → :class:`RevocationUnknown` (fail closed). The portal runs it after
+:func:`verify_sign_in` (`web.identity.asan_signin`); the demo CA publishes a CRL.
 
 Replay
 ------
@@ -86,6 +87,7 @@ __all__ = [
     "VerifiedIdentity",
     "VerifiedSignIn",
     "challenge_hash",
+    "check_sign_in_revocation",
     "new_challenge",
     "verification_code",
     "verify_sign_in",
@@ -267,7 +269,6 @@ def verify_signed_response(
     certificate_chain_pem: Sequence[bytes],
     trusted_ca_pem: bytes,
     now: datetime,
-    revocation: RevocationChecker | None = None,
 ) -> VerifiedIdentity:
     """Check one signed certificate from a SIGNED status and say whom it identifies.
 
@@ -290,8 +291,6 @@ def verify_signed_response(
     _check_end_entity_usage(end_entity)
     _check_signature(end_entity, signature, digest)
     subject = parse_identity_name(end_entity.subject)
-    if revocation is not None:
-        check_path(path, revocation, now)
 
     return VerifiedIdentity(
         fin=subject.fin,
@@ -310,7 +309,6 @@ def verify_sign_in(
     signatures: Sequence[SignedCertificate],
     trusted_ca_pem: bytes,
     now: datetime,
-    revocation: RevocationChecker | None = None,
 ) -> VerifiedSignIn:
     """Verify every certificate of a SIGNED status and group them by role.
 
@@ -326,7 +324,6 @@ def verify_sign_in(
             certificate_chain_pem=item.certificate_chain_pem,
             trusted_ca_pem=trusted_ca_pem,
             now=now,
-            revocation=revocation,
         )
         for item in signatures
     ]
@@ -346,6 +343,20 @@ def verify_sign_in(
         person=max(personal, key=lambda identity: identity.not_after),
         companies=list(companies.values()),
     )
+
+
+async def check_sign_in_revocation(
+    *,
+    signatures: Sequence[SignedCertificate],
+    trusted_ca_pem: bytes,
+    revocation: RevocationChecker,
+    now: datetime,
+) -> None:
+    """After :func:`verify_sign_in`: no certificate of any chain may be revoked (or unknown)."""
+    trusted = x509.load_pem_x509_certificate(trusted_ca_pem)
+    for item in signatures:
+        path = _build_path(_load_chain(item.certificate_chain_pem), trusted)
+        await check_path(path, revocation, _aware(now))
 
 
 # --- replay --------------------------------------------------------------------------------
