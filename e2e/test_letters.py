@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -20,8 +21,8 @@ FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 
 
 def sign_in(page: Page, username: str, next_path: str = "/letters") -> None:
-    page.goto(f"/login?next={next_path}")
-    page.goto("/login/password")
+    # `next` travels in the query and the form (anonymous visitors have no session).
+    page.goto(f"/login/password?next={quote(next_path)}")
     page.locator("#username").fill(username)
     page.locator("#password").fill(PASSWORD)
     page.locator("main form button[type=submit]").click()
