@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import urlencode
 
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
@@ -33,8 +33,8 @@ PASSWORD = "Demo-2026-gomruk"  # every demo account's (README)
 
 def sign_in(page: Page, username: str, next_path: str = "/", party: str | None = None) -> None:
     """Sign in with user name and password (works with and without JavaScript)."""
-    # `next` travels in the query and the form (anonymous visitors have no session).
-    page.goto(f"/login/password?next={quote(next_path)}")
+    # `next` travels in the query (no session before sign-in), as the sign-in page's links do.
+    page.goto(f"/login/password?{urlencode({'next': next_path})}")
     page.get_by_label("İstifadəçi adı").fill(username)
     page.get_by_label("Şifrə").fill(PASSWORD)
     page.get_by_role("button", name="Daxil ol").click()

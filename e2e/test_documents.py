@@ -116,7 +116,10 @@ def test_trader_adds_documents_finds_them_and_downloads(page: Page):
     expect(page.get_by_role("heading", level=1)).to_contain_text("Sənəd RS-")
     preview = page.get_by_role("img", name="Şəkil: stamp.png")
     expect(preview).to_be_visible()
-    assert preview.evaluate("image => image.complete && image.naturalWidth") == 4
+    # The 4×4 stamp really loads (waited for: a loaded machine may still be fetching it).
+    page.wait_for_function(
+        "image => image.complete && image.naturalWidth === 4", arg=preview.element_handle()
+    )
     assert_accessible(page)
     with page.expect_download() as download:
         page.get_by_role("link", name="Yüklə invoice.pdf").click()

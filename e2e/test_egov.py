@@ -61,3 +61,16 @@ def test_refusing_consent_is_explained_and_other_means_offered(page: Page, base_
     expect(page.locator("main a[href='/login/password']")).to_be_visible()
     page.wait_for_load_state("load")
     assert_accessible(page)
+
+
+def test_without_javascript_by_keyboard_to_the_company_choice(no_js_page: Page, base_url: str):
+    page = no_js_page
+    page.goto("/login?next=/documents")
+    page.get_by_role("link", name=SIGN_IN_LINK).focus()
+    page.keyboard.press("Enter")
+    _at_provider(page, "vetendas")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Kimin adından daxil olursunuz?")
+    page.get_by_label(re.compile("Xəzər Logistika MMC")).check()
+    page.get_by_role("button", name="Davam et").click()
+    expect(page).to_have_url(f"{base_url}/documents")

@@ -13,6 +13,7 @@ os.environ.update(
         "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
         "RATE_LIMIT_PER_MINUTE": "100000",
         "SIGN_IN_RATE_LIMIT_PER_MINUTE": "100000",
+        "APPEALS_PER_DAY": "100000",  # the daily cap has tests of its own
         "LOG_LEVEL": "WARNING",
     }
 )

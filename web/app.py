@@ -7,12 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from litestar import Litestar, Request, Router
+from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -35,11 +34,12 @@ from web.identity.sessions import session_config
 from web.letters import notifications
 from web.letters.registry_routes import RegistryController
 from web.letters.routes import LettersController
-from web.platform import db
+from web.platform import db, rate_limits
 from web.platform.csrf import PortalCSRFMiddleware
 from web.platform.errors import EXCEPTION_HANDLERS
 from web.platform.logging import configure_logging
 from web.platform.middleware import (
+    body_idle_timeout_middleware_factory,
     proxy_headers_middleware_factory,
     request_context_middleware,
     security_headers_middleware_factory,
@@ -59,7 +59,9 @@ from web.simulator.routes import AsanSimulatorController
 from web.storage.check import sweep_temp
 from web.storage.local_disk import LocalDiskStorage
 
-UNLIMITED_PATHS = [STATIC_PREFIX, "/healthz"]
+# Not under the general limit: static files, health checks, and letter lookups (they have a
+# stricter limit of their own, so a lookup costs two store round trips, not three).
+UNLIMITED_PATHS = (f"^{STATIC_PREFIX}", "^/healthz", "^/letters/track$")
 # Public, cacheable responses set no cookie (a shared cache must never store one).
 NO_CSRF_COOKIE_PATHS = [f"^{STATIC_PREFIX}/", "^/healthz"]
 
@@ -74,6 +76,7 @@ class Portal(Litestar):
             proxy_headers_middleware_factory(settings),  # first: everything after sees the client
             request_context_middleware,
             security_headers_middleware_factory(settings),
+            body_idle_timeout_middleware_factory(settings),
         )
         # Our CSRF middleware instead of Litestar's (see web.platform.csrf); innermost of the
         # app's middleware, where Litestar puts its own.
@@ -95,8 +98,8 @@ class Portal(Litestar):
 SIGN_IN_GET_PATHS = ("/login/egov/callback", "/login/e-imza")
 
 
-def _is_sign_in_attempt(request: Request) -> bool:
-    return request.method not in ("GET", "HEAD", "OPTIONS") or request.url.path in SIGN_IN_GET_PATHS
+def _is_sign_in_attempt(scope) -> bool:
+    return rate_limits.unsafe_method(scope) or scope["path"] in SIGN_IN_GET_PATHS
 
 
 def create_app(
@@ -162,20 +165,19 @@ def create_app(
         else []
     )
 
-    rate_limit = RateLimitConfig(
-        rate_limit=("minute", settings.rate_limit_per_minute),
-        exclude=UNLIMITED_PATHS,
-        store="rate_limit",
+    limits = rate_limits.RateLimits(rate_limits.build_storage(settings))
+    general_limit = rate_limits.RateLimitMiddleware(
+        limits, "general", settings.rate_limit_per_minute, exclude=UNLIMITED_PATHS
     )
     # Sign-in attempts have a limit of their own, far below the general one.
-    sign_in_limit = RateLimitConfig(
-        rate_limit=("minute", settings.sign_in_rate_limit_per_minute),
-        store="sign_in_rate_limit",
-        check_throttle_handler=_is_sign_in_attempt,
+    sign_in_limit = rate_limits.RateLimitMiddleware(
+        limits,
+        "sign-in",
+        settings.sign_in_rate_limit_per_minute,
+        counts=_is_sign_in_attempt,
+        exact=True,
     )
-    auth_router = Router(
-        path="/", route_handlers=[AuthController], middleware=[sign_in_limit.middleware]
-    )
+    auth_router = Router(path="/", route_handlers=[AuthController], middleware=[sign_in_limit])
     csrf = CSRFConfig(
         secret=settings.secret_key,
         cookie_name="__Host-csrftoken" if settings.is_production else "csrftoken",
@@ -190,7 +192,7 @@ def create_app(
         cache_control=CacheControlHeader(max_age=STATIC_CACHE_SECONDS, public=True, immutable=True),
         include_in_schema=False,
     )
-    return Portal(
+    app = Portal(
         settings=settings,
         route_handlers=[
             CatalogController,
@@ -213,7 +215,7 @@ def create_app(
             backend="gzip", gzip_compress_level=6, exclude_opt_key="skip_compression"
         ),
         middleware=[
-            rate_limit.middleware,
+            general_limit,
             session_config(settings).middleware,
             auth_context_middleware,
         ],
@@ -223,3 +225,5 @@ def create_app(
         openapi_config=None,
         debug=False,
     )
+    app.state.rate_limits = limits  # the letter lookup counts with it too
+    return app

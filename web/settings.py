@@ -37,6 +37,17 @@ def _env_int(name: str, default: int) -> int:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def _env_seconds(name: str, default: float) -> float:
+    raw = _env(name)
+    try:
+        value = float(raw) if raw else default
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from exc
+    if not value > 0:
+        raise SettingsError(f"{name} must be more than 0 seconds")
+    return value
+
+
 def _env_networks(name: str) -> tuple[str, ...]:
     """A comma-separated list of IP addresses and CIDR networks (e.g. `10.0.0.0/8, ::1`)."""
     entries = tuple(item.strip() for item in _env(name).split(",") if item.strip())
@@ -101,6 +112,8 @@ class Settings:
     e_imza_url: str = ""
     staff_totp_required: bool = False
     trusted_proxies: tuple[str, ...] = ()
+    body_idle_timeout_seconds: float = 60.0
+    appeals_per_day: int = 10
     default_language: str = "az"
     languages: tuple[str, ...] = field(default=("az", "en", "ru"))
     shutdown_grace_seconds: int = 30
@@ -229,6 +242,8 @@ def load_settings() -> Settings:
         staff_totp_required=_env("STAFF_TOTP_REQUIRED", "1" if env == PRODUCTION else "0")
         in ("1", "true", "yes"),
         trusted_proxies=_env_networks("TRUSTED_PROXIES"),
+        body_idle_timeout_seconds=_env_seconds("BODY_IDLE_TIMEOUT_SECONDS", 60.0),
+        appeals_per_day=_env_int("APPEALS_PER_DAY", 10),
         shutdown_grace_seconds=_env_int("SHUTDOWN_GRACE_SECONDS", 30),
         storage_min_free_bytes=_env_int("STORAGE_MIN_FREE_BYTES", 500 * 1000 * 1000),
     )

@@ -11,7 +11,7 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import httpx
@@ -19,6 +19,7 @@ import httpx
 from tests.support.database import provision_test_database
 from tests.support.server import ServerProcess, server_environment
 from tests.support.web import act_for, csrf_token, sign_in
+from web.platform.idempotency import new_idempotency_key
 
 COMPANY = "Xəzər Logistika MMC"
 ROWS_SQL = (
@@ -67,6 +68,7 @@ class SlowUpload:
     body: bytes
     chunk_size: int = 32 * 1024
     pause: float = 0.01
+    key: str = field(default_factory=new_idempotency_key)  # as the rendered form carries
 
 
 async def send_slowly(client: httpx.AsyncClient, upload: SlowUpload) -> int | str:
@@ -80,6 +82,7 @@ async def send_slowly(client: httpx.AsyncClient, upload: SlowUpload) -> int | st
         "issued_on-day": "03",
         "issued_on-month": "11",
         "issued_on-year": "2026",
+        "idempotency_key": upload.key,
     }
     head = "".join(
         f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
@@ -106,6 +109,11 @@ async def send_slowly(client: httpx.AsyncClient, upload: SlowUpload) -> int | st
     except httpx.HTTPError as error:
         return type(error).__name__
     return response.status_code
+
+
+def at_once(upload: SlowUpload) -> SlowUpload:
+    """The same upload (same form, same key) sent again without pauses."""
+    return replace(upload, pause=0)
 
 
 async def document_rows(server: ServerProcess) -> list[tuple[int, int, str]]:

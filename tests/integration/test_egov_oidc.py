@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -184,6 +185,20 @@ async def test_provider_down_gives_a_clear_message_and_the_other_means(settings)
         assert 'href="/login/password"' in login.text
 
 
+async def test_a_provider_that_never_answers_does_not_hang_the_sign_in(settings, monkeypatch):
+    monkeypatch.setattr(egov_oidc, "PROVIDER_TIMEOUT_SECONDS", 0.5)
+    with socket.socket() as silent:  # accepts connections (backlog), never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        issuer = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        async with browser_for(settings, issuer) as (browser, _app):
+            started = time.monotonic()
+            page = await browser.get("/login/egov")
+            assert time.monotonic() - started < 5
+        assert page.status_code == 503
+        assert "E-Gov identity hazırda cavab vermir" in page.text
+
+
 async def test_single_logout_ends_the_provider_session_too(settings, provider):
     async with browser_for(settings, provider.issuer) as (browser, _app):
         await _consent(browser, await _log_in_at_provider(browser, "vetendas2"))
@@ -323,12 +338,14 @@ async def _answer_from_double(settings, make_token, **get_options) -> tuple:
             f"/login/egov/callback?code=c&state={query['state'][0]}", **get_options
         )
         documents = await client.get("/documents", follow_redirects=False)
-    return page, documents
+        csrf = client.cookies.get("csrftoken") or (await client.get("/login")).cookies["csrftoken"]
+        logout = await client.post("/logout", data={"_csrf_token": csrf}, follow_redirects=False)
+    return page, documents, logout
 
 
 @pytest.mark.parametrize("forgery", sorted(FORGERIES))
 async def test_a_forged_or_wrong_id_token_from_a_provider_double_is_refused(settings, forgery):
-    page, documents = await _answer_from_double(settings, FORGERIES[forgery])
+    page, documents, _ = await _answer_from_double(settings, FORGERIES[forgery])
     assert page.status_code == 400, forgery
     assert "yoxlanıla bilmədi" in page.text
     assert documents.status_code == 303  # nobody signed in
@@ -336,10 +353,12 @@ async def test_a_forged_or_wrong_id_token_from_a_provider_double_is_refused(sett
 
 async def test_the_double_accepts_a_well_made_token(settings):
     """The control for the forgeries: the same double with a right token signs in."""
-    page, documents = await _answer_from_double(
+    page, documents, logout = await _answer_from_double(
         settings,
         lambda published, nonce: _sign(published, _claims(nonce=nonce)),
         follow_redirects=False,
     )
     assert page.status_code == 303 and page.headers["location"] == "/"
     assert documents.status_code == 200
+    # This provider lists no end_session_endpoint: "Çıxış" ends the portal's session only.
+    assert logout.status_code == 303 and logout.headers["location"] == "/"

@@ -1,6 +1,8 @@
 """kill -9 of a real server process during concurrent uploads: afterwards every row's file
 is there and byte-identical, nothing the user was told is saved is lost, and the temp files
-of the cut-off uploads are reported apart, then swept when the server starts again."""
+of the cut-off uploads are reported apart, then swept when the server starts again. Sending
+the cut-off forms again (same idempotency keys, as a user retrying would) saves each one
+exactly once, also those whose answer the kill swallowed after they were saved."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from pathlib import Path
 
 from tests.integration.server_support import (
     SlowUpload,
+    at_once,
     document_body,
     document_rows,
     downloads_matching,
@@ -59,6 +62,9 @@ async def test_kill_9_during_concurrent_uploads_leaves_no_row_without_its_file()
         numbers = [number for _doc, _file, number in rows]
         client = await trader(server)
         wrong = await downloads_matching(client, rows, sent)
+        cut_off = [upload for upload in uploads if upload.number not in told_saved]
+        retried = [await send_slowly(client, at_once(upload)) for upload in cut_off]
+        after_retry = [number for _doc, _file, number in await document_rows(server)]
         await client.aclose()
         after = server.cli("storage-check")
 
@@ -68,7 +74,9 @@ async def test_kill_9_during_concurrent_uploads_leaves_no_row_without_its_file()
         f"{UPLOADS - len(told_saved)} cut off; {len(rows)} rows after restart, "
         f"{len(wrong)} without a byte-identical file, {len(numbers) - len(set(numbers))} "
         f"duplicates; {left_by_kill} temp files left by the kill "
-        f"({reported_interrupted} reported as interrupted)"
+        f"({reported_interrupted} reported as interrupted); {len(set(numbers) - told_saved)} "
+        f"saved with their answer lost; after retrying the {len(cut_off)} cut-off forms: "
+        f"{len(after_retry)} rows, {len(after_retry) - len(set(after_retry))} duplicates"
     )
     assert len(told_saved) >= KILL_AFTER_SAVED and len(told_saved) < UPLOADS, outcomes
     assert told_saved <= set(numbers)  # nothing the user was told is saved is lost
@@ -79,3 +87,5 @@ async def test_kill_9_during_concurrent_uploads_leaves_no_row_without_its_file()
     assert _count(r"(\d+) missing", after.stdout) == 0, after.stdout
     assert _count(r"(\d+) interrupted", after.stdout) == 0, after.stdout
     assert list(temp_dir.glob("*.part")) == []
+    assert retried == [303] * len(cut_off)
+    assert sorted(after_retry) == sorted(sent)  # every upload exactly once

@@ -332,7 +332,7 @@ async def test_a_really_full_filesystem_leaves_nothing_partial(make_app, tiny_fi
         await acknowledge(client)
         client.cookies.set("lang", "en")
         fits = await post_document(
-            client, files=[("files", ("a.pdf", pdf_of(300_000), "application/pdf"))]
+            client, files=[("files", ("a.pdf", pdf_of(300_000), "application/pdf"))], number="FIT"
         )
         assert fits.status_code == 303
         too_big = await post_document(

@@ -44,6 +44,7 @@ def server_environment(data_dir: Path, database_url: str | None, **extra: str) -
         "LOG_LEVEL": "WARNING",
         "RATE_LIMIT_PER_MINUTE": "100000",
         "SIGN_IN_RATE_LIMIT_PER_MINUTE": "100000",
+        "APPEALS_PER_DAY": "100000",  # the daily cap has tests of its own
         "HOST": "127.0.0.1",
         "PORT": str(free_port()),
         **extra,

@@ -73,8 +73,10 @@ T0 = datetime.now(UTC).replace(microsecond=0)  # the module CA is made with the 
 
 
 @pytest.fixture(scope="module")
-def ca(tmp_path_factory: pytest.TempPathFactory) -> DemoCA:
-    return DemoCA.load_or_create(tmp_path_factory.mktemp("asan") / "ca", SECRET)
+def ca() -> DemoCA:
+    # Made at T0 (not at first use): on a loaded machine the first test may start minutes
+    # after this module was imported, which would put T0 before the CA's notBefore.
+    return DemoCA.generate(now=T0)
 
 
 @pytest.fixture

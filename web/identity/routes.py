@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
+import structlog
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
@@ -28,6 +29,8 @@ from web.platform.middleware import client_address
 from web.platform.rendering import redirect, render
 from web.platform.safety import safe_next_path
 from web.platform.text_input import clean_text, whole_number
+
+log = structlog.get_logger(__name__)
 
 PENDING_ASAN = "asan_pending"
 PENDING_TOTP = "totp_pending"
@@ -98,6 +101,7 @@ async def _finish_sign_in(
     if len(parties) == 1:
         auth["party_id"] = parties[0].id
     sessions.begin_session(request, auth)
+    log.info("signed_in", method=method, person_id=person_id, role=str(role))
     if len(parties) > 1 and role == Role.CITIZEN:
         request.session[NEXT] = target
         return redirect(request, "/party")
@@ -273,7 +277,7 @@ class AuthController(Controller):
         try:
             url, pending = await service.start(_absolute_url(request, EGOV_CALLBACK))
         except EgovSignInError as exc:
-            return _sign_in_failed("egov", exc.failure)
+            return _sign_in_failed("egov", exc.failure, exc)
         # The sign-in flow starts: now (not before) the visitor gets a short-lived record.
         request.session[PENDING_EGOV] = pending.to_session()
         request.session[NEXT] = bounded_next(next)
@@ -289,7 +293,7 @@ class AuthController(Controller):
         try:
             identity = await service.finish(pending, dict(request.query_params))
         except EgovSignInError as exc:
-            return _sign_in_failed("egov", exc.failure)
+            return _sign_in_failed("egov", exc.failure, exc)
         person = await accounts.record_verified_person(identity.fin, identity.full_name)
         return await _finish_sign_in(
             request,
@@ -318,7 +322,7 @@ class AuthController(Controller):
         try:
             subject = await e_imza.verify_front_certificate(front, service, now=datetime.now(UTC))
         except e_imza.CertificateRefused as exc:
-            return _sign_in_failed("e-imza", exc.refusal)
+            return _sign_in_failed("e-imza", exc.refusal, exc)
         company = (subject.voen, subject.company_name) if subject.voen else None
         person = await accounts.record_verified_person(
             subject.fin, subject.full_name, company=company
@@ -386,8 +390,10 @@ def _absolute_url(request: Request, path: str) -> str:
 _FAILURE_STATUS = {"unavailable": 503, "denied": 403}
 
 
-def _sign_in_failed(means: str, failure: str) -> Template:
-    """Nobody signed in: say why in plain words and offer the other means."""
+def _sign_in_failed(means: str, failure: str, error: Exception) -> Template:
+    """Nobody signed in: say why in plain words and offer the other means; the log keeps the
+    technical reason (never shown)."""
+    log.warning("sign_in_refused", means=means, reason=failure, detail=str(error))
     return Template(
         "auth/sign_in_failed.html.j2",
         context={"means": means, "failure": failure},

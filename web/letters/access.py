@@ -1,4 +1,8 @@
-"""Which letters a member of staff may see and act on (least privilege).
+"""Who may file appeals, and which letters a member of staff may see and act on (least
+privilege).
+
+* Appeals (“Yeni müraciət”) are filed by citizens acting for themselves or their company,
+  never by staff accounts (the registry registers paper letters instead).
 
 * Registry clerks and administrators keep the whole registry: every letter, registering
   paper letters, the call centre's search by FIN.
@@ -18,6 +22,10 @@ from models.identity import Person, Role
 from models.letters import Letter
 
 WHOLE_REGISTRY_ROLES = frozenset({Role.REGISTRY_CLERK, Role.ADMIN})
+
+
+def may_file_appeals(role: Role) -> bool:
+    return role is Role.CITIZEN
 
 
 def sees_whole_registry(role: Role) -> bool:

@@ -4,14 +4,21 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
+from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath
 from litestar.response import Response, Stream, Template
 
 from models.letters import CustomsBody, LetterChannel
 from web.catalog import service as catalog
-from web.identity.guards import current_user, signed_in
-from web.letters import lookup_limit, notifications, service
+from web.identity.guards import (
+    PartyChoiceRequired,
+    SignInRequired,
+    current_user,
+    signed_in,
+)
+from web.letters import access, lookup_limit, notifications, service
 from web.platform import portal_time
 from web.platform.forms import date_from_parts, date_parts, error_list, field
 from web.platform.i18n import gettext as _
@@ -23,7 +30,6 @@ from web.platform.text_input import whole_number
 from web.storage.protocol import UploadRejected
 from web.storage.receiving import file_response, receiving_files, rejections_message
 
-LOOKUP_STORE = "letter_lookup_rate_limit"
 SKIP_COMPRESSION = {"skip_compression": True}  # PDF/JPEG/PNG are compressed already
 TRACK_TEMPLATE = "letters/track.html.j2"
 
@@ -64,6 +70,18 @@ async def _track_context(**extra) -> dict:
     }
 
 
+def appellant(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """“Yeni müraciət” is for citizens acting for themselves or their company: staff get the
+    same 404 as a missing page; a citizen with several parties chooses one first."""
+    user = current_user(connection)
+    if user is None:
+        raise SignInRequired()
+    if not access.may_file_appeals(user.role):
+        raise NotFoundException()
+    if user.parties and user.party is None:
+        raise PartyChoiceRequired()
+
+
 class LettersController(Controller):
     path = "/letters"
     guards = [signed_in]  # noqa: RUF012 - Litestar reads a list
@@ -100,7 +118,7 @@ class LettersController(Controller):
 
         user = current_user(request)
         allowed = await lookup_limit.allow_lookup(
-            request.app.stores.get(LOOKUP_STORE),
+            request.app.state.rate_limits,
             person_id=user.person.id,
             address=client_address(request),
             limit=request.app.state.settings.letter_lookup_rate_limit_per_minute,
@@ -139,13 +157,14 @@ class LettersController(Controller):
             },
         )
 
-    @get("/new", name="letters_new")
+    @get("/new", name="letters_new", guards=[appellant])
     async def new_form(self, request: Request) -> Template:
         return Template("letters/new.html.j2", context=await _new_context(request))
 
     @post(
         "/new",
         name="letters_new_submit",
+        guards=[appellant],
         opt={"exclude_from_csrf": True, "skip_compression": True},  # checked in receive_form
         request_max_body_size=None,  # receive_form applies the settings' limit
     )
@@ -196,10 +215,13 @@ class LettersController(Controller):
                         attachments=batch,
                         # The documents' quota, per person, for appeal attachments.
                         quota_bytes=settings.party_quota_bytes,
+                        appeals_per_day=settings.appeals_per_day,
                         idempotency_key=idempotency_key_of(key),
                     )
                 except UploadRejected as rejected:  # over the quota, or the disk is full
                     errors["files"] = rejections_message([rejected])
+                except service.AppealLimitReached as limit:
+                    errors["text"] = limit.text
             if errors:
                 return Template(
                     "letters/new.html.j2",

@@ -86,6 +86,20 @@ class LetterError(Exception):
         return text % self.params if self.params else text
 
 
+class AppealLimitReached(LetterError):
+    """The person has sent as many appeals today as one may (APPEALS_PER_DAY)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            _l(
+                "You have sent %(max)s appeals today, the most one person may send in a day. "
+                "What you wrote is kept below: send it tomorrow, or call %(phone)s."
+            ),
+            max=limit,
+            phone=CALL_CENTRE_PHONE,
+        )
+
+
 def status_label(status: LetterStatus | str) -> str:
     return str(STATUS_LABELS[LetterStatus(status)])
 
@@ -156,6 +170,7 @@ async def register_letter(
     now: datetime | None = None,
     attachments: UploadBatch | None = None,
     quota_bytes: int | None = None,
+    appeals_per_day: int | None = None,
     idempotency_key: str | None = None,
 ) -> Letter:
     """Issue the next number and store the letter, its attachments' rows, its first event
@@ -163,7 +178,9 @@ async def register_letter(
     their place just before it commits (`files_then_rows`).
 
     With attachments and a `quota_bytes`, the applicant's upload quota is checked under the
-    same lock as documents' (raises `QuotaExceeded` before anything is written). The same
+    same lock as documents' (raises `QuotaExceeded` before anything is written). With
+    `appeals_per_day`, a person who already sent that many letters of this channel today
+    (Baku time) gets `AppealLimitReached`, counted under the same lock. The same
     `idempotency_key` again returns the letter registered with it, and registers nothing."""
     now = localtime(now or utcnow())
     registered_on = now.date()
@@ -175,10 +192,12 @@ async def register_letter(
         idempotency_key = None  # the key belongs to an applicant with an account
     try:
         async with files_then_rows(attachments) as connection:
-            if person is not None and (staged or idempotency_key):
-                await lock_owner(connection, person)
+            if person is not None and (staged or idempotency_key or appeals_per_day is not None):
+                await lock_owner(connection, person)  # concurrent appeals wait, then count
             if saved := await _registered_with(person, idempotency_key, connection):
                 raise AlreadySaved(saved)
+            if appeals_per_day is not None and person is not None:
+                await _check_daily_cap(connection, person, channel, registered_on, appeals_per_day)
             if staged and quota_bytes is not None and person is not None:
                 used = await attachment_bytes_of(person, connection)
                 check_quota(used, attachments.total_bytes, quota_bytes)  # type: ignore[union-attr]
@@ -233,6 +252,18 @@ async def register_letter(
             return saved
         raise
     return letter
+
+
+async def _check_daily_cap(
+    connection, person: Person, channel: LetterChannel, day: date, appeals_per_day: int
+) -> None:
+    sent = (
+        await Letter.filter(applicant_id=person.id, channel=channel, registered_on=day)
+        .using_db(connection)
+        .count()
+    )
+    if sent >= appeals_per_day:
+        raise AppealLimitReached(appeals_per_day)
 
 
 async def _registered_with(

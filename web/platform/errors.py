@@ -15,7 +15,7 @@ from web.platform.rendering import redirect
 log = structlog.get_logger("egomruk.errors")
 
 # Status codes with a page of their own; anything else shows the generic one.
-KNOWN_STATUSES = {400, 403, 404, 405, 413, 422, 429, 500, 503}
+KNOWN_STATUSES = {400, 403, 404, 405, 408, 413, 422, 429, 500, 503}
 
 
 def _error_page(request: Request, status_code: int) -> Response:

@@ -3,6 +3,7 @@ security headers."""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import re
 import time
@@ -13,6 +14,7 @@ from urllib.parse import urlsplit
 import structlog
 from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders
+from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -79,6 +81,49 @@ def proxy_headers_middleware_factory(settings: Settings):
         return keep_peer
 
     return proxy_headers_middleware
+
+
+class RequestBodyTimeout(HTTPException):
+    """The client stopped sending the request body (408, the normal error page)."""
+
+    status_code = 408
+
+
+def body_idle_timeout_middleware_factory(settings: Settings):
+    """A request body that stops arriving must not hold a connection and a temp file for
+    ever: each wait for the next part of the body is limited to BODY_IDLE_TIMEOUT_SECONDS.
+    On a stall `receive` raises `RequestBodyTimeout` inside the handler, so whatever it was
+    doing unwinds (staged upload files are discarded, no transaction commits) and the client
+    gets a 408; the server then closes the connection (the body was not read to its end).
+    Waiting for a disconnect after the body is complete is not limited."""
+
+    timeout = settings.body_idle_timeout_seconds
+
+    def body_idle_timeout_middleware(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            body_complete = False
+
+            async def receive_with_timeout() -> Message:
+                nonlocal body_complete
+                if body_complete:
+                    return await receive()
+                try:
+                    message = await asyncio.wait_for(receive(), timeout)
+                except TimeoutError:
+                    log.warning("request_body_stalled", path=scope.get("path"), seconds=timeout)
+                    raise RequestBodyTimeout() from None
+                if message["type"] != "http.request" or not message.get("more_body", False):
+                    body_complete = True
+                return message
+
+            await app(scope, receive_with_timeout, send)
+
+        return middleware
+
+    return body_idle_timeout_middleware
 
 
 _PEER_KEY = "tcp_peer"

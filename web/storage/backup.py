@@ -15,6 +15,7 @@ Layout of DIR::
     files/ab/cd/<key>        the stored files the dump names
     data/secret_key          DATA_DIR's generated secret key, when there is one
     data/asan-demo-ca/…      the Asan İmza demo CA, when there is one
+    data/e-imza-demo-ca/…    the Elektron imza demo CA, when there is one
 
 The manifest lists every file with its size and SHA-256. `restore` checks all of them
 before it writes anything, refuses a place that is not empty (a database with tables, a
@@ -44,7 +45,9 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 SQLITE_DUMP = "database.sqlite3"
 POSTGRES_DUMP = "database.pgdump"
-DATA_EXTRAS = ("secret_key", "asan-demo-ca")  # under DATA_DIR, copied when present
+# Under DATA_DIR, copied when present: the development secret key and the demo CAs (their
+# certificates are in phones' simulators and in browsers: a new CA would not match them).
+DATA_EXTRAS = ("secret_key", "asan-demo-ca", "e-imza-demo-ca")
 COPY_CHUNK = 1024 * 1024
 
 
