@@ -45,8 +45,9 @@ redis-server:
 	fi
 
 # Engines the sign-in tests run for real: nginx (Elektron imza's TLS front, deploy/nginx/) and
-# a Node OpenID provider (E-Gov identity, tests/support/oidc_provider/). Debian packages as root,
-# like chromium; the provider from npm at its locked version.
+# a Node OpenID provider (E-Gov identity, tests/support/oidc_provider/); redis-server, which
+# the fault tests start on their own ports to kill and restart. Debian packages as root, like
+# chromium; the provider from npm at its locked version.
 OIDC_PROVIDER := tests/support/oidc_provider
 engines:
 	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then \
@@ -58,6 +59,11 @@ engines:
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; \
 		else echo "Install Node.js 20+ to run the E-Gov identity tests"; fi; \
+	fi
+	@if ! command -v redis-server >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; \
+		else echo "Install redis-server to run the fault tests (they start their own)"; fi; \
 	fi
 	@if command -v npm >/dev/null; then \
 		npm ci --prefix $(OIDC_PROVIDER) --no-audit --no-fund --loglevel=error; \

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import letters_lookup, page_weight, upload_http, upload_memory
+from bench import letters_lookup, page_weight, sign_in_memory, upload_http, upload_memory
 
 
 def main() -> int:
@@ -14,6 +14,7 @@ def main() -> int:
         ("upload memory (storage)", upload_memory),
         ("upload through the portal", upload_http),
         ("letter lookup", letters_lookup),
+        ("sign-in memory (argon2id)", sign_in_memory),
     ):
         print(f"== {name} ==")
         failures += module.main()

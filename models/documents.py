@@ -58,7 +58,13 @@ class ClearanceDocument(TimestampedModel):
 
     class Meta:
         table = "clearance_document"
-        indexes = (("party_id", "created_at"),)
+        # The list's order, its period and (last, so counting and paging read the index
+        # alone) the “mistaken” mark; then every other foreign key (issue 12).
+        indexes = (
+            ("party_id", "created_at", "id", "mistaken_at"),
+            ("entered_by_id",),
+            ("mistaken_by_id",),
+        )
         unique_together = (("party", "idempotency_key"),)
 
     @property
@@ -81,6 +87,7 @@ class DocumentFile(Model):
 
     class Meta:
         table = "document_file"
+        indexes = (("document_id",),)
 
 
 class ObligationAcknowledgment(Model):
@@ -98,6 +105,7 @@ class ObligationAcknowledgment(Model):
 
     class Meta:
         table = "obligation_acknowledgment"
+        indexes = (("person_id",),)
 
 
 class AuditAction(StrEnum):
@@ -131,3 +139,4 @@ class AuditEntry(Model):
 
     class Meta:
         table = "audit_entry"
+        indexes = (("actor_id",), ("party_id",), ("document_id",), ("file_id",))

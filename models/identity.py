@@ -114,6 +114,7 @@ class PartyMembership(Model):
 
     class Meta:
         table = "party_membership"
+        indexes = (("person_id", "party_id"), ("party_id",))
         unique_together = (("person", "party"),)
 
 
@@ -136,6 +137,7 @@ class Account(TimestampedModel):
 
     class Meta:
         table = "account"
+        indexes = (("person_id",),)
 
     def __str__(self) -> str:
         return self.username

@@ -93,6 +93,7 @@ class Executor(TimestampedModel):
 
     class Meta:
         table = "executor"
+        indexes = (("body_id",), ("unit_id",), ("person_id",))
         ordering = ("full_name", "id")
 
     def __str__(self) -> str:
@@ -153,6 +154,7 @@ class Letter(TimestampedModel):
 
     class Meta:
         table = "letter"
+        indexes = (("unit_id",), ("executor_id",))
         unique_together = (
             ("body", "year", "sequence"),
             ("body", "number_key"),
@@ -183,6 +185,7 @@ class LetterEvent(Model):
 
     class Meta:
         table = "letter_event"
+        indexes = (("letter_id", "at"), ("actor_id",))
         ordering = ("-at", "-id")
 
 
@@ -200,6 +203,7 @@ class LetterAttachment(Model):
 
     class Meta:
         table = "letter_attachment"
+        indexes = (("letter_id",),)
 
 
 class Notification(Model):
@@ -230,4 +234,5 @@ class Notification(Model):
 
     class Meta:
         table = "notification"
+        indexes = (("recipient_id",), ("letter_id",))
         ordering = ("-created_at", "-id")

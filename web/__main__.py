@@ -10,37 +10,42 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+from collections.abc import Callable
 from pathlib import Path
 
+import structlog
 import uvicorn
 
 from web.platform import db
-from web.settings import get_settings
+from web.platform.logging import configure_logging, logging_config
+from web.settings import Settings, get_settings
 
 
 async def _migrate() -> None:
     from web.letters.reference_data import ensure_customs_bodies
 
     settings = get_settings()
-    await db.migrate(settings)
-    await db.init_db(settings)
-    try:
-        await ensure_customs_bodies()
-    finally:
-        await db.close_db()
+    # Several instances may start at once: one migrates, the others wait and find it done.
+    async with db.migration_lock(settings):
+        await db.migrate(settings)
+        await db.init_db(settings)
+        try:
+            await ensure_customs_bodies()
+        finally:
+            await db.close_db()
 
 
-async def _seed() -> None:
+async def _seed(say: Callable[[str], object] = print) -> None:
     from web.devdata.demo_data import seed_demo_data
 
     settings = get_settings()
     if not settings.is_development:
-        print("Demo data is seeded only with ENV=development.")
+        say("Demo data is seeded only with ENV=development.")
         return
     await db.init_db(settings)
     try:
         created = await seed_demo_data(settings)
-        print(f"Demo data ready ({created} new records).")
+        say(f"Demo data ready ({created} new records).")
     finally:
         await db.close_db()
 
@@ -133,26 +138,40 @@ def _e_imza_demo(out: str | None) -> int:
 
 
 def _serve() -> None:
+    """Migrate (once, under the migration lock), seed in development, then serve. Every
+    line this writes is a JSON log record, like the workers' own."""
     settings = get_settings()
+    configure_logging(settings.log_level)
+    log = structlog.get_logger("egomruk.serve")
+    for warning in settings.startup_warnings:
+        log.warning("settings_warning", message=warning)
     asyncio.run(_migrate())
     if settings.is_development:
-        asyncio.run(_seed())
+        asyncio.run(_seed(say=lambda message: log.info("seed", message=message)))
+    run_server(settings)
+
+
+def run_server(settings: Settings, app_factory: str = "web.app:create_app") -> None:
+    """uvicorn with our JSON logging in every process (tests pass a factory with probes)."""
+    configure_logging(settings.log_level)
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "8000"))
-    workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
-    print(f"e-Gömrük is serving on http://{host}:{port}")
+    structlog.get_logger("egomruk.serve").info(
+        "serving", url=f"http://{host}:{port}", workers=settings.workers
+    )
     uvicorn.run(
-        "web.app:create_app",
+        app_factory,
         factory=True,
         host=host,
         port=port,
-        workers=workers,
+        workers=settings.workers,
         access_log=False,  # our middleware logs each request with its id
         proxy_headers=False,
         # Running requests (a slow upload) get this long after SIGTERM; then uvicorn cancels
         # them (an upload then logs "upload interrupted by shutdown", web/storage/receiving.py).
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
-        log_level="warning",
+        log_config=logging_config(settings.log_level),
+        log_level=settings.log_level.lower(),
     )
 
 

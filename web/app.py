@@ -129,6 +129,7 @@ def create_app(
                     notifications.smtp_sender(settings),
                     settings.notification_interval_seconds,
                     stop,
+                    domain=settings.mail_domain,
                 )
             )
         app.state.storage = LocalDiskStorage(
@@ -136,6 +137,7 @@ def create_app(
         )
         # Temp files of uploads a crash or kill cut off (uploads of live workers are kept).
         await sweep_temp(app.state.storage)
+        app.state.redis = stores.redis
         sweeper = asyncio.create_task(
             housekeeping(_chores(app), HOUSEKEEPING_INTERVAL_SECONDS, stop)
         )
@@ -147,6 +149,7 @@ def create_app(
             if sender is not None:
                 await asyncio.gather(sender, return_exceptions=True)
             await db.close_db()
+            await stores.close()
 
     stores = StoreFactory(settings)
 
@@ -223,6 +226,7 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=None,
+        logging_config=None,  # ours (web/platform/logging.py): JSON lines for every logger
         debug=False,
     )
     app.state.rate_limits = limits  # the letter lookup counts with it too

@@ -7,9 +7,12 @@ tests set the environment first and call `get_settings.cache_clear()`.
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import secrets
+from collections import Counter
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,6 +20,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEVELOPMENT = "development"
 PRODUCTION = "production"
 _MIN_SECRET_LENGTH = 32
+# An estimate, not a proof: a random 32-character hex key scores about 115 bits, a
+# generated token_urlsafe(48) about 350, 32 identical characters 0.
+_MIN_SECRET_ENTROPY_BITS = 96
 
 
 class SettingsError(RuntimeError):
@@ -93,12 +99,17 @@ class Settings:
     smtp_password: str = ""
     smtp_from: str = "e-Gömrük <no-reply@e-gomruk.local>"
     smtp_security: str = "starttls"
+    mail_domain: str = "e-gomruk.local"
     notification_interval_seconds: int = 30
     document_retention_years: int = 5
     upload_max_file_bytes: int = 10 * 1000 * 1000
     upload_max_files: int = 10
     upload_max_document_bytes: int = 50 * 1000 * 1000
     party_quota_bytes: int = 2 * 1000 * 1000 * 1000
+    workers: int = 1
+    # What the operator should hear at start (`serve` logs them): settings that work but
+    # are probably not what was meant.
+    startup_warnings: tuple[str, ...] = ()
     # E-Gov identity (OpenID Connect); off while EGOV_ISSUER_URL is empty (docs/sign-in.md).
     egov_issuer_url: str = ""
     egov_client_id: str = ""
@@ -142,6 +153,60 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
 
+def _domain_of(address: str) -> str:
+    """The domain of an address like `Name <user@domain>` (for Message-IDs)."""
+    return parseaddr(address)[1].rpartition("@")[2] or "e-gomruk.local"
+
+
+def secret_entropy_bits(secret: str) -> float:
+    """Shannon estimate of a secret's entropy: bits per character (from how often each
+    character occurs in it) times its length. Repeated or few characters score low."""
+    if not secret:
+        return 0.0
+    counts = Counter(secret)
+    per_char = -sum(n / len(secret) * math.log2(n / len(secret)) for n in counts.values())
+    return per_char * len(secret)
+
+
+def _check_deployment(
+    env: str, secret_key: str, database_url: str, redis_url: str, workers: int
+) -> tuple[int, list[str]]:
+    """Refuse what cannot work (or is unsafe) with several workers and in production.
+
+    Returns the number of workers to run and the warnings for the operator.
+    """
+    warnings: list[str] = []
+    if workers < 1:
+        raise SettingsError(f"WEB_CONCURRENCY must be at least 1, got {workers}")
+    if env == PRODUCTION:
+        if secret_entropy_bits(secret_key) < _MIN_SECRET_ENTROPY_BITS:
+            raise SettingsError(
+                "SECRET_KEY looks guessable (too few different characters); generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+            )
+        if workers > 1 and not redis_url:
+            raise SettingsError(
+                "WEB_CONCURRENCY > 1 needs REDIS_URL: sessions and rate limits would live in "
+                "each worker's memory, and signed-in users would be sent to sign in again"
+            )
+        if workers > 1 and database_url.startswith("sqlite"):
+            raise SettingsError(
+                "WEB_CONCURRENCY > 1 needs PostgreSQL (DATABASE_URL): SQLite takes one writer"
+            )
+    elif workers > 1 and not redis_url:
+        warnings.append(
+            f"WEB_CONCURRENCY={workers} without REDIS_URL: running ONE worker, because "
+            "sessions and rate limits would not be shared between workers"
+        )
+        workers = 1
+    if not _env("ENV"):
+        warnings.append(
+            "ENV is not set: running as production (no demo data, no simulator); set "
+            "ENV=production to say so, or ENV=development on a development machine"
+        )
+    return workers, warnings
+
+
 def data_dir_from_environment() -> Path:
     """DATA_DIR, without loading the rest (a restore puts the secret key there first)."""
     return Path(_env("DATA_DIR", str(PROJECT_ROOT / "var"))).resolve()
@@ -183,9 +248,14 @@ def load_settings() -> Settings:
     if smtp_security not in ("starttls", "tls", "none"):
         raise SettingsError("SMTP_SECURITY must be 'starttls', 'tls' or 'none'")
     smtp_host = _env("SMTP_HOST")
+    smtp_from = _env("SMTP_FROM", "e-Gömrük <no-reply@e-gomruk.local>")
     if env == PRODUCTION and smtp_host and smtp_security == "none":
         raise SettingsError("SMTP_SECURITY=none is for development only")
 
+    redis_url = _env("REDIS_URL")
+    workers, startup_warnings = _check_deployment(
+        env, secret_key, database_url, redis_url, _env_int("WEB_CONCURRENCY", 1)
+    )
     egov_issuer_url = _env("EGOV_ISSUER_URL").rstrip("/")
     if egov_issuer_url:
         if not (_env("EGOV_CLIENT_ID") and _env("EGOV_CLIENT_SECRET")):
@@ -208,7 +278,7 @@ def load_settings() -> Settings:
         data_dir=data_dir,
         secret_key=secret_key,
         database_url=database_url,
-        redis_url=_env("REDIS_URL"),
+        redis_url=redis_url,
         max_body_bytes=_env_int("MAX_BODY_BYTES", 1024 * 1024),
         rate_limit_per_minute=_env_int("RATE_LIMIT_PER_MINUTE", 600),
         sign_in_rate_limit_per_minute=_env_int("SIGN_IN_RATE_LIMIT_PER_MINUTE", 20),
@@ -221,7 +291,8 @@ def load_settings() -> Settings:
         smtp_port=_env_int("SMTP_PORT", 465 if smtp_security == "tls" else 587),
         smtp_username=_env("SMTP_USERNAME"),
         smtp_password=_env("SMTP_PASSWORD"),
-        smtp_from=_env("SMTP_FROM", "e-Gömrük <no-reply@e-gomruk.local>"),
+        smtp_from=smtp_from,
+        mail_domain=_env("MAIL_DOMAIN") or _domain_of(smtp_from),
         smtp_security=smtp_security,
         notification_interval_seconds=_env_int("NOTIFICATION_INTERVAL_SECONDS", 30),
         document_retention_years=_env_int("DOCUMENT_RETENTION_YEARS", 5),
@@ -229,6 +300,8 @@ def load_settings() -> Settings:
         upload_max_files=_env_int("UPLOAD_MAX_FILES", 10),
         upload_max_document_bytes=_env_int("UPLOAD_MAX_DOCUMENT_BYTES", 50 * 1000 * 1000),
         party_quota_bytes=_env_int("PARTY_QUOTA_BYTES", 2 * 1000 * 1000 * 1000),
+        workers=workers,
+        startup_warnings=tuple(startup_warnings),
         egov_issuer_url=egov_issuer_url,
         egov_client_id=_env("EGOV_CLIENT_ID"),
         egov_client_secret=_env("EGOV_CLIENT_SECRET"),

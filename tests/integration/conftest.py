@@ -74,3 +74,14 @@ def seeded(settings):
             await database.close_db()
 
     run_sync(seed())
+
+
+@pytest.fixture
+def redis_server():
+    """A Redis server of the test's own, on a free port, that it may kill and restart."""
+    from tests.support.faults import RedisServer
+
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()

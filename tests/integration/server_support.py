@@ -69,6 +69,9 @@ class SlowUpload:
     chunk_size: int = 32 * 1024
     pause: float = 0.01
     key: str = field(default_factory=new_idempotency_key)  # as the rendered form carries
+    # Set: the body stops after its first chunk until this event is set (an upload that is
+    # certainly still arriving when the test acts, however fast the machine).
+    held: asyncio.Event | None = None
 
 
 async def send_slowly(client: httpx.AsyncClient, upload: SlowUpload) -> int | str:
@@ -97,6 +100,8 @@ async def send_slowly(client: httpx.AsyncClient, upload: SlowUpload) -> int | st
         yield head.encode()
         for start in range(0, len(upload.body), upload.chunk_size):
             yield upload.body[start : start + upload.chunk_size]
+            if upload.held is not None:
+                await upload.held.wait()
             await asyncio.sleep(upload.pause)
         yield f"\r\n--{boundary}--\r\n".encode()
 
@@ -113,7 +118,7 @@ async def send_slowly(client: httpx.AsyncClient, upload: SlowUpload) -> int | st
 
 def at_once(upload: SlowUpload) -> SlowUpload:
     """The same upload (same form, same key) sent again without pauses."""
-    return replace(upload, pause=0)
+    return replace(upload, pause=0, held=None)
 
 
 async def document_rows(server: ServerProcess) -> list[tuple[int, int, str]]:

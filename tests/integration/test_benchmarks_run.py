@@ -23,3 +23,17 @@ def test_benchmark_runs(module, tmp_path):
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     assert "throughput" in result.stdout, result.stdout
+
+
+def test_sign_in_memory_benchmark_runs_within_its_budget(tmp_path):
+    env = {**os.environ, "BENCH_QUICK": "1", "LOG_LEVEL": "WARNING"}
+    env.pop("DATABASE_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.sign_in_memory"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    assert "concurrent sign-ins: RSS before" in result.stdout, result.stdout

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import sqlite3
 import subprocess
 import sys
@@ -25,7 +26,7 @@ def test_seed_with_env_unset_creates_no_demo_account(tmp_path):
     }
     env.update(
         DATA_DIR=str(tmp_path),
-        SECRET_KEY="k" * 48,
+        SECRET_KEY=secrets.token_urlsafe(48),  # production refuses a guessable key
         DATABASE_URL=f"sqlite://{database}",
     )
     migrate = subprocess.run(

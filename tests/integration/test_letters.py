@@ -427,7 +427,7 @@ async def test_outbox_retries_with_backoff_and_never_loses_a_notice(db):
     sent: list[tuple[str, str]] = []
     failures = [ConnectionRefusedError("smtp down"), TimeoutError("slow")]
 
-    async def flaky(to: str, subject: str, body_text: str) -> None:
+    async def flaky(to: str, subject: str, body_text: str, message_id: str) -> None:
         if to != address:  # other tests' notices are delivered at once
             return
         if failures:
@@ -468,8 +468,8 @@ async def test_smtp_sender_delivers_through_a_real_smtp_conversation(settings):
         smtp = replace(settings, smtp_host="127.0.0.1", smtp_port=server.port, smtp_security="none")
         send = notifications.smtp_sender(smtp)
         with pytest.raises(Exception, match="451"):
-            await send("vetendas@example.az", "Müraciətiniz qəbul edildi", "Mətn")
-        await send("vetendas@example.az", "Müraciətiniz qəbul edildi: M-1/2026", "Mətn")
+            await send("vetendas@example.az", "Müraciətiniz qəbul edildi", "Mətn", "<a@b>")
+        await send("vetendas@example.az", "Müraciətiniz qəbul edildi: M-1/2026", "Mətn", "<c@d>")
     assert len(server.messages) == 1
     assert b"vetendas@example.az" in server.messages[0]
     assert b"Subject:" in server.messages[0]

@@ -143,10 +143,23 @@ async def test_rate_limit_gives_429_page_with_retry_after(settings):
         assert (await client.get("/healthz")).status_code == 200
 
 
-async def test_healthz_checks_the_database(client):
-    response = await client.get("/healthz")
-    assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+async def test_health_endpoints(client):
+    ready = await client.get("/healthz/ready")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ok", "checks": {"database": "ok", "storage": "ok"}}
+    assert (await client.get("/healthz")).json() == ready.json()  # the same check
+    live = await client.get("/healthz/live")
+    assert live.json() == {"status": "ok"}
+    assert "set-cookie" not in live.headers
+
+
+async def test_readiness_names_storage_low_on_space(settings):
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        client.app.state.storage.min_free_bytes = 1 << 62  # more than any disk has
+        ready = await client.get("/healthz/ready")
+        assert ready.status_code == 503
+        assert "below the minimum" in ready.json()["checks"]["storage"]
+        assert ready.json()["checks"]["database"] == "ok"
 
 
 async def test_static_files_are_versioned_and_cached_for_long(client):

@@ -25,6 +25,7 @@ from tests.integration.server_support import (
 
 UPLOADS = 20
 KILL_AFTER_SAVED = 6
+HELD_UNTIL_KILL = 4
 
 
 def _count(pattern: str, text: str) -> int:
@@ -36,8 +37,15 @@ async def test_kill_9_during_concurrent_uploads_leaves_no_row_without_its_file()
     with server_place() as server:
         server.start()
         client = await trader(server)
+        # The last few are held mid-body until after the kill: however fast the machine, some
+        # uploads are certainly cut off.
+        killed = asyncio.Event()
         uploads = [
-            SlowUpload(f"CRASH-{i:03d}", document_body(i, rng.randrange(50_000, 500_000)))
+            SlowUpload(
+                f"CRASH-{i:03d}",
+                document_body(i, rng.randrange(50_000, 500_000)),
+                held=killed if i >= UPLOADS - HELD_UNTIL_KILL else None,
+            )
             for i in range(UPLOADS)
         ]
         sent = {upload.number: upload.body for upload in uploads}
@@ -48,6 +56,7 @@ async def test_kill_9_during_concurrent_uploads_leaves_no_row_without_its_file()
                 break
             await asyncio.sleep(0.02)
         server.kill()  # SIGKILL: no cleanup of any kind runs
+        killed.set()
         outcomes = await asyncio.gather(*tasks)
         await client.aclose()
         told_saved = {

@@ -62,6 +62,13 @@ def provision_test_database() -> TestDatabase:
         return TestDatabase(kind="sqlite", url=None)
     if kind != "postgres":
         raise pytest.UsageError(f"TEST_DATABASE must be sqlite or postgres, not {kind!r}")
+    return provision_postgres_database()
+
+
+def provision_postgres_database() -> TestDatabase:
+    """A fresh, empty PostgreSQL database (whatever TEST_DATABASE says), dropped by `drop()`.
+    Tests of PostgreSQL-only behaviour (outages, the migrations lock) use it; without a
+    reachable server they skip, except in CI."""
     admin_url = os.environ.get("TEST_POSTGRES_URL", DEFAULT_ADMIN_URL)
     name = f"egomruk_test_{uuid.uuid4().hex[:10]}"
     try:

@@ -98,3 +98,50 @@ def test_a_weaker_hash_needs_rehash_but_still_verifies() -> None:
     weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("old password")
     assert verify_password(weak, "old password")
     assert password_needs_rehash(weak)
+
+
+def test_hashes_use_the_chosen_owasp_parameters() -> None:
+    # OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
+    assert "$argon2id$v=19$m=19456,t=2,p=1$" in hash_password("any password")
+
+
+def test_hashes_made_with_the_previous_defaults_verify_and_are_rehashed() -> None:
+    previous = PasswordHasher().hash("old password")  # argon2-cffi's 64 MiB, t=3, p=4
+    assert "m=65536,t=3,p=4" in previous
+    assert verify_password(previous, "old password")
+    assert password_needs_rehash(previous)
+
+
+async def test_concurrent_hashing_is_bounded_by_the_cpu_count(monkeypatch) -> None:
+    import asyncio
+    import os
+    import threading
+    import time
+
+    from web.identity import accounts
+
+    running, peak, lock = [0], [0], threading.Lock()
+
+    def slow_verify(password_hash: str, password: str) -> bool:
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.05)  # like argon2: a thread busy for a while
+        with lock:
+            running[0] -= 1
+        return True
+
+    monkeypatch.setattr(accounts, "verify_password", slow_verify)
+    ticks = []
+
+    async def ticker() -> None:  # the event loop keeps running meanwhile
+        for _ in range(5):
+            ticks.append(time.monotonic())
+            await asyncio.sleep(0.01)
+
+    results = await asyncio.gather(
+        ticker(), *(accounts._verify_off_loop("hash", "password") for _ in range(20))
+    )
+    assert all(results[1:])
+    assert peak[0] == accounts.HASHING_THREADS == len(os.sched_getaffinity(0))
+    assert len(ticks) == 5

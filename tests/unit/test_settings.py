@@ -2,12 +2,29 @@ from __future__ import annotations
 
 import pytest
 
-from web.settings import SettingsError, load_settings
+from web.settings import SettingsError, load_settings, secret_entropy_bits
+
+GOOD_SECRET = "pX3v-9Qa_Lm2Zr7TbWk4Yc8HdN1sFe6Jg0Uo5Ri"  # 40 characters, ~210 bits
+
+
+@pytest.fixture
+def production(clean_env):
+    clean_env.setenv("ENV", "production")
+    clean_env.setenv("SECRET_KEY", GOOD_SECRET)
+    clean_env.setenv("DATABASE_URL", "postgres://u@h/db")
+    return clean_env
 
 
 @pytest.fixture
 def clean_env(monkeypatch, tmp_path):
-    for name in ("ENV", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "MAX_BODY_BYTES"):
+    for name in (
+        "ENV",
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "MAX_BODY_BYTES",
+        "WEB_CONCURRENCY",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATA_DIR", str(tmp_path))
     return monkeypatch
@@ -44,7 +61,7 @@ def test_production_refuses_development_defaults(clean_env):
     clean_env.setenv("SECRET_KEY", "short")
     with pytest.raises(SettingsError, match="SECRET_KEY"):
         load_settings()
-    clean_env.setenv("SECRET_KEY", "x" * 40)
+    clean_env.setenv("SECRET_KEY", GOOD_SECRET)
     clean_env.delenv("DATABASE_URL")
     with pytest.raises(SettingsError, match="DATABASE_URL"):
         load_settings()
@@ -60,6 +77,72 @@ def test_bad_values_are_explained(clean_env):
     clean_env.setenv("MAX_BODY_BYTES", "lots")
     with pytest.raises(SettingsError, match="MAX_BODY_BYTES"):
         load_settings()
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["x" * 32, "x" * 64, "ab" * 20, "abcd" * 8, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab"],
+)
+def test_production_refuses_a_low_entropy_secret_key(production, secret):
+    assert len(secret) >= 32  # long enough: only the entropy check can refuse it
+    production.setenv("SECRET_KEY", secret)
+    with pytest.raises(SettingsError, match="SECRET_KEY looks guessable"):
+        load_settings()
+
+
+def test_generated_secrets_pass_the_entropy_check(production):
+    import secrets
+
+    for secret in (secrets.token_urlsafe(48), secrets.token_hex(16), secrets.token_hex(32)):
+        production.setenv("SECRET_KEY", secret)
+        assert load_settings().secret_key == secret
+    assert secret_entropy_bits("x" * 32) == 0
+    assert secret_entropy_bits("") == 0
+
+
+def test_production_refuses_several_workers_without_redis(production):
+    production.setenv("WEB_CONCURRENCY", "4")
+    with pytest.raises(SettingsError, match="REDIS_URL"):
+        load_settings()
+    production.setenv("REDIS_URL", "redis://r:6379/0")
+    assert load_settings().workers == 4
+
+
+def test_production_refuses_sqlite_with_several_workers(production, tmp_path):
+    production.setenv("DATABASE_URL", f"sqlite://{tmp_path / 'db.sqlite3'}")
+    production.setenv("REDIS_URL", "redis://r:6379/0")
+    production.setenv("WEB_CONCURRENCY", "2")
+    with pytest.raises(SettingsError, match="PostgreSQL"):
+        load_settings()
+    production.setenv("WEB_CONCURRENCY", "1")
+    assert load_settings().workers == 1
+
+
+def test_development_runs_one_worker_without_redis_and_says_why(clean_env):
+    clean_env.setenv("ENV", "development")
+    clean_env.setenv("WEB_CONCURRENCY", "3")
+    settings = load_settings()
+    assert settings.workers == 1
+    assert any("ONE worker" in warning for warning in settings.startup_warnings)
+    clean_env.setenv("REDIS_URL", "redis://r:6379/0")
+    settings = load_settings()
+    assert settings.workers == 3
+    assert settings.startup_warnings == ()
+
+
+def test_workers_must_be_positive(clean_env):
+    clean_env.setenv("ENV", "development")
+    clean_env.setenv("WEB_CONCURRENCY", "0")
+    with pytest.raises(SettingsError, match="WEB_CONCURRENCY"):
+        load_settings()
+
+
+def test_unset_env_is_warned_about(clean_env):
+    clean_env.setenv("SECRET_KEY", GOOD_SECRET)
+    clean_env.setenv("DATABASE_URL", "postgresql://u@h:5432/db")
+    assert any("ENV is not set" in w for w in load_settings().startup_warnings)
+    clean_env.setenv("ENV", "production")
+    assert load_settings().startup_warnings == ()
 
 
 def test_egov_needs_its_client_and_openid(clean_env):
@@ -78,7 +161,7 @@ def test_egov_needs_its_client_and_openid(clean_env):
 
 def test_egov_must_be_https_in_production(clean_env):
     clean_env.setenv("ENV", "production")
-    clean_env.setenv("SECRET_KEY", "x" * 40)
+    clean_env.setenv("SECRET_KEY", GOOD_SECRET)
     clean_env.setenv("DATABASE_URL", "postgres://u@h/db")
     clean_env.setenv("EGOV_ISSUER_URL", "http://id.egov.test")
     clean_env.setenv("EGOV_CLIENT_ID", "e-gomruk")
@@ -98,7 +181,7 @@ def test_unset_env_is_production_never_development(clean_env):
     """Demo accounts and the simulator need ENV=development said explicitly."""
     with pytest.raises(SettingsError, match="SECRET_KEY"):
         load_settings()  # no development defaults either
-    clean_env.setenv("SECRET_KEY", "k" * 48)
+    clean_env.setenv("SECRET_KEY", GOOD_SECRET)
     clean_env.setenv("DATABASE_URL", "postgres://u@h/db")
     settings = load_settings()
     assert settings.is_production and not settings.is_development

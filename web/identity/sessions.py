@@ -42,6 +42,10 @@ NOTICE_SIGNED_OUT = "signed_out"
 # the store this long at most; a signed-in session lives up to ABSOLUTE_TIMEOUT_SECONDS.
 PRE_SIGN_IN_SECONDS = 10 * 60
 _KNOWN_ID = "session_id_known"  # the cookie's id names a record this server stored
+_LOADED = "session_as_loaded"  # the record's bytes as read: unchanged ones are not written back
+# `seen` (the idle timeout's clock) is written back at most this often: a signed-in request
+# that changes nothing else costs one store read and no write (issue 12).
+SEEN_RESOLUTION_SECONDS = 60
 _ttl: ContextVar[int | None] = ContextVar("session_ttl", default=None)
 
 
@@ -57,7 +61,10 @@ class RotatingSessionBackend(ServerSideSessionBackend):
 
     async def load_from_connection(self, connection: ASGIConnection) -> dict[str, Any]:
         data = await super().load_from_connection(connection)
-        connection.scope.setdefault("state", {})[_KNOWN_ID] = bool(data)
+        state = connection.scope.setdefault("state", {})
+        state[_KNOWN_ID] = bool(data)
+        if data:
+            state[_LOADED] = self.serialize_data(data, connection.scope)
         return data
 
     def get_session_id(self, connection: ASGIConnection) -> str:
@@ -82,7 +89,14 @@ class RotatingSessionBackend(ServerSideSessionBackend):
             if old_id and old_id != "null":
                 await super().store_in_message(Empty, message, connection)
             return
-        if state.get(_ROTATE) and known:
+        rotate = state.get(_ROTATE)
+        if (
+            known
+            and not rotate
+            and self.serialize_data(scope_session, connection.scope) == state.get(_LOADED)
+        ):
+            return  # unchanged: the record and the cookie already hold it
+        if rotate and known:
             await self.delete(old_id, store=self.config.get_store_from_app(connection.scope["app"]))
         signed_in = bool(scope_session.get(AUTH_KEY))
         token = _ttl.set(ABSOLUTE_TIMEOUT_SECONDS if signed_in else PRE_SIGN_IN_SECONDS)
@@ -139,7 +153,8 @@ def enforce_timeouts(request: Request) -> None:
     if idle > IDLE_TIMEOUT_SECONDS or age > ABSOLUTE_TIMEOUT_SECONDS:
         end_session(request, NOTICE_EXPIRED)
         return
-    session["seen"] = now
+    if idle >= SEEN_RESOLUTION_SECONDS:
+        session["seen"] = now
 
 
 def take_notice(request: Request) -> str | None:

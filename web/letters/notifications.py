@@ -7,6 +7,13 @@ retried with exponential backoff (1, 2, 4 … minutes, at most 6 hours apart) fo
 row keeps its attempts, next attempt and last error, and never leaves the outbox. A row is
 claimed before sending (compare-and-set on `attempts`), so several workers never send the
 same notice twice at the same time.
+
+Delivery is at least once (a crash after the server accepted a message sends it again), so
+every notice carries a stable `Message-ID` (`message_id`): mail systems drop the copy.
+After an outage the backlog does not wait out its backoff: while notices wait, the loop
+tries the one waiting longest each round, and once a message goes through every waiting
+notice is due again (`_end_backoff`), so all go out within one interval of the server's
+return.
 """
 
 from __future__ import annotations
@@ -110,17 +117,25 @@ async def notifications_for(person_id: int, limit: int = 100) -> list[Notificati
 
 
 class Sender(Protocol):
-    async def __call__(self, to: str, subject: str, body: str) -> None: ...
+    async def __call__(self, to: str, subject: str, body: str, message_id: str) -> None: ...
+
+
+def message_id(notice: Notification, domain: str) -> str:
+    """The notice's own Message-ID, the same at every attempt. The creation time keeps
+    it unique if the ids of a rebuilt database start again from 1."""
+    created = localtime(notice.created_at).strftime("%Y%m%d%H%M%S")
+    return f"<notice-{notice.id}.{created}@{domain}>"
 
 
 def smtp_sender(settings: Settings) -> Sender:
     import aiosmtplib
 
-    async def send(to: str, subject: str, body: str) -> None:
+    async def send(to: str, subject: str, body: str, message_id: str) -> None:
         message = EmailMessage()
         message["From"] = settings.smtp_from
         message["To"] = to
         message["Subject"] = subject
+        message["Message-ID"] = message_id
         message.set_content(body)
         await aiosmtplib.send(
             message,
@@ -142,37 +157,77 @@ def backoff(attempts: int) -> timedelta:
 
 
 async def deliver_pending(
-    send: Sender, now: Callable[[], datetime] = _utcnow, batch_size: int = BATCH_SIZE
+    send: Sender,
+    now: Callable[[], datetime] = _utcnow,
+    batch_size: int = BATCH_SIZE,
+    *,
+    domain: str = "e-gomruk.local",
+    probe_when_idle: bool = False,
 ) -> tuple[int, int]:
-    """Send the notices that are due; returns (sent, failed) for this pass."""
+    """Send the notices that are due; returns (sent, failed) for this pass.
+
+    `probe_when_idle` (the delivery loop): when nothing is due but notices wait out a
+    backoff, try the one waiting longest, to notice a mail server that came back.
+    """
     moment = localtime(now())
-    due = (
+    rows = await _due(moment, batch_size)
+    if not rows and probe_when_idle:
+        rows = await _waiting().order_by("next_attempt_at", "id").limit(1)
+    sent, failed = await _send_each(rows, send, now, domain)
+    if sent and await _end_backoff(moment, keep=failed):
+        more_sent, more_failed = await _send_each(await _due(moment, batch_size), send, now, domain)
+        sent, failed = sent + more_sent, failed + more_failed
+    return len(sent), len(failed)
+
+
+async def _due(moment: datetime, batch_size: int) -> list[Notification]:
+    return (
         await Notification.filter(email_status=EmailStatus.PENDING, next_attempt_at__lte=moment)
         .order_by("next_attempt_at", "id")
         .limit(batch_size)
     )
-    sent = failed = 0
-    for row in due:
+
+
+def _waiting():
+    """Notices waiting out a backoff after a failure (a claimed one has no last error)."""
+    return Notification.filter(email_status=EmailStatus.PENDING).exclude(last_error="")
+
+
+async def _end_backoff(moment: datetime, keep: list[int]) -> int:
+    """A message just went through: the mail server is back, every waiting notice is due,
+    except those that failed in this same pass (they failed for reasons of their own)."""
+    waiting = _waiting().filter(next_attempt_at__gt=moment).exclude(id__in=keep)
+    return await waiting.update(next_attempt_at=moment)
+
+
+async def _send_each(
+    rows: list[Notification], send: Sender, now: Callable[[], datetime], domain: str
+) -> tuple[list[int], list[int]]:
+    """Claim and send each row; the ids (sent, failed)."""
+    sent: list[int] = []
+    failed: list[int] = []
+    for row in rows:
         # Claim: whoever moves next_attempt_at first sends; a crash retries after the claim.
         claimed = await Notification.filter(
             id=row.id, email_status=EmailStatus.PENDING, attempts=row.attempts
         ).update(
             attempts=row.attempts + 1,
-            next_attempt_at=moment + timedelta(seconds=CLAIM_SECONDS),
+            next_attempt_at=localtime(now()) + timedelta(seconds=CLAIM_SECONDS),
+            last_error="",
         )
         if not claimed:
             continue
         try:
-            await send(row.email_to, row.subject, row.body)
+            await send(row.email_to, row.subject, row.body, message_id(row, domain))
         except Exception as exc:  # any failure: keep the notice and try again later
-            failed += 1
+            failed.append(row.id)
             await Notification.filter(id=row.id).update(
                 next_attempt_at=localtime(now()) + backoff(row.attempts + 1),
                 last_error=f"{type(exc).__name__}: {exc}"[:1000],
             )
             log.warning("notification_failed", id=row.id, attempts=row.attempts + 1)
         else:
-            sent += 1
+            sent.append(row.id)
             await Notification.filter(id=row.id).update(
                 email_status=EmailStatus.SENT, sent_at=localtime(now()), last_error=""
             )
@@ -180,13 +235,16 @@ async def deliver_pending(
 
 
 async def delivery_loop(
-    send: Sender, interval_seconds: float, stop: asyncio.Event | None = None
+    send: Sender,
+    interval_seconds: float,
+    stop: asyncio.Event | None = None,
+    domain: str = "e-gomruk.local",
 ) -> None:
     """Run `deliver_pending` every `interval_seconds` until cancelled (app lifespan)."""
     stop = stop or asyncio.Event()
     while not stop.is_set():
         try:
-            await deliver_pending(send)
+            await deliver_pending(send, domain=domain, probe_when_idle=True)
         except Exception:  # the database may be briefly away: try again next round
             log.exception("notification_delivery_error")
         with contextlib.suppress(TimeoutError):

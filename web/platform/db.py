@@ -7,9 +7,13 @@ to PostgreSQL. `TORTOISE_ORM` is what the `tortoise` CLI reads (see pyproject).
 from __future__ import annotations
 
 import asyncio
+import fcntl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.connection import connections
 from tortoise.context import get_current_context
 
@@ -18,6 +22,8 @@ from web.platform import portal_time
 from web.settings import Settings, get_settings
 
 TIMEZONE = portal_time.TIME_ZONE_NAME
+CONNECT_TIMEOUT_SECONDS = 5
+QUERY_TIMEOUT_SECONDS = 60
 _OPENED = "_egomruk_opened_connections"
 
 
@@ -36,7 +42,11 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
             },
         }
     else:
-        connection = settings.database_url
+        connection = expand_db_url(settings.database_url)
+        # Nothing may hang on a database that went silent: give up connecting after a few
+        # seconds and on a query after a minute (the page then answers 503, not never).
+        connection["credentials"].setdefault("timeout", CONNECT_TIMEOUT_SECONDS)
+        connection["credentials"].setdefault("command_timeout", QUERY_TIMEOUT_SECONDS)
     return {
         "connections": {"default": connection},
         "apps": {
@@ -63,6 +73,43 @@ async def init_db(settings: Settings) -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
     _track_connections(get_current_context().connections)
+
+
+# pg_advisory_lock key: any fixed 64-bit number no other program on the database uses.
+MIGRATION_LOCK_KEY = 0x65_67_6F_6D_72_75_6B  # "egomruk"
+
+
+@asynccontextmanager
+async def migration_lock(settings: Settings) -> AsyncIterator[None]:
+    """Hold the database-wide migration lock: instances starting together take turns, and
+    the ones after the first find nothing left to do.
+
+    PostgreSQL: a session advisory lock on a dedicated connection (released when that
+    connection ends, even if this process dies). SQLite: an exclusive `flock` on a file
+    beside the database (released by the kernel when the process ends).
+    """
+    if settings.uses_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        lock_path = settings.database_url.removeprefix("sqlite://") + ".migrate-lock"
+        with open(lock_path, "a+b") as handle:
+            await asyncio.to_thread(fcntl.flock, handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return
+    import asyncpg
+
+    url = "postgresql://" + settings.database_url.removeprefix("postgres://")
+    connection = await asyncpg.connect(url, timeout=CONNECT_TIMEOUT_SECONDS)
+    try:
+        await connection.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+        try:
+            yield
+        finally:
+            await connection.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+    finally:
+        await connection.close()
 
 
 async def migrate(settings: Settings) -> None:

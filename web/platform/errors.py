@@ -6,10 +6,11 @@ import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.response import Template
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 
 from web.identity import sessions
 from web.identity.guards import PartyChoiceRequired, SignInRequired, login_url, requested_path
+from web.platform import health
 from web.platform.rendering import redirect
 
 log = structlog.get_logger("egomruk.errors")
@@ -23,6 +24,8 @@ def _error_page(request: Request, status_code: int) -> Response:
     headers = {}
     if status_code == 429:
         headers["Retry-After"] = "60"
+    elif status_code == 503:
+        headers["Retry-After"] = str(health.RETRY_AFTER_SECONDS)
     # The request id lets a user quote the failure to the help desk without exposing it.
     request_id = request.scope.get("state", {}).get("request_id")
     return Template(
@@ -49,6 +52,11 @@ def party_choice_required_handler(request: Request, exc: PartyChoiceRequired) ->
 
 
 def unexpected_exception_handler(request: Request, exc: Exception) -> Response:
+    dependency = health.outage_of(exc)
+    if dependency is not None:
+        # Not a bug: the database or Redis is away. Say so briefly; the page asks to retry.
+        log.warning("dependency_unavailable", dependency=dependency, error=repr(exc))
+        return _error_page(request, HTTP_503_SERVICE_UNAVAILABLE)
     log.exception("unhandled_exception", path=request.url.path)
     return _error_page(request, HTTP_500_INTERNAL_SERVER_ERROR)
 

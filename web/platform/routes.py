@@ -1,26 +1,36 @@
-"""Operational routes: health check and the language switch."""
+"""Operational routes: health checks (see web/platform/health.py) and the language switch."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from litestar import Controller, Request, Response, get
 from litestar.datastructures import Cookie
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
-from web.platform import db, i18n
+from web.platform import health, i18n
 from web.platform.safety import safe_next_path
 
 LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
 
 
 class SystemController(Controller):
-    @get("/healthz", name="healthz", exclude_from_csrf=True, cache=False)
-    async def healthz(self) -> Response[dict[str, str]]:
-        try:
-            await db.ping()
-        except Exception:  # the reason goes to the log, not to the caller
-            return Response({"status": "unavailable", "database": "error"}, status_code=503)
-        return Response({"status": "ok", "database": "ok"})
+    @get("/healthz/live", name="healthz_live", exclude_from_csrf=True, cache=False)
+    async def live(self) -> dict[str, str]:
+        """The process answers; no dependency is asked (restart me only if this fails)."""
+        return {"status": "ok"}
+
+    @get(["/healthz/ready", "/healthz"], name="healthz_ready", exclude_from_csrf=True, cache=False)
+    async def ready(self, request: Request) -> Response[dict[str, Any]]:
+        """Every dependency answers (send me traffic only if this is 200). `/healthz` is
+        the same check: whoever watched it before wanted to know the database answers."""
+        ready, checks = await health.readiness(request.app.state)
+        body = {"status": "ok" if ready else "unavailable", "checks": checks}
+        if ready:
+            return Response(body)
+        headers = {"Retry-After": str(health.RETRY_AFTER_SECONDS)}
+        return Response(body, status_code=503, headers=headers)
 
     @get("/language/{code:str}", name="set_language")
     async def set_language(

@@ -16,6 +16,11 @@ import structlog
 from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from web.settings import Settings
 
@@ -23,14 +28,28 @@ log = structlog.get_logger("egomruk.housekeeping")
 HOUSEKEEPING_INTERVAL_SECONDS = 60
 
 
+def redis_client(url: str) -> Redis:
+    """The Redis client of the stores and of readiness. Fail fast while Redis is away
+    (short timeouts, two quick retries) and heal by itself when it returns: a pooled
+    connection that died is checked (PING after 10 s idle), dropped and replaced, and the
+    command retried, so the first requests after Redis returns succeed."""
+    return Redis.from_url(
+        url,
+        socket_connect_timeout=2,
+        socket_timeout=2,
+        health_check_interval=10,
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), retries=2),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+    )
+
+
 class StoreFactory:
     """`StoreRegistry(default_factory=...)`: one store per name, remembered for purging."""
 
     def __init__(self, settings: Settings) -> None:
+        self.redis: Redis | None = redis_client(settings.redis_url) if settings.redis_url else None
         self._redis: RedisStore | None = (
-            RedisStore.with_client(url=settings.redis_url, namespace="egomruk")
-            if settings.redis_url
-            else None
+            RedisStore(self.redis, namespace="egomruk") if self.redis is not None else None
         )
         self.memory_stores: list[MemoryStore] = []
 
@@ -44,6 +63,10 @@ class StoreFactory:
     async def purge_expired(self) -> None:
         for store in self.memory_stores:
             await store.delete_expired()
+
+    async def close(self) -> None:
+        if self.redis is not None:
+            await self.redis.aclose()
 
 
 async def housekeeping(

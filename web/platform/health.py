@@ -1,0 +1,81 @@
+"""Health that tells the truth: liveness, readiness, and which failures are outages.
+
+Liveness says the process answers (nothing else is asked). Readiness asks every
+dependency the pages need: the database (`SELECT 1`), Redis when `REDIS_URL` is set, and
+file storage (writable, with free space). An exception raised because one of those is
+away is an *outage*: the user gets a 503 page with `Retry-After`, not a 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg.exceptions
+import structlog
+from redis import exceptions as redis_errors
+from tortoise.exceptions import DBConnectionError
+
+from web.platform import db
+from web.storage.health import storage_ready
+
+log = structlog.get_logger("egomruk.health")
+
+RETRY_AFTER_SECONDS = 30
+CHECK_TIMEOUT_SECONDS = 3.0
+OK = "ok"
+
+REDIS_OUTAGES = (redis_errors.ConnectionError, redis_errors.TimeoutError)
+DATABASE_OUTAGES = (
+    DBConnectionError,
+    asyncpg.exceptions.PostgresConnectionError,  # class 08: connection lost or refused
+    asyncpg.exceptions.OperatorInterventionError,  # 57: shutting down, starting up
+    asyncpg.exceptions.InsufficientResourcesError,  # 53: too many connections, disk full
+    asyncpg.exceptions.InterfaceError,  # "connection is closed" under a running query
+    # Raised by the socket itself (connect refused, reset, timed out) on the way to the
+    # database; Redis wraps its own in redis_errors.ConnectionError, checked first.
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def outage_of(exc: BaseException | None) -> str | None:
+    """'redis' or 'database' when `exc` (or what caused it) means that dependency is away."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, REDIS_OUTAGES):
+            return "redis"
+        if isinstance(exc, DATABASE_OUTAGES):
+            return "database"
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+async def _check(name: str, probe: Callable[[], Awaitable[Any]]) -> tuple[str, str]:
+    """Run one probe with a time limit; ('ok' | a short reason), never an exception."""
+    try:
+        result = await asyncio.wait_for(probe(), CHECK_TIMEOUT_SECONDS)
+    except TimeoutError:
+        return name, f"no answer within {CHECK_TIMEOUT_SECONDS:g} s"
+    except Exception as exc:  # the reason is for operators: type only, details in the log
+        log.warning("readiness_check_failed", check=name, error=repr(exc))
+        return name, f"unavailable ({type(exc).__name__})"
+    if isinstance(result, tuple):  # storage_ready's (ready, reason)
+        ready, reason = result
+        return name, OK if ready else reason
+    return name, OK
+
+
+async def readiness(state: Any) -> tuple[bool, dict[str, str]]:
+    """Ask every dependency at once; (all ready, {check: 'ok' or why not})."""
+    probes: dict[str, Callable[[], Awaitable[Any]]] = {"database": db.ping}
+    redis = getattr(state, "redis", None)
+    if redis is not None:
+        probes["redis"] = redis.ping
+    storage = getattr(state, "storage", None)
+    if storage is not None:
+        probes["storage"] = lambda: storage_ready(storage)
+    checks = dict(await asyncio.gather(*(_check(n, p) for n, p in probes.items())))
+    return all(value == OK for value in checks.values()), checks
