@@ -29,7 +29,7 @@ from web.identity.asan_signin import build_asan_service
 from web.identity.e_imza import build_e_imza_service
 from web.identity.egov_oidc import build_egov_service
 from web.identity.guards import auth_context_middleware
-from web.identity.routes import AuthController
+from web.identity.routes import AuthController, SessionController
 from web.identity.sessions import session_config
 from web.letters import notifications
 from web.letters.registry_routes import RegistryController
@@ -200,6 +200,7 @@ def create_app(
         route_handlers=[
             CatalogController,
             auth_router,
+            SessionController,
             LettersController,
             RegistryController,
             DocumentsController,

@@ -90,6 +90,8 @@ class Settings:
     sign_in_rate_limit_per_minute: int
     log_level: str
     asan_gateway: str
+    asan_simulator_ttl_seconds: int = 120  # how long a simulated request waits for the phone
+    session_idle_seconds: int = 30 * 60  # signed out after this long without a request
     letter_due_working_days: int = 15
     letter_extension_max_working_days: int = 30
     letter_lookup_rate_limit_per_minute: int = 20
@@ -284,6 +286,8 @@ def load_settings() -> Settings:
         sign_in_rate_limit_per_minute=_env_int("SIGN_IN_RATE_LIMIT_PER_MINUTE", 20),
         log_level=_env("LOG_LEVEL", "INFO").upper(),
         asan_gateway=asan_gateway,
+        asan_simulator_ttl_seconds=_env_int("ASAN_SIMULATOR_TTL_SECONDS", 120),
+        session_idle_seconds=_env_int("SESSION_IDLE_SECONDS", 30 * 60),
         letter_due_working_days=_env_int("LETTER_DUE_WORKING_DAYS", 15),
         letter_extension_max_working_days=_env_int("LETTER_EXTENSION_MAX_WORKING_DAYS", 30),
         letter_lookup_rate_limit_per_minute=_env_int("LETTER_LOOKUP_RATE_LIMIT_PER_MINUTE", 20),

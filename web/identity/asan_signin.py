@@ -31,6 +31,7 @@ from web.identity.asan_imza import (
 )
 from web.identity.asan_imza.db_store import DatabaseReplayGuard, DatabaseSimulatorStore
 from web.identity.asan_imza.pki import DemoCA
+from web.platform.i18n import gettext as _
 from web.settings import Settings
 from web.simulator.operator import AsanSimulator
 
@@ -49,6 +50,17 @@ class Outcome(StrEnum):
 # SIGNED answer readable (the simulator forgets transactions SIMULATOR_KEEP after they end).
 USED_ID_RETENTION = timedelta(days=1)
 SIMULATOR_KEEP = timedelta(hours=1)
+
+
+def outcome_heading(outcome: Outcome) -> str:
+    """The waiting page's heading (and title) for each state."""
+    return {
+        Outcome.PENDING: _("Confirm on your phone"),
+        Outcome.REFUSED: _("You refused the request on your phone"),
+        Outcome.EXPIRED: _("The request expired"),
+        Outcome.BLOCKED: _("Your Asan İmza is blocked"),
+        Outcome.REVOKED: _("Your Asan İmza certificate has been revoked"),
+    }.get(outcome, _("Your identity could not be confirmed"))
 
 
 @dataclass
@@ -106,7 +118,7 @@ def build_asan_service(settings: Settings) -> AsanService | None:
         return None  # no operator adapter configured: Asan İmza is listed but explains why
     ca = load_demo_ca(settings)
     store = DatabaseSimulatorStore()
-    simulator = AsanSimulator(store)
+    simulator = AsanSimulator(store, ttl=timedelta(seconds=settings.asan_simulator_ttl_seconds))
     # The demo CA publishes a CRL like a real one; a real operator's CRL (or OCSP responder)
     # plugs in here through the same RevocationChecker.
     crl_directory = demo_ca_directory(settings)

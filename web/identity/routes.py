@@ -14,7 +14,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
 from models.identity import Account, Person, Role
-from web.identity import accounts, asan_signin, e_imza, password_signin, sessions
+from web.identity import accounts, asan_signin, drafts, e_imza, password_signin, sessions
 from web.identity.asan_imza import normalize_az_mobile
 from web.identity.egov_oidc import EgovService, EgovSignInError, PendingEgovSignIn
 from web.identity.guards import current_user, signed_in
@@ -26,7 +26,7 @@ from web.platform import i18n
 from web.platform.forms import FormData, field, invalid_form
 from web.platform.i18n import gettext as _
 from web.platform.middleware import client_address
-from web.platform.rendering import redirect, render
+from web.platform.rendering import redirect, render, wants_fragment
 from web.platform.safety import safe_next_path
 from web.platform.text_input import clean_text, whole_number
 
@@ -258,12 +258,24 @@ class AuthController(Controller):
                 method="asan",
                 target=request.session.get(NEXT, "/"),
             )
-        if result.outcome is not asan_signin.Outcome.PENDING:
+        if result.outcome is asan_signin.Outcome.PENDING:
+            if wants_fragment(request):
+                return Response(content=b"", status_code=204)  # nothing new: nothing swapped
+        else:
             request.session.pop(PENDING_ASAN, None)  # single use: start again
+        expires_at = datetime.fromtimestamp(pending.expires_at, UTC)
+        ttl = request.app.state.settings.asan_simulator_ttl_seconds
         return render(
             request,
             "auth/asan_wait.html.j2",
-            {"pending": pending, "outcome": str(result.outcome)},
+            {
+                "pending": pending,
+                "outcome": str(result.outcome),
+                "heading": asan_signin.outcome_heading(result.outcome),
+                "expires_at": expires_at,
+                "seconds_left": max(0, int(pending.expires_at - time.time())),
+                "ttl_text": i18n.format_duration(ttl),
+            },
             fragment="asan_status",
         )
 
@@ -369,6 +381,23 @@ class AuthController(Controller):
             if provider_logout:
                 return redirect(request, provider_logout)
         return redirect(request, "/")
+
+
+class SessionController(Controller):
+    """The idle-timeout warning's two calls (static/js/app.js): stay signed in, keep a draft."""
+
+    path = "/session"
+    guards = [signed_in]  # noqa: RUF012 - Litestar reads a list
+
+    @post("/keep-alive", name="session_keep_alive", status_code=204)
+    async def keep_alive(self) -> None:
+        """Any signed-in request counts as activity (sessions.enforce_timeouts)."""
+
+    @post("/drafts/{form:str}", name="session_draft", status_code=204)
+    async def draft(self, request: Request, form: FromPath[str], data: FormData) -> None:
+        store = request.app.stores.get(drafts.DRAFT_STORE)
+        if not await drafts.save(store, current_user(request).person.id, form, data):
+            raise NotFoundException()
 
 
 def _asan(request: Request) -> asan_signin.AsanService | None:
