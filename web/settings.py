@@ -123,6 +123,7 @@ class Settings:
     e_imza_ca_file: str = ""
     e_imza_crl_files: tuple[str, ...] = ()
     e_imza_url: str = ""
+    staff_totp_required: bool = False
     trusted_proxies: tuple[str, ...] = ()
     body_idle_timeout_seconds: float = 60.0
     appeals_per_day: int = 10
@@ -314,6 +315,9 @@ def load_settings() -> Settings:
         e_imza_ca_file=e_imza_ca_file,
         e_imza_crl_files=e_imza_crl_files,
         e_imza_url=_env("E_IMZA_URL"),
+        # Staff sign in with TOTP in production (their accounts are the ones worth guessing).
+        staff_totp_required=_env("STAFF_TOTP_REQUIRED", "1" if env == PRODUCTION else "0")
+        in ("1", "true", "yes"),
         trusted_proxies=_env_networks("TRUSTED_PROXIES"),
         body_idle_timeout_seconds=_env_seconds("BODY_IDLE_TIMEOUT_SECONDS", 60.0),
         appeals_per_day=_env_int("APPEALS_PER_DAY", 10),
