@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
@@ -24,11 +25,13 @@ from web.documents.routes import (
     DocumentsController,
     OfficerDocumentsController,
 )
+from web.identity import asan_signin
+from web.identity.asan_signin import build_asan_service
 from web.identity.e_imza import build_e_imza_service
 from web.identity.egov_oidc import build_egov_service
 from web.identity.guards import auth_context_middleware, provide_user
 from web.identity.means import SIGN_IN_MEANS
-from web.identity.routes import AuthController
+from web.identity.routes import AuthController, SessionController
 from web.identity.sessions import session_config
 from web.letters import notifications
 from web.letters.registry_routes import RegistryController
@@ -55,7 +58,7 @@ from web.platform.static_assets import (
 from web.platform.stores import HOUSEKEEPING_INTERVAL_SECONDS, StoreFactory, housekeeping
 from web.platform.templating import build_environment
 from web.settings import Settings, get_settings
-from web.simulator import wiring as simulator
+from web.simulator.routes import AsanSimulatorController
 from web.storage.check import sweep_temp
 from web.storage.local_disk import LocalDiskStorage
 
@@ -112,16 +115,11 @@ def create_app(
     environment = build_environment()
     environment.globals.update(static_url=static_url, sri=sri, settings=settings)
 
-    # The Asan İmza simulator (operator and phone) exists only in development, never in
-    # production: web/simulator/ is plugged in here and nowhere else.
-    simulated = settings.is_development and settings.asan_gateway == "simulator"
-
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
         await db.init_db(settings)
-        # Asan İmza needs an operator: only the simulated one exists here (no adapter for a
-        # real operator is configured, so the sign-in page explains it is unavailable).
-        app.state.asan = simulator.build_asan_service(settings) if simulated else None
+        app.state.settings = settings
+        app.state.asan = build_asan_service(settings)
         app.state.egov = build_egov_service(settings)
         app.state.e_imza = build_e_imza_service(settings)
         # E-mail the notifications outbox when SMTP is configured (every worker may run
@@ -159,10 +157,19 @@ def create_app(
     stores = StoreFactory(settings)
 
     def _chores(app: Litestar) -> list:
-        """Forget what has expired: memory-store keys (sessions, rate-limit windows)."""
-        return [stores.purge_expired]
+        """Forget what has expired: memory-store keys (sessions, rate-limit windows), used
+        Asan İmza transaction ids and finished simulator transactions."""
+        chores = [stores.purge_expired]
+        if app.state.asan is not None:
+            chores.append(lambda: asan_signin.purge_expired(app.state.asan, now=datetime.now(UTC)))
+        return chores
 
-    simulator_routes = simulator.ROUTES if simulated else []
+    # The phone simulator exists only where the simulated operator does (never production).
+    simulator_routes = (
+        [AsanSimulatorController]
+        if settings.is_development and settings.asan_gateway == "simulator"
+        else []
+    )
 
     limits = rate_limits.RateLimits(rate_limits.build_storage(settings))
     general_limit = rate_limits.RateLimitMiddleware(
@@ -196,6 +203,7 @@ def create_app(
         route_handlers=[
             CatalogController,
             auth_router,
+            SessionController,
             LettersController,
             RegistryController,
             DocumentsController,

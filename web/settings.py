@@ -93,6 +93,12 @@ class Settings:
     # --- sign-in means (docs/sign-in.md) ---------------------------------------------------
     # Asan İmza: "simulator" or "disabled"; unset is the simulator in development only.
     asan_gateway: str = setting("ASAN_GATEWAY", "", str.lower)
+    # How long a simulated request waits for the phone.
+    asan_simulator_ttl_seconds: int = setting("ASAN_SIMULATOR_TTL_SECONDS", 120)
+    session_idle_seconds: int = setting("SESSION_IDLE_SECONDS", 30 * 60)  # signed out after
+    # Staff sign in with TOTP; unset: required in production (their accounts are the ones
+    # worth guessing), not in development.
+    staff_totp_required: str = setting("STAFF_TOTP_REQUIRED", "", str.lower)
     # E-Gov identity (OpenID Connect); off while EGOV_ISSUER_URL is empty.
     egov_issuer_url: str = setting("EGOV_ISSUER_URL", "", lambda raw: raw.rstrip("/"))
     egov_client_id: str = setting("EGOV_CLIENT_ID", "")
@@ -282,6 +288,9 @@ def load_settings() -> Settings:
         database_url = "postgres://" + database_url.removeprefix("postgresql://")
     values["database_url"] = database_url
 
+    values["staff_totp_required"] = (
+        values["staff_totp_required"] or ("1" if env == PRODUCTION else "0")
+    ) in ("1", "true", "yes")
     if not values["asan_gateway"]:
         values["asan_gateway"] = "disabled" if env == PRODUCTION else "simulator"
     if values["asan_gateway"] not in ("simulator", "disabled"):

@@ -25,8 +25,8 @@ from web.identity.asan_imza import (
     verification_code,
     verify_sign_in,
 )
+from web.identity.asan_imza.db_store import DatabaseReplayGuard, DatabaseSimulatorStore
 from web.identity.asan_imza.pki import DemoCA
-from web.identity.asan_imza.replay_guard import DatabaseReplayGuard
 from web.simulator.operator import (
     AsanSimulator,
     SimCertificate,
@@ -35,7 +35,6 @@ from web.simulator.operator import (
     Transaction,
     provision_demo_phone,
 )
-from web.simulator.store import DatabaseSimulatorStore
 
 SECRET = "test-secret-" + "x" * 40
 USER_ID = "123456"

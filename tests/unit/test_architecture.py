@@ -7,7 +7,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
-DEVELOPMENT_ONLY = ("web/simulator/", "web/devdata/")
 
 
 def _imports(path: Path) -> set[str]:
@@ -23,15 +22,6 @@ def _imports(path: Path) -> set[str]:
 
 def _modules() -> dict[str, set[str]]:
     return {path.relative_to(ROOT).as_posix(): _imports(path) for path in sorted(WEB.rglob("*.py"))}
-
-
-def test_production_code_imports_the_simulator_only_at_its_mount_point():
-    offenders = {
-        module: sorted(name for name in imported if name.startswith("web.simulator"))
-        for module, imported in _modules().items()
-        if not module.startswith(DEVELOPMENT_ONLY) and module != "web/app.py"
-    }
-    assert {module: names for module, names in offenders.items() if names} == {}
 
 
 def test_no_routes_module_imports_another():
@@ -54,17 +44,6 @@ def test_services_know_no_http():
         if Path(module).stem == "service"
     }
     assert {module: names for module, names in offenders.items() if names} == {}
-
-
-def test_services_word_no_form_errors():
-    """Services report `Problem`s; the routes word them (`form_errors`), so no service imports
-    the request-language `gettext` (lazy labels of the domain's own values are fine)."""
-    offenders = {
-        module
-        for module, imported in _modules().items()
-        if Path(module).stem == "service" and "web.platform.i18n.gettext" in imported
-    }
-    assert offenders == set()
 
 
 def test_the_architecture_doc_names_every_module():

@@ -216,7 +216,7 @@ def test_every_setting_is_in_the_readme_and_unset_means_its_default(clean_env):
     clean_env.setenv("ENV", "development")
     derived = {
         *("env", "data_dir", "secret_key", "database_url", "asan_gateway", "smtp_port"),
-        "mail_domain",
+        *("mail_domain", "staff_totp_required"),
     }
     for item in fields(Settings):
         if "env" not in item.metadata:

@@ -16,44 +16,39 @@ from models.documents import AuditAction, ClearanceDocument, DocumentFile, Docum
 from models.identity import Role
 from web.catalog import service as catalog
 from web.documents import service as documents
-from web.identity.guards import CurrentUser, SignedInUser, citizen_acting_for_party, staff_with
+from web.identity import drafts
+from web.identity.guards import CurrentUser, citizen_acting_for_party, current_user, staff_with
 from web.identity.sessions import flash, take_flash
 from web.platform import portal_time
-from web.platform.dependencies import AppSettings, FileStorage
-from web.platform.forms import FormData, date_parts, error_list, field, form_errors, invalid_form
+from web.platform.forms import FormData, date_parts, error_list, field, invalid_form, parts_of
 from web.platform.i18n import gettext as _
-from web.platform.i18n import lazy_gettext as _l
 from web.platform.idempotency import FIELD as IDEMPOTENCY_FIELD
 from web.platform.idempotency import form_idempotency_key, idempotency_key_of
-from web.platform.paging import Page, pagination_params
+from web.platform.paging import pagination_params
 from web.platform.rendering import redirect, render, wants_fragment
 from web.platform.text_input import whole_number
 from web.settings import Settings
-from web.storage.protocol import StorageBackend, UploadRejected
+from web.storage.local_disk import LocalDiskStorage
+from web.storage.protocol import UploadRejected
 from web.storage.receiving import file_response, receiving_files, rejections_message
 
 CREATED_FLASH = "created_document"
 SKIP_COMPRESSION = {"skip_compression": True}  # PDF/JPEG/PNG are compressed already
 PREVIEWABLE = frozenset({"image/jpeg", "image/png"})
-PERIOD_MESSAGES = {
-    "from_missing": _l("Enter the first day of the period"),
-    "from_not_a_date": _l("Enter a real date, for example 01.11.2026"),
-    "to_missing": _l("Enter the last day of the period"),
-    "to_not_a_date": _l("Enter a real date, for example 30.11.2026"),
-    "period_reversed": _l("The last day must be the same as or after the first day"),
-}
-DETAILS_MESSAGES = {
-    "kind_missing": _l("Choose the type of the document"),
-    "number_missing": _l("Enter the number of the document"),
-    "number_too_long": _l("The number must be %(max)d characters or fewer"),
-    "issued_on_missing": _l("Enter the date of the document"),
-    "issued_on_not_a_date": _l("Enter a real date, like 03 11 2026"),
-    "issued_on_in_future": _l("The date of the document cannot be in the future"),
-    "declaration_number_invalid": _l(
-        "Enter the declaration number as on the declaration, for example %(example)s"
-    ),
-    "note_too_long": _l("The note must be %(max)d characters or fewer"),
-}
+
+
+def _user(request: Request) -> CurrentUser:
+    user = current_user(request)
+    assert user is not None  # the guards ran
+    return user
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _storage(request: Request) -> LocalDiskStorage:
+    return request.app.state.storage
 
 
 def _query(request: Request, name: str, max_length: int = 40) -> str:
@@ -70,35 +65,18 @@ def _kind_items() -> list[dict[str, str]]:
     ]
 
 
-def _search_url(path: str, values: dict[str, str], page: int) -> str:
-    query = {key: value for key, value in values.items() if value}
+def _search_url(path: str, values: dict[str, Any], page: int) -> str:
+    """The search's own URL; a three-field date goes as `from-day`, `from-month`, `from-year`."""
+    flat: dict[str, str] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}-{part}": typed for part, typed in value.items()})
+        else:
+            flat[key] = value
+    query = {key: value for key, value in flat.items() if value}
     if page > 1:
         query["page"] = str(page)
     return path + ("?" + urlencode(query) if query else "")
-
-
-def _results(
-    request: Request,
-    template_name: str,
-    path: str,
-    values: dict[str, str],
-    page: Page,
-    context: dict[str, Any],
-) -> Template:
-    """A search's page of results with its page links; the address bar follows the search."""
-    context.update(
-        page=page,
-        pagination=pagination_params(
-            page.number, page.pages, lambda n: _search_url(path, values, n)
-        ),
-    )
-    return render(
-        request,
-        template_name,
-        context,
-        fragment="search",
-        push_url=_search_url(path, values, page.number),
-    )
 
 
 async def _file_of(document: ClearanceDocument | None, file_id: int) -> DocumentFile:
@@ -114,9 +92,9 @@ def _wants_preview(request: Request, file: DocumentFile) -> bool:
     return request.query_params.get("preview") == "1" and file.content_type in PREVIEWABLE
 
 
-async def _download(request: Request, storage: StorageBackend, file: DocumentFile) -> Stream:
+async def _download(request: Request, file: DocumentFile) -> Stream:
     return await file_response(
-        storage,
+        _storage(request),
         key=file.storage_key,
         filename=file.original_name,
         content_type=file.content_type,
@@ -132,15 +110,16 @@ class DocumentsController(Controller):
     guards = (citizen_acting_for_party,)
 
     @get("/", name="documents_service")
-    async def index(self, request: Request, user: SignedInUser) -> Template:
+    async def index(self, request: Request) -> Template:
+        user = _user(request)
         values = {
-            "from": _query(request, "from"),
-            "to": _query(request, "to"),
+            "from": documents.period_parts(request.query_params, "from"),
+            "to": documents.period_parts(request.query_params, "to"),
             "mistaken": "1" if _query(request, "mistaken") == "1" else "",
         }
         today = portal_time.today()
-        period, problems = documents.parse_period(values["from"], values["to"], today)
-        errors = form_errors(problems.values(), PERIOD_MESSAGES)
+        period, errors = documents.parse_period(values["from"], values["to"], today)
+        default_period = not any(values["from"].values()) and not any(values["to"].values())
         context: dict[str, Any] = {
             "service": catalog.CLEARANCE_DOCUMENTS,
             "values": values,
@@ -164,35 +143,57 @@ class DocumentsController(Controller):
         )
         context.update(
             period=period,
-            is_default_period=not values["from"] and not values["to"],
+            is_default_period=default_period,
+            # The last 30 days are shown in the fields, not put in the URL.
+            date_values={
+                "from": parts_of(period.start) if default_period else values["from"],
+                "to": parts_of(period.end) if default_period else values["to"],
+            },
+            page=page,
             kind_labels=documents.KIND_LABELS,
+            pagination=pagination_params(
+                page.number, page.pages, lambda n: _search_url("/documents", values, n)
+            ),
         )
-        return _results(request, "documents/index.html.j2", "/documents", values, page, context)
+        return render(
+            request,
+            "documents/index.html.j2",
+            context,
+            fragment="search",
+            push_url=_search_url("/documents", values, page.number),
+        )
 
     @get("/obligation", name="documents_obligation")
-    async def obligation(self, user: SignedInUser, settings: AppSettings) -> Template:
+    async def obligation(self, request: Request) -> Template:
+        user = _user(request)
         return Template(
             "documents/obligation.html.j2",
             context={
                 "service": catalog.CLEARANCE_DOCUMENTS,
                 "acknowledgment": await documents.acknowledgment_of(user.party),
-                "retention_years": settings.document_retention_years,
+                "retention_years": _settings(request).document_retention_years,
                 "today": portal_time.today(),
             },
         )
 
     @post("/obligation", name="documents_acknowledge")
-    async def acknowledge(
-        self, request: Request, user: SignedInUser, settings: AppSettings
-    ) -> Response:
+    async def acknowledge(self, request: Request) -> Response:
+        user = _user(request)
         await documents.acknowledge_obligation(
-            user.party, user.person, settings.document_retention_years
+            user.party, user.person, _settings(request).document_retention_years
         )
         return redirect(request, "/documents/obligation")
 
     @get("/new", name="documents_new")
-    async def new(self, user: SignedInUser, settings: AppSettings) -> Template:
-        return Template("documents/new.html.j2", context=await _form_context(user, settings))
+    async def new(self, request: Request) -> Template:
+        context = await self._form_context(request)
+        draft = await drafts.take(
+            request.app.stores.get(drafts.DRAFT_STORE), _user(request).person.id, "document"
+        )
+        if draft:
+            context["values"] = {**draft, "issued_on": date_parts(draft, "issued_on")}
+            context["draft_restored"] = True
+        return Template("documents/new.html.j2", context=context)
 
     @post(
         "/new",
@@ -200,9 +201,9 @@ class DocumentsController(Controller):
         opt={"exclude_from_csrf": True, **SKIP_COMPRESSION},  # checked in receive_form
         request_max_body_size=None,  # receive_form applies the settings' limit
     )
-    async def create(
-        self, request: Request, user: SignedInUser, settings: AppSettings
-    ) -> Response | Template:
+    async def create(self, request: Request) -> Response | Template:
+        user = _user(request)
+        settings = _settings(request)
         if await documents.acknowledgment_of(user.party) is None:
             return redirect(request, "/documents/new")
         async with receiving_files(request) as (batch, received):
@@ -212,8 +213,7 @@ class DocumentsController(Controller):
             }
             values[IDEMPOTENCY_FIELD] = received.get(IDEMPOTENCY_FIELD, 100)
             values["issued_on"] = date_parts(received.fields, "issued_on")
-            details, problems = documents.validate_details(values, portal_time.today())
-            errors = form_errors(problems.values(), DETAILS_MESSAGES)
+            details, errors = documents.validate_details(values, portal_time.today())
             if received.rejections:
                 errors["files"] = rejections_message(received.rejections)
             elif not batch.staged:
@@ -236,7 +236,7 @@ class DocumentsController(Controller):
                     errors,
                     date_fields=("issued_on",),
                     **{
-                        **await _form_context(user, settings, values[IDEMPOTENCY_FIELD]),
+                        **await self._form_context(request, values[IDEMPOTENCY_FIELD]),
                         "values": values,
                         "files_lost": received.files_sent > 0,
                     },
@@ -244,17 +244,35 @@ class DocumentsController(Controller):
         flash(request, CREATED_FLASH, document.id)
         return redirect(request, "/documents")
 
+    async def _form_context(self, request: Request, idempotency_key: str = "") -> dict[str, Any]:
+        settings = _settings(request)
+        party = _user(request).party
+        return {
+            "service": catalog.CLEARANCE_DOCUMENTS,
+            "acknowledged": await documents.acknowledgment_of(party) is not None,
+            "values": {},
+            "errors": {},
+            "kind_items": _kind_items(),
+            "limits": settings,
+            "declaration_example": documents.DECLARATION_NUMBER_EXAMPLE,
+            "today": portal_time.today(),
+            "used_bytes": await documents.used_bytes(party),
+            "quota_bytes": settings.party_quota_bytes,
+            "idempotency_key": form_idempotency_key(idempotency_key),
+        }
+
     @get("/{document_id:int}", name="documents_detail")
-    async def detail(self, user: SignedInUser, document_id: FromPath[int]) -> Template:
-        document = await documents.document_of_party(user.party, document_id)
+    async def detail(self, request: Request, document_id: FromPath[int]) -> Template:
+        document = await documents.document_of_party(_user(request).party, document_id)
         if document is None:
             raise NotFoundException()
         return Template("documents/detail.html.j2", context=_detail_context(document, "owner"))
 
     @post("/{document_id:int}/mistaken", name="documents_mark_mistaken")
     async def mark_mistaken(
-        self, request: Request, user: SignedInUser, document_id: FromPath[int], data: FormData
+        self, request: Request, document_id: FromPath[int], data: FormData
     ) -> Response | Template:
+        user = _user(request)
         document = await documents.document_of_party(user.party, document_id)
         if document is None:
             raise NotFoundException()
@@ -279,34 +297,10 @@ class DocumentsController(Controller):
         opt=SKIP_COMPRESSION,
     )
     async def download(
-        self,
-        request: Request,
-        user: SignedInUser,
-        storage: FileStorage,
-        document_id: FromPath[int],
-        file_id: FromPath[int],
+        self, request: Request, document_id: FromPath[int], file_id: FromPath[int]
     ) -> Stream:
-        document = await documents.document_of_party(user.party, document_id)
-        return await _download(request, storage, await _file_of(document, file_id))
-
-
-async def _form_context(
-    user: CurrentUser, settings: Settings, idempotency_key: str = ""
-) -> dict[str, Any]:
-    party = user.party
-    return {
-        "service": catalog.CLEARANCE_DOCUMENTS,
-        "acknowledged": await documents.acknowledgment_of(party) is not None,
-        "values": {},
-        "errors": {},
-        "kind_items": _kind_items(),
-        "limits": settings,
-        "declaration_example": documents.DECLARATION_NUMBER_EXAMPLE,
-        "today": portal_time.today(),
-        "used_bytes": await documents.used_bytes(party),
-        "quota_bytes": settings.party_quota_bytes,
-        "idempotency_key": form_idempotency_key(idempotency_key),
-    }
+        document = await documents.document_of_party(_user(request).party, document_id)
+        return await _download(request, await _file_of(document, file_id))
 
 
 def _detail_context(document: ClearanceDocument, viewer: str) -> dict[str, Any]:
@@ -330,18 +324,18 @@ class OfficerDocumentsController(Controller):
     guards = (staff_with(Role.CUSTOMS_OFFICER),)
 
     @get("/", name="officer_documents")
-    async def search(self, request: Request, user: SignedInUser) -> Template:
+    async def search(self, request: Request) -> Template:
+        user = _user(request)
         values = {
             "party": documents.normalize_party_identifier(_query(request, "party")),
             "declaration": documents.normalize_declaration_number(_query(request, "declaration")),
-            "from": _query(request, "from"),
-            "to": _query(request, "to"),
+            "from": documents.period_parts(request.query_params, "from"),
+            "to": documents.period_parts(request.query_params, "to"),
         }
-        searched = any(values.values())
-        period, problems = documents.parse_period(
+        searched = any(any(v.values()) if isinstance(v, dict) else v for v in values.values())
+        period, errors = documents.parse_period(
             values["from"], values["to"], portal_time.today(), optional=True
         )
-        errors = form_errors(problems.values(), PERIOD_MESSAGES)
         if values["party"] and not documents.FIN_OR_VOEN_RE.match(values["party"]):
             errors = {"party": _("Enter a FIN (7 characters) or a VÖEN (10 digits)"), **errors}
         if searched and not values["party"] and not values["declaration"]:
@@ -369,16 +363,26 @@ class OfficerDocumentsController(Controller):
             AuditAction.SEARCH,
             detail=urlencode({k: v for k, v in values.items() if v}) + f" → {page.total}",
         )
-        return _results(
-            request, "documents/officer_search.html.j2", "/officer/documents", values, page, context
+        context.update(
+            page=page,
+            pagination=pagination_params(
+                page.number, page.pages, lambda n: _search_url("/officer/documents", values, n)
+            ),
+        )
+        return render(
+            request,
+            "documents/officer_search.html.j2",
+            context,
+            fragment="search",
+            push_url=_search_url("/officer/documents", values, page.number),
         )
 
     @get("/{document_id:int}", name="officer_document_detail")
-    async def detail(self, user: SignedInUser, document_id: FromPath[int]) -> Template:
+    async def detail(self, request: Request, document_id: FromPath[int]) -> Template:
         document = await documents.document_for_officer(document_id)
         if document is None:
             raise NotFoundException()
-        await documents.audit(user.person, AuditAction.VIEW, document=document)
+        await documents.audit(_user(request).person, AuditAction.VIEW, document=document)
         return Template("documents/detail.html.j2", context=_detail_context(document, "officer"))
 
     @get(
@@ -387,18 +391,13 @@ class OfficerDocumentsController(Controller):
         opt=SKIP_COMPRESSION,
     )
     async def download(
-        self,
-        request: Request,
-        user: SignedInUser,
-        storage: FileStorage,
-        document_id: FromPath[int],
-        file_id: FromPath[int],
+        self, request: Request, document_id: FromPath[int], file_id: FromPath[int]
     ) -> Stream:
         document = await documents.document_for_officer(document_id)
         file = await _file_of(document, file_id)
-        response = await _download(request, storage, file)
+        response = await _download(request, file)
         await documents.audit(
-            user.person,
+            _user(request).person,
             AuditAction.DOWNLOAD,
             document=document,
             file=file,
@@ -415,15 +414,13 @@ class AuditLogController(Controller):
 
     @get("/", name="admin_audit")
     async def audit_log(self, request: Request) -> Template:
-        page = await documents.audit_page(_page_number(request))
+        entries, number, pages = await documents.audit_page(_page_number(request))
         return Template(
             "documents/audit.html.j2",
             context={
-                "entries": page.items,
+                "entries": entries,
                 "pagination": pagination_params(
-                    page.number,
-                    page.pages,
-                    lambda n: f"/admin/audit?page={n}" if n > 1 else "/admin/audit",
+                    number, pages, lambda n: f"/admin/audit?page={n}" if n > 1 else "/admin/audit"
                 ),
             },
         )

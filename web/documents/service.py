@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from math import ceil
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -32,10 +33,10 @@ from models.documents import (
     ObligationAcknowledgment,
 )
 from models.identity import Party, Person
-from web.platform.forms import Problem, date_from_parts, date_from_text
+from web.platform.forms import DateError, check_date, date_from_text, date_parts, parts_of
+from web.platform.i18n import gettext as _
 from web.platform.i18n import lazy_gettext as _l
 from web.platform.idempotency import AlreadySaved
-from web.platform.paging import Page, clamped, page_of
 from web.platform.portal_time import db_datetime, start_of_day, utcnow
 from web.storage.batch import UploadBatch, files_then_rows
 from web.storage.quota import check_quota, lock_owner
@@ -84,34 +85,55 @@ def default_period(today: date) -> Period:
     return Period(today - timedelta(days=DEFAULT_PERIOD_DAYS - 1), today)
 
 
-def parse_period(
-    raw_from: str, raw_to: str, today: date, *, optional: bool = False
-) -> tuple[Period | None, dict[str, Problem]]:
-    """The period a search asks for, or its problems keyed by input (`from`, `to`).
+def period_parts(query: Any, name: str) -> dict[str, str]:
+    """The day, month and year of `from` or `to` in a search's query: the three-field date
+    (`from-day`…), or an older link's single `from=YYYY-MM-DD` (bookmarks, benchmarks)."""
+    parts = date_parts(query, name)
+    single = str(query.get(name, "")).strip()[:20]
+    if not any(parts.values()) and single:
+        value = date_from_text(single)
+        if value:
+            return parts_of(value)
+        pieces = [*re.split(r"[-./]", single), "", ""][:3]  # checked as typed, part by part
+        day, month, year = reversed(pieces) if len(pieces[0]) == 4 else pieces
+        return {"day": day, "month": month, "year": year}
+    return parts
 
-    Nothing typed: the last 30 days (or no period at all when `optional`)."""
-    raw_from, raw_to = raw_from.strip(), raw_to.strip()
-    if not raw_from and not raw_to:
+
+def parse_period(
+    from_parts: dict[str, str], to_parts: dict[str, str], today: date, *, optional: bool = False
+) -> tuple[Period | None, dict[str, str]]:
+    """The period a search asks for (two three-field dates), or errors keyed by field id
+    (`from`, `to`). Nothing typed: the last 30 days (or no period at all when `optional`)."""
+    if not any(from_parts.values()) and not any(to_parts.values()):
         return (None if optional else default_period(today)), {}
-    errors: dict[str, Problem] = {}
-    start = date_from_text(raw_from) if raw_from else None
-    end = date_from_text(raw_to) if raw_to else None
-    if not raw_from:
-        errors["from"] = Problem("from_missing", "from")
-    elif start is None:
-        errors["from"] = Problem("from_not_a_date", "from")
-    if not raw_to:
-        errors["to"] = Problem("to_missing", "to")
-    elif end is None:
-        errors["to"] = Problem("to_not_a_date", "to")
+    errors: dict[str, str] = {}
+    start, from_error = check_date(from_parts, missing=_("Enter the first day of the period"))
+    end, to_error = check_date(to_parts, missing=_("Enter the last day of the period"))
+    if from_error:
+        errors["from"] = from_error
+    if to_error:
+        errors["to"] = to_error
     if start and end and start > end:
-        errors["to"] = Problem("period_reversed", "to")
+        errors["to"] = DateError(_("The last day must be the same as or after the first day"))
     if errors:
         return None, errors
     return Period(start, end), {}  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- listing
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[ClearanceDocument]
+    total: int
+    number: int
+    size: int = PAGE_SIZE
+
+    @property
+    def pages(self) -> int:
+        return max(1, ceil(self.total / self.size))
 
 
 def _in_period(query, period: Period | None):
@@ -136,15 +158,16 @@ async def _page(query, page: int, *, with_party: bool = False) -> Page:
     the count and the page's ids come from the (party, mistaken, entered, id) index alone;
     only the page's 20 rows are read, and only their files are counted."""
     total = await query.count()
-    number = clamped(page, total, PAGE_SIZE)
+    pages = max(1, ceil(total / PAGE_SIZE))
+    number = min(max(page, 1), pages)
     ids = await page_ids(query, number)
     if not ids:
-        return Page(items=[], total=total, number=number, size=PAGE_SIZE)
+        return Page(items=[], total=total, number=number)
     rows = ClearanceDocument.filter(id__in=ids).annotate(file_count=Count("files"))
     if with_party:
         rows = rows.prefetch_related("party")
     by_id = {document.id: document for document in await rows}
-    return Page(items=[by_id[id_] for id_ in ids], total=total, number=number, size=PAGE_SIZE)
+    return Page(items=[by_id[id_] for id_ in ids], total=total, number=number)
 
 
 def party_documents(party_id: int, period: Period | None, *, include_mistaken: bool = False):
@@ -211,36 +234,34 @@ def normalize_declaration_number(raw: str) -> str:
 
 def validate_details(
     values: dict[str, Any], today: date
-) -> tuple[DocumentDetails | None, dict[str, Problem]]:
-    """Check the typed fields of “Yeni sənəd” (`issued_on` as `{day, month, year}`). Problems
-    are keyed by input, in form order."""
-    errors: dict[str, Problem] = {}
+) -> tuple[DocumentDetails | None, dict[str, str]]:
+    """Check the typed fields of “Yeni sənəd” (`issued_on` as `{day, month, year}`). Errors are
+    keyed by field name, in form order."""
+    errors: dict[str, str] = {}
     kind = values.get("kind", "")
     if kind not in DocumentKind._value2member_map_:
-        errors["kind"] = Problem("kind_missing", "kind")
+        errors["kind"] = _("Choose the type of the document")
     number = values.get("number", "")
     if not number:
-        errors["number"] = Problem("number_missing", "number")
+        errors["number"] = _("Enter the number of the document")
     elif len(number) > NUMBER_MAX:
-        errors["number"] = Problem("number_too_long", "number", {"max": NUMBER_MAX})
-    parts = values.get("issued_on") or {}
-    issued_on = date_from_parts(parts)
-    if not any(parts.values()):
-        errors["issued_on"] = Problem("issued_on_missing", "issued_on")
-    elif issued_on is None:
-        errors["issued_on"] = Problem("issued_on_not_a_date", "issued_on")
-    elif issued_on > today:
-        errors["issued_on"] = Problem("issued_on_in_future", "issued_on")
+        errors["number"] = _("The number must be %(max)d characters or fewer", max=NUMBER_MAX)
+    issued_on, date_error = check_date(
+        values.get("issued_on") or {}, missing=_("Enter the date of the document")
+    )
+    if date_error:
+        errors["issued_on"] = date_error
+    elif issued_on > today:  # type: ignore[operator]
+        errors["issued_on"] = _("The date of the document cannot be in the future")
     declaration = normalize_declaration_number(values.get("declaration_number", ""))
     if declaration and not DECLARATION_NUMBER_RE.match(declaration):
-        errors["declaration_number"] = Problem(
-            "declaration_number_invalid",
-            "declaration_number",
-            {"example": DECLARATION_NUMBER_EXAMPLE},
+        errors["declaration_number"] = _(
+            "Enter the declaration number as on the declaration, for example %(example)s",
+            example=DECLARATION_NUMBER_EXAMPLE,
         )
     note = values.get("note", "")
     if len(note) > NOTE_MAX:
-        errors["note"] = Problem("note_too_long", "note", {"max": NOTE_MAX})
+        errors["note"] = _("The note must be %(max)d characters or fewer", max=NOTE_MAX)
     if errors:
         return None, errors
     return DocumentDetails(
@@ -304,7 +325,13 @@ async def create_document(
             )
             for staged in batch.staged:
                 await DocumentFile.create(
-                    document=document, **DocumentFile.values_of(staged), using_db=connection
+                    document=document,
+                    storage_key=staged.key,
+                    original_name=staged.original_name,
+                    content_type=staged.content_type,
+                    size=staged.size,
+                    sha256=staged.sha256,
+                    using_db=connection,
                 )
     except AlreadySaved as already:
         return already.saved  # type: ignore[return-value]
@@ -368,13 +395,16 @@ async def audit(
     )
 
 
-async def audit_page(page: int = 1, size: int = 50) -> Page:
-    """Newest first."""
-    return await page_of(
-        AuditEntry.all(),
-        page,
-        size,
-        lambda rows: rows.order_by("-at", "-id").prefetch_related(
-            "actor", "party", "document", "file"
-        ),
+async def audit_page(page: int = 1, size: int = 50) -> tuple[list[AuditEntry], int, int]:
+    """Newest first: (entries, page number, page count)."""
+    total = await AuditEntry.all().count()
+    pages = max(1, ceil(total / size))
+    number = min(max(page, 1), pages)
+    entries = (
+        await AuditEntry.all()
+        .order_by("-at", "-id")
+        .offset((number - 1) * size)
+        .limit(size)
+        .prefetch_related("actor", "party", "document", "file")
     )
+    return list(entries), number, pages

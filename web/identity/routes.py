@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import time
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import structlog
@@ -11,18 +14,19 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
 from models.identity import Account, Role
-from web.identity import accounts, asan_signin, e_imza, sessions
-from web.identity.accounts import AuthOutcome
+from web.identity import accounts, asan_signin, drafts, e_imza, password_signin, sessions
 from web.identity.asan_imza import normalize_az_mobile
-from web.identity.egov_oidc import EgovSignInError, PendingEgovSignIn
-from web.identity.guards import SignedInUser, signed_in
-from web.identity.means import AsanSignIn, EgovSignIn, EImzaSignIn
+from web.identity.egov_oidc import EgovService, EgovSignInError, PendingEgovSignIn
+from web.identity.guards import current_user, signed_in
+from web.identity.password_signin import Answer
 from web.identity.sign_in import complete_sign_in
+from web.identity.throttle import STORE_NAME as THROTTLE_STORE
+from web.identity.throttle import SignInThrottle
 from web.platform import i18n
 from web.platform.forms import FormData, field, invalid_form
 from web.platform.i18n import gettext as _
-from web.platform.portal_time import utcnow
-from web.platform.rendering import redirect, render
+from web.platform.middleware import client_address
+from web.platform.rendering import redirect, render, wants_fragment
 from web.platform.safety import safe_next_path
 from web.platform.text_input import clean_text, whole_number
 
@@ -48,6 +52,30 @@ def bounded_next(raw: str | None) -> str:
     return safe_next_path(path, "/") if len(path) <= MAX_NEXT_LENGTH else "/"
 
 
+def _refusal(tried: password_signin.Attempt) -> str:
+    if tried.answer is Answer.THROTTLED:
+        return _wait_message(tried.wait_seconds)
+    if tried.answer is Answer.STAFF_NEED_TOTP:
+        return _(
+            "Staff accounts sign in with a second factor (an authenticator app). "
+            "Ask an administrator to set it up for you."
+        )
+    # Unknown, wrong and paused accounts get one answer: nobody learns which user names
+    # exist or can tell that a victim's account is paused.
+    return _("The user name or password is not right")
+
+
+def _wait_message(seconds: int) -> str:
+    if seconds < 90:
+        return _(
+            "Too many failed attempts. Wait %(seconds)s seconds and try again.", seconds=seconds
+        )
+    return _(
+        "Too many failed attempts. Wait %(minutes)s minutes and try again.",
+        minutes=math.ceil(seconds / 60),
+    )
+
+
 def _next_query(next_path: str) -> str:
     return "" if next_path == "/" else "?" + urlencode({"next": next_path})
 
@@ -70,11 +98,11 @@ async def _finish_sign_in(
 
 class AuthController(Controller):
     @get("/login", name="login")
-    async def login(self, asan: AsanSignIn, next: FromQuery[str | None] = None) -> Template:
+    async def login(self, request: Request, next: FromQuery[str | None] = None) -> Template:
         return Template(
             "auth/login.html.j2",
             context={
-                "asan_enabled": asan is not None,
+                "asan_enabled": _asan(request) is not None,
                 "next_query": _next_query(bounded_next(next)),
             },
         )
@@ -104,32 +132,35 @@ class AuthController(Controller):
             errors["username"] = _("Enter your user name")
         if not password:
             errors["password"] = _("Enter your password")
+        status = 422
         if not errors:
-            result = await accounts.authenticate(username, password, now=utcnow())
-            if result.outcome is AuthOutcome.OK:
-                account = result.account
+            tried = await password_signin.attempt(
+                SignInThrottle(request.app.stores.get(THROTTLE_STORE)),
+                username,
+                password,
+                address=client_address(request),
+                staff_totp_required=request.app.state.settings.staff_totp_required,
+                now=datetime.fromtimestamp(time.time(), UTC),
+            )
+            if tried.answer is Answer.SIGNED_IN:
                 return await _finish_sign_in(
                     request,
-                    person_id=account.person_id,
-                    role=account.role,
+                    person_id=tried.account.person_id,
+                    role=tried.account.role,
                     method="password",
                     target=next_path,
                 )
-            if result.outcome is AuthOutcome.TOTP_REQUIRED:
-                request.session[PENDING_TOTP] = {"account_id": result.account.id, "next": next_path}
+            if tried.answer is Answer.TOTP_NEXT:
+                request.session[PENDING_TOTP] = {"account_id": tried.account.id, "next": next_path}
                 return redirect(request, "/login/totp")
-            if result.outcome is AuthOutcome.LOCKED:
-                minutes = max(1, int((result.locked_until - utcnow()).total_seconds() // 60) + 1)
-                errors["username"] = _(
-                    "Too many failed attempts: this account is locked. Try again in %(minutes)s "
-                    "minutes.",
-                    minutes=minutes,
-                )
-            else:
-                errors["username"] = _("The user name or password is not right")
-        return invalid_form(
+            errors["username"] = _refusal(tried)
+            if tried.answer is Answer.THROTTLED:
+                status = 429
+        response = invalid_form(
             "auth/password.html.j2", errors, values={"username": username}, next=next_path
         )
+        response.status_code = status
+        return response
 
     @get("/login/totp", name="login_totp")
     async def totp_form(self, request: Request) -> Response:
@@ -144,7 +175,7 @@ class AuthController(Controller):
             return redirect(request, "/login/password")
         account = await Account.get_or_none(id=pending.get("account_id"), is_active=True)
         code = field(data, "code", 12).replace(" ", "")
-        if account and await accounts.verify_totp(account, code, now=utcnow()):
+        if account and await accounts.verify_totp(account, code, now=datetime.now(UTC)):
             return await _finish_sign_in(
                 request,
                 person_id=account.person_id,
@@ -160,16 +191,17 @@ class AuthController(Controller):
     # --- Asan İmza -----------------------------------------------------------------------
 
     @get("/login/asan", name="login_asan")
-    async def asan_form(self, asan: AsanSignIn, next: FromQuery[str | None] = None) -> Response:
-        if asan is None:
+    async def asan_form(self, request: Request, next: FromQuery[str | None] = None) -> Response:
+        if _asan(request) is None:
             return Redirect("/login/asan/unavailable", status_code=303)
         return Template(
             "auth/asan.html.j2", context={"values": {}, "errors": {}, "next": bounded_next(next)}
         )
 
     @post("/login/asan", name="login_asan_submit")
-    async def asan_submit(self, request: Request, asan: AsanSignIn, data: FormData) -> Response:
-        if asan is None:
+    async def asan_submit(self, request: Request, data: FormData) -> Response:
+        service = _asan(request)
+        if service is None:
             return redirect(request, "/login/asan/unavailable")
         raw_phone = field(data, "phone", 40)
         user_id = field(data, "user_id", 32)
@@ -192,7 +224,7 @@ class AuthController(Controller):
                 next=next_path,
             )
         pending = await asan_signin.start(
-            asan, phone=phone, user_id=user_id, language=i18n.get_language()
+            service, phone=phone, user_id=user_id, language=i18n.get_language()
         )
         # The sign-in flow starts: now (not before) the visitor gets a short-lived record.
         request.session[PENDING_ASAN] = pending.to_session()
@@ -200,11 +232,12 @@ class AuthController(Controller):
         return redirect(request, "/login/asan/wait")
 
     @get("/login/asan/wait", name="login_asan_wait")
-    async def asan_wait(self, request: Request, asan: AsanSignIn) -> Response:
+    async def asan_wait(self, request: Request) -> Response:
+        service = _asan(request)
         pending = asan_signin.PendingSignIn.from_session(request.session.get(PENDING_ASAN))
-        if asan is None or pending is None:
+        if service is None or pending is None:
             return redirect(request, "/login/asan")
-        result = await asan_signin.poll(asan, pending)
+        result = await asan_signin.poll(service, pending)
         if result.outcome is asan_signin.Outcome.SIGNED_IN:
             return await _finish_sign_in(
                 request,
@@ -213,25 +246,36 @@ class AuthController(Controller):
                 method="asan",
                 target=request.session.get(NEXT, "/"),
             )
-        if result.outcome is not asan_signin.Outcome.PENDING:
+        if result.outcome is asan_signin.Outcome.PENDING:
+            if wants_fragment(request):
+                return Response(content=b"", status_code=204)  # nothing new: nothing swapped
+        else:
             request.session.pop(PENDING_ASAN, None)  # single use: start again
+        expires_at = datetime.fromtimestamp(pending.expires_at, UTC)
+        ttl = request.app.state.settings.asan_simulator_ttl_seconds
         return render(
             request,
             "auth/asan_wait.html.j2",
-            {"pending": pending, "outcome": str(result.outcome)},
+            {
+                "pending": pending,
+                "outcome": str(result.outcome),
+                "heading": asan_signin.outcome_heading(result.outcome),
+                "expires_at": expires_at,
+                "seconds_left": max(0, int(pending.expires_at - time.time())),
+                "ttl_text": i18n.format_duration(ttl),
+            },
             fragment="asan_status",
         )
 
     # --- E-Gov identity (OpenID Connect) --------------------------------------------------
 
     @get("/login/egov", name="login_egov")
-    async def egov_start(
-        self, request: Request, egov: EgovSignIn, next: FromQuery[str | None] = None
-    ) -> Response:
-        if egov is None:
+    async def egov_start(self, request: Request, next: FromQuery[str | None] = None) -> Response:
+        service = _egov(request)
+        if service is None:
             return Redirect("/login/egov/unavailable", status_code=303)
         try:
-            url, pending = await egov.start(_absolute_url(request, EGOV_CALLBACK))
+            url, pending = await service.start(_absolute_url(request, EGOV_CALLBACK))
         except EgovSignInError as exc:
             return _sign_in_failed("egov", exc.failure, exc)
         # The sign-in flow starts: now (not before) the visitor gets a short-lived record.
@@ -240,13 +284,14 @@ class AuthController(Controller):
         return Redirect(url, status_code=303)
 
     @get(EGOV_CALLBACK, name="login_egov_callback")
-    async def egov_callback(self, request: Request, egov: EgovSignIn) -> Response:
-        if egov is None:
+    async def egov_callback(self, request: Request) -> Response:
+        service = _egov(request)
+        if service is None:
             return Redirect("/login/egov/unavailable", status_code=303)
         # Single use: whatever the answer, this state is spent.
         pending = PendingEgovSignIn.from_session(request.session.pop(PENDING_EGOV, None))
         try:
-            identity = await egov.finish(pending, dict(request.query_params))
+            identity = await service.finish(pending, dict(request.query_params))
         except EgovSignInError as exc:
             return _sign_in_failed("egov", exc.failure, exc)
         person = await accounts.record_verified_person(identity.fin, identity.full_name)
@@ -263,9 +308,9 @@ class AuthController(Controller):
 
     @get(E_IMZA_PATH, name="login_e_imza")
     async def e_imza_sign_in(
-        self, request: Request, e_imza_service: EImzaSignIn, next: FromQuery[str | None] = None
+        self, request: Request, next: FromQuery[str | None] = None
     ) -> Response:
-        service = e_imza_service
+        service = _e_imza(request)
         front = e_imza.front_headers(request, service)
         next_path = bounded_next(next)
         if front is None:
@@ -275,7 +320,7 @@ class AuthController(Controller):
             return Template("auth/unavailable.html.j2", context={"means": "e-imza"})
         assert service is not None
         try:
-            subject = await e_imza.verify_front_certificate(front, service, now=utcnow())
+            subject = await e_imza.verify_front_certificate(front, service, now=datetime.now(UTC))
         except e_imza.CertificateRefused as exc:
             return _sign_in_failed("e-imza", exc.refusal, exc)
         company = (subject.voen, subject.company_name) if subject.voen else None
@@ -289,13 +334,15 @@ class AuthController(Controller):
     # --- on whose behalf, and sign-out -------------------------------------------------
 
     @get("/party", name="party_choice", guards=[signed_in])
-    async def party_form(self, user: SignedInUser) -> Response:
+    async def party_form(self, request: Request) -> Response:
+        user = current_user(request)
         if not user.parties:  # staff act for no party
             return Redirect("/", status_code=303)
         return Template("auth/party.html.j2", context={"user": user, "errors": {}})
 
     @post("/party", name="party_choice_submit", guards=[signed_in])
-    async def party_submit(self, request: Request, user: SignedInUser, data: FormData) -> Response:
+    async def party_submit(self, request: Request, data: FormData) -> Response:
+        user = current_user(request)
         chosen = field(data, "party", 20)
         party = next((p for p in user.parties if str(p.id) == chosen), None)
         if party is None:
@@ -309,18 +356,48 @@ class AuthController(Controller):
         return redirect(request, target)
 
     @post("/logout", name="logout")
-    async def logout(self, request: Request, egov: EgovSignIn) -> Response:
+    async def logout(self, request: Request) -> Response:
         auth = sessions.current_auth(request) or {}
         sessions.end_session(request, sessions.NOTICE_SIGNED_OUT)
-        if auth.get("method") == "egov" and egov is not None:
+        service = _egov(request)
+        if auth.get("method") == "egov" and service is not None:
             # Single logout: the provider ends its session too, then sends the browser back.
-            provider_logout = await egov.logout_url(
+            provider_logout = await service.logout_url(
                 id_token=auth.get("id_token"),
                 post_logout_redirect_uri=_absolute_url(request, "/"),
             )
             if provider_logout:
                 return redirect(request, provider_logout)
         return redirect(request, "/")
+
+
+class SessionController(Controller):
+    """The idle-timeout warning's two calls (static/js/app.js): stay signed in, keep a draft."""
+
+    path = "/session"
+    guards = [signed_in]  # noqa: RUF012 - Litestar reads a list
+
+    @post("/keep-alive", name="session_keep_alive", status_code=204)
+    async def keep_alive(self) -> None:
+        """Any signed-in request counts as activity (sessions.enforce_timeouts)."""
+
+    @post("/drafts/{form:str}", name="session_draft", status_code=204)
+    async def draft(self, request: Request, form: FromPath[str], data: FormData) -> None:
+        store = request.app.stores.get(drafts.DRAFT_STORE)
+        if not await drafts.save(store, current_user(request).person.id, form, data):
+            raise NotFoundException()
+
+
+def _asan(request: Request) -> asan_signin.AsanService | None:
+    return request.app.state.get("asan")
+
+
+def _e_imza(request: Request) -> e_imza.EImzaService | None:
+    return request.app.state.get("e_imza")
+
+
+def _egov(request: Request) -> EgovService | None:
+    return request.app.state.get("egov")
 
 
 def _absolute_url(request: Request, path: str) -> str:

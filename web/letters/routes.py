@@ -12,6 +12,7 @@ from litestar.response import Response, Stream, Template
 
 from models.letters import LetterChannel
 from web.catalog import service as catalog
+from web.identity import drafts
 from web.identity.guards import (
     PartyChoiceRequired,
     SignedInUser,
@@ -25,7 +26,7 @@ from web.letters.status import is_overdue, status_label
 from web.platform import portal_time
 from web.platform.dependencies import AppSettings, FileStorage, Limits
 from web.platform.forms import (
-    date_from_parts,
+    check_date,
     date_parts,
     error_list,
     field,
@@ -132,11 +133,9 @@ class LettersController(Controller):
             errors["body"] = _("Choose the customs body the letter was sent to")
         if not number:
             errors["number"] = _("Enter the letter's number, like M-1024/2026")
-        registered_on = date_from_parts(parts)
-        if not any(parts.values()):
-            errors["registered"] = _("Enter the registration date")
-        elif registered_on is None:
-            errors["registered"] = _("Enter a real date, like 03 11 2026")
+        registered_on, date_error = check_date(parts, missing=_("Enter the registration date"))
+        if date_error:
+            errors["registered"] = date_error
         if errors:
             summary = error_list(errors, date_fields=("registered",))
             context = await _track_context(values=values, errors=errors, lookup_errors=summary)
@@ -185,8 +184,14 @@ class LettersController(Controller):
         )
 
     @get("/new", name="letters_new", guards=[appellant])
-    async def new_form(self, settings: AppSettings) -> Template:
-        return Template("letters/new.html.j2", context=await _new_context(settings))
+    async def new_form(
+        self, request: Request, user: SignedInUser, settings: AppSettings
+    ) -> Template:
+        draft = await drafts.take(
+            request.app.stores.get(drafts.DRAFT_STORE), user.person.id, "appeal"
+        )
+        context = await _new_context(settings, draft)
+        return Template("letters/new.html.j2", context={**context, "draft_restored": bool(draft)})
 
     @post(
         "/new",

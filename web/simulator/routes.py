@@ -8,7 +8,6 @@ on a second device.
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
-from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
@@ -19,23 +18,19 @@ from web.identity.asan_imza import (
     WrongPin,
     normalize_az_mobile,
 )
-from web.identity.means import AsanSignIn
 from web.platform.forms import FormData, field, invalid_form
 from web.platform.i18n import gettext as _
-from web.platform.rendering import redirect, render
+from web.platform.rendering import redirect, render, wants_fragment
 from web.simulator.operator import AsanSimulator
 
 BASE = "/simulator/asan-imza"
 
 
-def _simulator(asan: AsanSignIn) -> AsanSimulator:
-    """The `simulator` dependency of these pages: the app's simulated operator, else 404."""
-    if asan is None or not isinstance(asan.gateway, AsanSimulator):
+def _simulator(request: Request) -> AsanSimulator:
+    service = request.app.state.get("asan")
+    if service is None or service.simulator is None:
         raise NotFoundException()
-    return asan.gateway
-
-
-Simulator = NamedDependency[AsanSimulator]
+    return service.simulator
 
 
 def _phone_or_404(raw: str) -> str:
@@ -47,12 +42,10 @@ def _phone_or_404(raw: str) -> str:
 
 class AsanSimulatorController(Controller):
     path = BASE
-    dependencies = {"simulator": Provide(_simulator, sync_to_thread=False)}  # noqa: RUF012
 
     @get("/", name="simulator_home")
-    async def home(
-        self, request: Request, simulator: Simulator, phone: FromQuery[str | None] = None
-    ) -> Response:
+    async def home(self, request: Request, phone: FromQuery[str | None] = None) -> Response:
+        _simulator(request)
         if phone is None:
             return Template("simulator/home.html.j2", context={"values": {}, "errors": {}})
         normalized = normalize_az_mobile(phone)
@@ -63,15 +56,14 @@ class AsanSimulatorController(Controller):
 
     @get("/phone/{phone:str}", name="simulator_phone")
     async def phone(
-        self,
-        request: Request,
-        simulator: Simulator,
-        phone: FromPath[str],
-        done: FromQuery[str | None] = None,
-    ) -> Template:
+        self, request: Request, phone: FromPath[str], done: FromQuery[str | None] = None
+    ) -> Response:
+        simulator = _simulator(request)
         number = _phone_or_404(phone)
         sim = await simulator.get_phone(number)
         pending = await simulator.pending_for(number) if sim else None
+        if pending is None and wants_fragment(request):
+            return Response(content=b"", status_code=204)  # still idle: nothing swapped
         return render(
             request,
             "simulator/phone.html.j2",
@@ -81,8 +73,9 @@ class AsanSimulatorController(Controller):
 
     @get("/phone/{phone:str}/pin", name="simulator_pin")
     async def pin_form(
-        self, simulator: Simulator, phone: FromPath[str], tx: FromQuery[str]
+        self, request: Request, phone: FromPath[str], tx: FromQuery[str]
     ) -> Response:
+        simulator = _simulator(request)
         number = _phone_or_404(phone)
         pending = await simulator.pending_for(number)
         if pending is None or pending.id != tx:
@@ -92,9 +85,8 @@ class AsanSimulatorController(Controller):
         )
 
     @post("/phone/{phone:str}/confirm", name="simulator_confirm")
-    async def confirm(
-        self, request: Request, simulator: Simulator, phone: FromPath[str], data: FormData
-    ) -> Response:
+    async def confirm(self, request: Request, phone: FromPath[str], data: FormData) -> Response:
+        simulator = _simulator(request)
         number = _phone_or_404(phone)
         tx = field(data, "tx", 100)
         pin1 = field(data, "pin1", 16)
@@ -116,9 +108,8 @@ class AsanSimulatorController(Controller):
         return redirect(request, f"{BASE}/phone/{number}?done=signed")
 
     @post("/phone/{phone:str}/refuse", name="simulator_refuse")
-    async def refuse(
-        self, request: Request, simulator: Simulator, phone: FromPath[str], data: FormData
-    ) -> Response:
+    async def refuse(self, request: Request, phone: FromPath[str], data: FormData) -> Response:
+        simulator = _simulator(request)
         number = _phone_or_404(phone)
         try:
             await simulator.refuse(field(data, "tx", 100), number)

@@ -1,8 +1,7 @@
-"""The simulated operator's store on the database, shared by every worker process
-(development only: mounted by `web/app.py` when ASAN_GATEWAY=simulator).
+"""Database-backed simulator store and replay guard, shared by every worker process.
 
-:class:`DatabaseSimulatorStore` is the :class:`.operator.SimulatorStore` of
-:class:`.operator.MemorySimulatorStore` on the tables of :mod:`models.asan`; it behaves the same:
+:class:`DatabaseSimulatorStore` is the :class:`.simulator.SimulatorStore` of
+:class:`.simulator.MemorySimulatorStore` on the tables of :mod:`models.asan`; it behaves the same:
 
 * ``put_*`` is a compare-and-set on ``version``. Version 0 means "must not exist yet" and is an
   ``INSERT`` (a unique-key conflict → :class:`.errors.StaleRecord`); any other version is
@@ -11,6 +10,10 @@
   The saved copy (``version + 1``) is returned, nothing is changed on a conflict.
 * ``list_pending`` returns every stored PENDING transaction of a number, expired ones included
   (the simulator settles expiry itself), oldest first.
+
+:class:`DatabaseReplayGuard` is the :class:`.protocol.ReplayGuard` of
+:class:`.protocol.MemoryReplayGuard`: ``consume`` is an ``INSERT`` into a table keyed on the
+transaction id, so exactly one caller across all workers gets True.
 
 Inserts run in their own (nested, i.e. savepoint) transaction, so a key conflict never aborts a
 transaction the caller may have opened (PostgreSQL). Values too long for their column raise
@@ -23,20 +26,27 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
+from tortoise.transactions import in_transaction
 
-from models.asan import SimulatedSim, SimulatedTransaction
-from web.identity.asan_imza.errors import StaleRecord
-from web.identity.asan_imza.gateway import SignedCertificate, TransactionStatus
-from web.identity.asan_imza.replay_guard import insert_once
+from models.asan import SimulatedSim, SimulatedTransaction, UsedAsanTransaction
 from web.platform.portal_time import db_datetime
 from web.simulator.operator import SimCertificate, SimPhone, Transaction
 
-__all__ = ["DatabaseSimulatorStore"]
+from .errors import StaleRecord
+from .gateway import SignedCertificate, TransactionStatus
+
+__all__ = ["DatabaseReplayGuard", "DatabaseSimulatorStore"]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def _to_db(value: datetime, label: str) -> datetime:
@@ -64,12 +74,25 @@ def _fits(model: type[Model], field: str, value: str) -> bool:
     return max_length is None or len(value) <= max_length
 
 
+async def _insert(model: type[Model], key: dict[str, Any], values: dict[str, Any]) -> bool:
+    """INSERT a row; False if its unique key is already taken (nothing changed)."""
+    try:
+        # Nested in the caller's transaction this is a savepoint, so a conflict leaves it usable.
+        async with in_transaction(model._meta.default_connection):
+            await model.create(**key, **values)
+    except IntegrityError:
+        if await model.filter(**key).exists():
+            return False
+        raise
+    return True
+
+
 async def _compare_and_set(
     model: type[Model], key: dict[str, Any], version: int, values: dict[str, Any], label: str
 ) -> None:
     """Save ``values`` with ``version + 1`` if the stored version is ``version`` (0: absent)."""
     if version == 0:
-        if not await insert_once(model, key, {**values, "version": 1}):
+        if not await _insert(model, key, {**values, "version": 1}):
             raise StaleRecord(f"{label} already exists")
         return
     updated = await model.filter(**key, version=version).update(**values, version=version + 1)
@@ -169,7 +192,7 @@ def _transaction_record(row: SimulatedTransaction) -> Transaction:
 
 
 class DatabaseSimulatorStore:
-    """:class:`.operator.SimulatorStore` on the ``asan_simulated_*`` tables (any worker).
+    """:class:`.simulator.SimulatorStore` on the ``asan_simulated_*`` tables (any worker).
 
     Stateless: every call goes to the database, so instances are cheap and interchangeable.
     The ORM must be initialised (``web.platform.db.init_db``) before the first call.
@@ -208,6 +231,11 @@ class DatabaseSimulatorStore:
         )
         return replace(record, version=record.version + 1)
 
+    async def delete_expired_before(self, cutoff: datetime) -> int:
+        """Forget transactions whose time to live ended before `cutoff` (answered or not):
+        they can no longer be confirmed, and the portal stopped polling them long ago."""
+        return await SimulatedTransaction.filter(expires_at__lt=_to_db(cutoff, "cutoff")).delete()
+
     async def list_pending(self, phone: str) -> list[Transaction]:
         if not _fits(SimulatedTransaction, "phone", phone):
             return []
@@ -215,3 +243,40 @@ class DatabaseSimulatorStore:
             phone=phone, status=TransactionStatus.PENDING.value
         ).order_by("created_at", "id")
         return [_transaction_record(row) for row in rows]
+
+
+# --- replay guard --------------------------------------------------------------------------
+
+
+class DatabaseReplayGuard:
+    """:class:`.protocol.ReplayGuard` on ``asan_used_transaction`` (atomic across workers).
+
+    ``retention`` (optional) deletes ids consumed longer ago than that on each ``consume``, like
+    :class:`.protocol.MemoryReplayGuard`; it must be longer than the operator keeps a SIGNED
+    status readable, or an old id could be consumed again. Without it ids are kept forever.
+    """
+
+    def __init__(
+        self, *, retention: timedelta | None = None, now: Callable[[], datetime] = _utcnow
+    ) -> None:
+        if retention is not None and retention <= timedelta(0):
+            raise ValueError("retention must be positive")
+        self._retention = retention
+        self._now = now
+
+    async def forget_expired(self) -> int:
+        """Delete ids consumed longer ago than ``retention`` (none without one)."""
+        if self._retention is None:
+            return 0
+        cutoff = _to_db(self._now() - self._retention, "cutoff")  # in UTC: no wall-clock math
+        return await UsedAsanTransaction.filter(used_at__lt=cutoff).delete()
+
+    async def consume(self, transaction_id: str) -> bool:
+        """Record ``transaction_id`` as used: True the first time, False every time after."""
+        if not transaction_id:
+            raise ValueError("transaction_id is empty")
+        await self.forget_expired()
+        now = _to_db(self._now(), "now")
+        return await _insert(
+            UsedAsanTransaction, {"transaction_id": transaction_id}, {"used_at": now}
+        )
