@@ -26,4 +26,14 @@ class Migration(migrations.Migration):
             name='original_name',
             field=fields.CharField(max_length=300),
         ),
+        # SQLite alters a column by rebuilding the table, which drops 0006's foreign-key
+        # indexes; PostgreSQL keeps them. Either way they exist afterwards, by the same name.
+        ops.RunSQL(
+            [
+                'CREATE INDEX IF NOT EXISTS "idx_document_fi_documen_2e1d8d" '
+                'ON "document_file" ("document_id")',
+                'CREATE INDEX IF NOT EXISTS "idx_letter_atta_letter__c9d27b" '
+                'ON "letter_attachment" ("letter_id")',
+            ]
+        ),
     ]
