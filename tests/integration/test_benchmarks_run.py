@@ -37,3 +37,27 @@ def test_sign_in_memory_benchmark_runs_within_its_budget(tmp_path):
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     assert "concurrent sign-ins: RSS before" in result.stdout, result.stdout
+
+
+def test_server_benchmark_runs_against_a_real_server(tmp_path):
+    """bench/server_load.py's quick pass: a real server, wrk, every row of the table printed."""
+    import shutil
+
+    from tests.support.database import in_ci
+
+    if not shutil.which("wrk"):
+        if in_ci():
+            pytest.fail("CI needs wrk (make test installs it)")
+        pytest.skip("wrk is not installed (make bench installs it)")
+    env = {**os.environ, "BENCH_QUICK": "1", "LOG_LEVEL": "WARNING"}
+    env.pop("DATABASE_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.server_load"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    for row in ("lookup ÷ /healthz throughput", "lookup p99 ÷ /healthz p99", "search all years"):
+        assert row in result.stdout, result.stdout
