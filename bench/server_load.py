@@ -183,7 +183,11 @@ def main() -> int:
                 runs[name].append(_wrk(url, cookie, headers))
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # requests still running past the grace period
+            server.kill()
+            server.wait()
         shutil.rmtree(data_dir, ignore_errors=True)
 
     median = {
