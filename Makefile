@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test test-sqlite test-postgres lint format browser redis-server engines pg-client bench wrk messages clean
+.PHONY: run test test-sqlite test-postgres lint format browser redis-server engines pg-client audit-tools bench wrk messages clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -80,13 +80,28 @@ pg-client:
 		echo "pg_dump is missing: install postgresql-client for backups of PostgreSQL"; \
 	fi
 
+# Lighthouse and the Nu Html Checker for e2e/test_audits.py, pinned in package.json, into
+# ./node_modules. Node and Java come from Debian when missing (as root); without them the
+# audits skip with a reason on a laptop and fail in CI.
+audit-tools:
+	@if ! command -v npm >/dev/null || ! command -v java >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm default-jre-headless; \
+		fi; \
+	fi
+	@if command -v npm >/dev/null; then \
+		npm ci --no-audit --no-fund --loglevel=error; \
+	else \
+		echo "npm not found: the Lighthouse and Nu Html Checker tests will skip"; \
+	fi
+
 lint: $(VENV)/.test-installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check web models tests e2e bench
 
 # The whole suite on SQLite, then on PostgreSQL (skipped with a reason when it is not
 # reachable on a laptop; required in CI).
-test: lint browser redis-server engines pg-client wrk
+test: lint browser redis-server engines pg-client audit-tools wrk
 	$(PY) -m pytest
 	TEST_DATABASE=postgres $(PY) -m pytest tests/integration e2e
 
@@ -110,4 +125,4 @@ messages: $(VENV)/.test-installed
 	$(VENV)/bin/pybabel update -i web/locales/messages.pot -d web/locales --no-fuzzy-matching --ignore-obsolete --omit-header
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache node_modules

@@ -8,17 +8,16 @@ TEST_DATABASE selects (see tests/support/database.py). Chromium is Debian's
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.support.database import provision_test_database
-from tests.support.server import free_port, server_environment, wait_until_healthy
+from tests.support.server import ServerProcess, free_port, server_environment
 from tests.support.sign_in_means import sign_in_means
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,27 +49,25 @@ def server_env() -> Iterator[dict[str, str]]:
     shutil.rmtree(data_dir, ignore_errors=True)
 
 
+@contextmanager
+def running_server(env: dict[str, str]) -> Iterator[str]:
+    """`python -m web serve` with `env` until the block ends; yields its URL."""
+    server = ServerProcess(env).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def second_server_env(server_env: dict[str, str], **overrides: str) -> dict[str, str]:
+    """The suite's settings (same database) on another port, with some changed."""
+    return {**server_env, "PORT": str(free_port()), **overrides}
+
+
 @pytest.fixture(scope="session")
 def base_url(server_env: dict[str, str]) -> Iterator[str]:
-    url = f"http://{server_env['HOST']}:{server_env['PORT']}"
-    log_path = Path(server_env["DATA_DIR"]) / "server.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "web", "serve"],
-            cwd=ROOT,
-            env=server_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until_healthy(url, process, log_path)
+    with running_server(server_env) as url:
         yield url
-    finally:
-        process.terminate()  # SIGTERM: uvicorn shuts down gracefully
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 PDF = FIXTURES / "invoice.pdf"
 PNG = FIXTURES / "stamp.png"
 COMPANY = "Xəzər Logistika MMC"
+PERIOD_2020_01 = "from-day=01&from-month=01&from-year=2020&to-day=31&to-month=01&to-year=2020"
 
 
 def count(page: Page) -> int:
@@ -35,8 +36,13 @@ def acknowledge_if_needed(page: Page, *, check_axe: bool = True) -> None:
     expect(page.get_by_text("Tanış olunub")).to_be_visible()
 
 
-def fill_date(page: Page, day: str, month: str, year: str) -> None:
-    date = page.get_by_role("group", name="Sənədin tarixi")
+def fill_period(page: Page, legend: str, day_month_year: str) -> None:
+    """The period search's three-field dates (legend “Tarixdən” or “Tarixədək”)."""
+    fill_date(page, *day_month_year.split("."), group=legend)
+
+
+def fill_date(page: Page, day: str, month: str, year: str, group: str = "Sənədin tarixi") -> None:
+    date = page.get_by_role("group", name=group)
     date.get_by_label("Gün").fill(day)
     date.get_by_label("Ay").fill(month)
     date.get_by_label("İl").fill(year)
@@ -92,23 +98,23 @@ def test_trader_adds_documents_finds_them_and_downloads(page: Page):
     assert_accessible(page)
 
     # The period search updates list and Sayı in place, announced, with the URL kept.
-    page.get_by_label("Tarixdən").fill("2020-01-01")
-    page.get_by_label("Tarixədək").fill("2020-01-31")
+    fill_period(page, "Tarixdən", "01.01.2020")
+    fill_period(page, "Tarixədək", "31.01.2020")
     page.get_by_role("button", name="Axtar").click()
     expect(page.locator("#documents-results-heading")).to_be_focused()
     assert count(page) == 0
     expect(page.locator("#status")).to_contain_text("Sayı: 0")
-    expect(page).to_have_url(re.compile(r"from=2020-01-01&to=2020-01-31"))
+    expect(page).to_have_url(re.compile(PERIOD_2020_01))
     page.reload()
     assert count(page) == 0
     page.go_back()
     expect(page.get_by_role("link", name=number)).to_be_visible()
     # A wrong period: the error summary takes focus, the typed dates stay.
-    page.get_by_label("Tarixdən").fill("2026-11-20")
-    page.get_by_label("Tarixədək").fill("2026-11-01")
+    fill_period(page, "Tarixdən", "20.11.2026")
+    fill_period(page, "Tarixədək", "01.11.2026")
     page.get_by_role("button", name="Axtar").click()
     expect(page.locator(".error-summary")).to_be_focused()
-    expect(page.get_by_label("Tarixdən")).to_have_value("2026-11-20")
+    expect(page.locator("#from-day")).to_have_value("20")
     assert_accessible(page)
 
     page.goto("/documents")
@@ -152,13 +158,14 @@ def test_keyboard_only_at_360px(mobile_page: Page):
     for part in ("03", "11", "2026"):  # Gün, Ay, İl
         page.keyboard.press("Tab")
         page.keyboard.type(part)
-    files = page.get_by_label("Fayllar")
-    tab_to(page, files)  # past the optional fields
+    choose = page.get_by_role("button", name="Faylları seçin")  # the enhanced upload's button
+    tab_to(page, choose)  # past the optional fields
     # The file dialog is the browser's and the system's, not ours (headless Chromium opened
     # it on Space only now and then): what is ours is that the field is reached by Tab and
     # keeps focus with the files chosen, so Tab goes on to “Yadda saxla”.
-    files.set_input_files([PNG])
-    expect(files).to_be_focused()
+    page.get_by_label("Fayllar").set_input_files([PNG])
+    expect(choose).to_be_focused()
+    expect(page.locator(".file-upload__chosen")).to_contain_text("stamp.png")
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Yadda saxla")).to_be_focused()
     page.keyboard.press("Enter")
@@ -187,10 +194,10 @@ def test_everything_works_without_javascript(no_js_page: Page):
     page.get_by_role("button", name="Yadda saxla").click()
     expect(page.locator(".panel")).to_contain_text("Sənəd yadda saxlanıldı")
     assert count(page) == before + 1
-    page.get_by_label("Tarixdən").fill("2020-01-01")
-    page.get_by_label("Tarixədək").fill("2020-01-31")
+    fill_period(page, "Tarixdən", "01.01.2020")
+    fill_period(page, "Tarixədək", "31.01.2020")
     page.get_by_role("button", name="Axtar").click()
-    expect(page).to_have_url(re.compile(r"/documents\?from=2020-01-01&to=2020-01-31"))
+    expect(page).to_have_url(re.compile(r"/documents\?" + PERIOD_2020_01))
     assert count(page) == 0
     page.goto("/documents")
     page.get_by_role("link", name=number).click()

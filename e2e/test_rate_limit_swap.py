@@ -8,6 +8,7 @@ import re
 from playwright.sync_api import Page, Route, expect
 
 from e2e.support import assert_accessible, sign_in
+from e2e.test_documents import fill_period
 
 
 def test_429_during_an_htmx_search_is_shown_and_announced(page: Page):
@@ -21,9 +22,9 @@ def test_429_during_an_htmx_search_is_shown_and_announced(page: Page):
         else:
             route.continue_()
 
-    page.route(re.compile(r".*/documents\?from=.*"), too_many)
-    page.get_by_label("Tarixdən").fill("2026-01-01")
-    page.get_by_label("Tarixədək").fill("2026-01-31")
+    page.route(re.compile(r".*/documents\?from-day=.*"), too_many)
+    fill_period(page, "Tarixdən", "01.01.2026")
+    fill_period(page, "Tarixədək", "31.01.2026")
     page.get_by_role("button", name="Axtar").click()
     heading = page.get_by_role("heading", level=1)
     expect(heading).to_have_text("Həddindən çox sorğu")

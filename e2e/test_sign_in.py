@@ -86,7 +86,7 @@ def test_a_wrong_pin1_is_counted_and_refusing_reaches_the_portal(browser, base_u
     assert_accessible(phone)
     phone.goto("/simulator/asan-imza/phone/+994551112233")
     phone.get_by_role("button", name="İmtina et").click()
-    expect(portal.get_by_role("heading", level=2)).to_contain_text("imtina", timeout=15_000)
+    expect(portal.get_by_role("heading", level=1)).to_contain_text("imtina", timeout=15_000)
     context.close()
 
 

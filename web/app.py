@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
@@ -23,11 +24,12 @@ from web.documents.routes import (
     DocumentsController,
     OfficerDocumentsController,
 )
+from web.identity import asan_signin
 from web.identity.asan_signin import build_asan_service
 from web.identity.e_imza import build_e_imza_service
 from web.identity.egov_oidc import build_egov_service
 from web.identity.guards import auth_context_middleware
-from web.identity.routes import AuthController
+from web.identity.routes import AuthController, SessionController
 from web.identity.sessions import session_config
 from web.letters import notifications
 from web.letters.registry_routes import RegistryController
@@ -152,8 +154,12 @@ def create_app(
     stores = StoreFactory(settings)
 
     def _chores(app: Litestar) -> list:
-        """Forget what has expired: memory-store keys (sessions, rate-limit windows)."""
-        return [stores.purge_expired]
+        """Forget what has expired: memory-store keys (sessions, rate-limit windows), used
+        Asan İmza transaction ids and finished simulator transactions."""
+        chores = [stores.purge_expired]
+        if app.state.asan is not None:
+            chores.append(lambda: asan_signin.purge_expired(app.state.asan, now=datetime.now(UTC)))
+        return chores
 
     # The phone simulator exists only where the simulated operator does (never production).
     simulator_routes = (
@@ -194,6 +200,7 @@ def create_app(
         route_handlers=[
             CatalogController,
             auth_router,
+            SessionController,
             LettersController,
             RegistryController,
             DocumentsController,

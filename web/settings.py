@@ -90,6 +90,8 @@ class Settings:
     sign_in_rate_limit_per_minute: int
     log_level: str
     asan_gateway: str
+    asan_simulator_ttl_seconds: int = 120  # how long a simulated request waits for the phone
+    session_idle_seconds: int = 30 * 60  # signed out after this long without a request
     letter_due_working_days: int = 15
     letter_extension_max_working_days: int = 30
     letter_lookup_rate_limit_per_minute: int = 20
@@ -121,6 +123,7 @@ class Settings:
     e_imza_ca_file: str = ""
     e_imza_crl_files: tuple[str, ...] = ()
     e_imza_url: str = ""
+    staff_totp_required: bool = False
     trusted_proxies: tuple[str, ...] = ()
     body_idle_timeout_seconds: float = 60.0
     appeals_per_day: int = 10
@@ -283,6 +286,8 @@ def load_settings() -> Settings:
         sign_in_rate_limit_per_minute=_env_int("SIGN_IN_RATE_LIMIT_PER_MINUTE", 20),
         log_level=_env("LOG_LEVEL", "INFO").upper(),
         asan_gateway=asan_gateway,
+        asan_simulator_ttl_seconds=_env_int("ASAN_SIMULATOR_TTL_SECONDS", 120),
+        session_idle_seconds=_env_int("SESSION_IDLE_SECONDS", 30 * 60),
         letter_due_working_days=_env_int("LETTER_DUE_WORKING_DAYS", 15),
         letter_extension_max_working_days=_env_int("LETTER_EXTENSION_MAX_WORKING_DAYS", 30),
         letter_lookup_rate_limit_per_minute=_env_int("LETTER_LOOKUP_RATE_LIMIT_PER_MINUTE", 20),
@@ -310,6 +315,9 @@ def load_settings() -> Settings:
         e_imza_ca_file=e_imza_ca_file,
         e_imza_crl_files=e_imza_crl_files,
         e_imza_url=_env("E_IMZA_URL"),
+        # Staff sign in with TOTP in production (their accounts are the ones worth guessing).
+        staff_totp_required=_env("STAFF_TOTP_REQUIRED", "1" if env == PRODUCTION else "0")
+        in ("1", "true", "yes"),
         trusted_proxies=_env_networks("TRUSTED_PROXIES"),
         body_idle_timeout_seconds=_env_seconds("BODY_IDLE_TIMEOUT_SECONDS", 60.0),
         appeals_per_day=_env_int("APPEALS_PER_DAY", 10),

@@ -96,7 +96,8 @@ def count_on(page_text: str) -> int:
 
 
 def document_ids(page_text: str) -> list[int]:
-    return [int(i) for i in re.findall(r'href="/documents/(\d+)"', page_text)]
+    """In list order, once each (a row is both a table row and, for phones, a card)."""
+    return list(dict.fromkeys(int(i) for i in re.findall(r'href="/documents/(\d+)"', page_text)))
 
 
 async def stored_files(settings) -> set[str]:
@@ -154,22 +155,33 @@ async def test_new_document_needs_the_acknowledgment_and_says_where(client):
 
 async def test_search_by_period_validates_and_keeps_what_was_typed(client):
     await new_trader(client)
-    bad = await client.get("/documents?from=2026-02-31&to=2026-01-01")
+    bad = await client.get("/documents?from=2026-02-31&to=2026-01-01")  # an older link's form
     assert bad.status_code == 422
-    assert 'href="#from"' in bad.text and "Mövcud tarix daxil edin" in bad.text
-    reversed_ = await client.get("/documents?from=2026-11-10&to=2026-11-01")
-    assert reversed_.status_code == 422 and 'href="#to"' in reversed_.text
-    assert 'value="2026-11-10"' in reversed_.text and 'value="2026-11-01"' in reversed_.text
-    missing = await client.get("/documents?from=2026-11-10")
+    assert 'href="#from-day"' in bad.text
+    typed = {"from-day": "10", "from-month": "11", "from-year": "2026"}
+    reversed_ = await client.get(
+        "/documents", params={**typed, "to-day": "1", "to-month": "11", "to-year": "2026"}
+    )
+    assert reversed_.status_code == 422 and 'href="#to-day"' in reversed_.text
+    assert 'value="10"' in reversed_.text and 'value="1"' in reversed_.text
+    missing = await client.get("/documents", params=typed)
     assert missing.status_code == 422 and "Dövrün son gününü daxil edin" in missing.text
-    # htmx gets the fragment only: form, count and list, swapped together.
+    end = {"to-day": "20", "to-month": "11", "to-year": "2026"}
+    no_year = await client.get("/documents", params={**typed, **end, "from-year": ""})
+    assert "Tarixdə il olmalıdır" in no_year.text and 'href="#from-year"' in no_year.text
+    assert no_year.text.count('aria-invalid="true"') == 1  # the year only
+    # htmx gets the fragment only: form, count and list, swapped together, after the title.
     fragment = await client.get(
         "/documents?from=2026-11-01&to=2026-11-30", headers={"HX-Request": "true"}
     )
     assert fragment.status_code == 200
-    assert fragment.text.lstrip().startswith('<div id="documents-search"')
+    title, _, rest = fragment.text.lstrip().partition("\n")
+    assert re.fullmatch(r"<title>[^<]+ – e-Gömrük</title>", title)
+    assert rest.lstrip().startswith('<div id="documents-search"')
     assert "<html" not in fragment.text and "data-announce" in fragment.text
-    assert fragment.headers["HX-Push-Url"] == "/documents?from=2026-11-01&to=2026-11-30"
+    assert fragment.headers["HX-Push-Url"] == (
+        "/documents?from-day=01&from-month=11&from-year=2026&to-day=30&to-month=11&to-year=2026"
+    )
 
 
 async def test_period_is_calendar_days_in_baku_both_ends_inclusive(client):
@@ -650,3 +662,27 @@ async def test_two_uploads_at_once_cannot_both_pass_the_quota(client, settings):
 
     assert sorted(await asyncio.gather(save(), save())) == ["refused", "saved"]
     assert await DocumentFile.filter(document__party=party).count() == 1
+
+
+async def test_a_kept_draft_fills_the_new_document_form_once(client):
+    """The idle warning keeps a document's text (web/identity/drafts.py); files never."""
+    await new_trader(client)
+    await acknowledge(client)
+    draft = {
+        "kind": "invoice",
+        "number": "INV-DRAFT-1",
+        "issued_on-day": "03",
+        "issued_on-month": "11",
+        "issued_on-year": "2026",
+        "note": "Qeyd",
+        "files": "not kept",
+    }
+    token = await csrf_token(client)
+    saved = await client.post(
+        "/session/drafts/document", data=draft, headers={"x-csrftoken": token}
+    )
+    assert saved.status_code == 204
+    form = await client.get("/documents/new")
+    assert 'value="INV-DRAFT-1"' in form.text and 'value="2026"' in form.text
+    assert 'id="draft-notice"' in form.text
+    assert 'value="INV-DRAFT-1"' not in (await client.get("/documents/new")).text

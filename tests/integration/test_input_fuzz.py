@@ -44,6 +44,8 @@ FORMS: dict[str, tuple[str, ...]] = {
     "login_asan_submit": ("phone", "user_id"),
     "party_choice_submit": ("party",),
     "logout": (),
+    "session_keep_alive": (),
+    "session_draft": ("body", "subject", "text", "number", "note"),
     "letters_new_submit": ("body", "subject", "text"),
     "registry_new_submit": ("fin", "name", "phone", "email", "channel", "body", "subject", "text"),
     "registry_forward": ("unit", "executor", "forward-public", "forward-internal"),
@@ -90,6 +92,7 @@ USERS = (
     ("/documents", "vetendas"),
     ("/letters", "vetendas"),
     ("/party", "vetendas"),
+    ("/session", "vetendas"),
 )
 PATH_PARAMS = {
     "agency_slug",
@@ -102,6 +105,7 @@ PATH_PARAMS = {
     "body_id",
     "unit_id",
     "document_id",
+    "form",
 }
 
 NASTY = [
@@ -220,6 +224,7 @@ def _prepare(browsers: Browsers) -> dict[str, str]:
         "body_id": body_id,
         "unit_id": unit_id,
         "document_id": document_id,
+        "form": "appeal",
     }
 
 

@@ -132,8 +132,10 @@ async def test_invalid_lookup_is_422_with_errors_linked_to_fields(client):
         headers=HTMX,
     )
     assert response.status_code == 422
-    for anchor in ('href="#body"', 'href="#number"', 'href="#registered-day"'):
+    # The missing year is named and linked (not the whole date).
+    for anchor in ('href="#body"', 'href="#number"', 'href="#registered-year"'):
         assert anchor in response.text
+    assert "Tarixdə il olmalıdır" in response.text
     assert 'id="tracking"' in response.text  # the fragment, swapped in place
 
 

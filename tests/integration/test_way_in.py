@@ -89,7 +89,9 @@ async def test_htmx_filter_returns_only_the_results_fragment(client):
     )
     assert response.status_code == 200
     assert "<html" not in response.text
-    assert response.text.lstrip().startswith('<section id="service-results"')
+    title, _, fragment = response.text.lstrip().partition("\n")
+    assert title.startswith("<title>") and title.endswith(" – e-Gömrük</title>")
+    assert fragment.lstrip().startswith('<section id="service-results"')
     assert "data-announce=" in response.text
     assert len(_service_names(response.text)) == 1
 

@@ -8,7 +8,7 @@ import pytest
 
 from web.documents import service as documents
 from web.platform import portal_time
-from web.platform.forms import date_from_parts, date_from_text
+from web.platform.forms import check_date, date_from_parts, date_from_text, error_list
 from web.platform.paging import pagination_params
 from web.storage.receiving import content_disposition
 
@@ -50,15 +50,45 @@ def test_dates_must_be_real(raw, expected):
     assert date_from_text(raw) == expected
 
 
+def parts(text: str) -> dict[str, str]:
+    day, month, year = [*text.split("."), "", "", ""][:3] if text else ("", "", "")
+    return {"day": day, "month": month, "year": year}
+
+
 def test_period_parsing():
-    assert documents.parse_period("", "", TODAY) == (documents.default_period(TODAY), {})
-    assert documents.parse_period("", "", TODAY, optional=True) == (None, {})
-    period, errors = documents.parse_period("2026-11-01", "2026-11-01", TODAY)
+    empty = parts("")
+    assert documents.parse_period(empty, empty, TODAY) == (documents.default_period(TODAY), {})
+    assert documents.parse_period(empty, empty, TODAY, optional=True) == (None, {})
+    period, errors = documents.parse_period(parts("01.11.2026"), parts("01.11.2026"), TODAY)
     assert errors == {} and period == documents.Period(date(2026, 11, 1), date(2026, 11, 1))
-    _, errors = documents.parse_period("2026-11-02", "2026-11-01", TODAY)
+    _, errors = documents.parse_period(parts("02.11.2026"), parts("01.11.2026"), TODAY)
     assert list(errors) == ["to"]
-    _, errors = documents.parse_period("2026-13-01", "", TODAY)
+    _, errors = documents.parse_period(parts("01.13.2026"), empty, TODAY)
     assert list(errors) == ["from", "to"]
+    assert errors["from"].parts == ("month",)
+
+
+def test_a_missing_part_of_a_date_is_named_and_marked_alone():
+    _, error = check_date({"day": "3", "month": "11", "year": ""}, missing="Enter it")
+    assert error == "Tarixdə il olmalıdır" and error.parts == ("year",)
+    _, error = check_date({"day": "", "month": "11", "year": ""}, missing="Enter it")
+    assert error.parts == ("day", "year")
+    _, error = check_date({"day": "", "month": "", "year": ""}, missing="Enter it")
+    assert error == "Enter it" and error.parts == ("day", "month", "year")
+    _, error = check_date({"day": "31", "month": "02", "year": "2026"}, missing="Enter it")
+    assert error.parts == ("day",)
+    _, error = check_date({"day": "3", "month": "11", "year": "26"}, missing="Enter it")
+    assert error.parts == ("year",)
+    assert error_list({"issued_on": error}) == [{"text": error, "href": "#issued_on-year"}]
+    value, error = check_date({"day": "3", "month": "11", "year": "2026"}, missing="Enter it")
+    assert value == date(2026, 11, 3) and error is None
+
+
+def test_legacy_single_field_dates_still_open_the_search():
+    assert documents.period_parts({"from": "2026-11-01"}, "from") == parts("01.11.2026")
+    assert documents.period_parts(
+        {"from-day": "2", "from-month": "11", "from-year": "2026"}, "from"
+    ) == {"day": "2", "month": "11", "year": "2026"}
 
 
 def valid(**changes):

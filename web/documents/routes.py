@@ -16,10 +16,11 @@ from models.documents import AuditAction, ClearanceDocument, DocumentFile, Docum
 from models.identity import Role
 from web.catalog import service as catalog
 from web.documents import service as documents
+from web.identity import drafts
 from web.identity.guards import CurrentUser, citizen_acting_for_party, current_user, staff_with
 from web.identity.sessions import flash, take_flash
 from web.platform import portal_time
-from web.platform.forms import FormData, date_parts, error_list, field, invalid_form
+from web.platform.forms import FormData, date_parts, error_list, field, invalid_form, parts_of
 from web.platform.i18n import gettext as _
 from web.platform.idempotency import FIELD as IDEMPOTENCY_FIELD
 from web.platform.idempotency import form_idempotency_key, idempotency_key_of
@@ -64,8 +65,15 @@ def _kind_items() -> list[dict[str, str]]:
     ]
 
 
-def _search_url(path: str, values: dict[str, str], page: int) -> str:
-    query = {key: value for key, value in values.items() if value}
+def _search_url(path: str, values: dict[str, Any], page: int) -> str:
+    """The search's own URL; a three-field date goes as `from-day`, `from-month`, `from-year`."""
+    flat: dict[str, str] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}-{part}": typed for part, typed in value.items()})
+        else:
+            flat[key] = value
+    query = {key: value for key, value in flat.items() if value}
     if page > 1:
         query["page"] = str(page)
     return path + ("?" + urlencode(query) if query else "")
@@ -105,12 +113,13 @@ class DocumentsController(Controller):
     async def index(self, request: Request) -> Template:
         user = _user(request)
         values = {
-            "from": _query(request, "from"),
-            "to": _query(request, "to"),
+            "from": documents.period_parts(request.query_params, "from"),
+            "to": documents.period_parts(request.query_params, "to"),
             "mistaken": "1" if _query(request, "mistaken") == "1" else "",
         }
         today = portal_time.today()
         period, errors = documents.parse_period(values["from"], values["to"], today)
+        default_period = not any(values["from"].values()) and not any(values["to"].values())
         context: dict[str, Any] = {
             "service": catalog.CLEARANCE_DOCUMENTS,
             "values": values,
@@ -134,7 +143,12 @@ class DocumentsController(Controller):
         )
         context.update(
             period=period,
-            is_default_period=not values["from"] and not values["to"],
+            is_default_period=default_period,
+            # The last 30 days are shown in the fields, not put in the URL.
+            date_values={
+                "from": parts_of(period.start) if default_period else values["from"],
+                "to": parts_of(period.end) if default_period else values["to"],
+            },
             page=page,
             kind_labels=documents.KIND_LABELS,
             pagination=pagination_params(
@@ -172,7 +186,14 @@ class DocumentsController(Controller):
 
     @get("/new", name="documents_new")
     async def new(self, request: Request) -> Template:
-        return Template("documents/new.html.j2", context=await self._form_context(request))
+        context = await self._form_context(request)
+        draft = await drafts.take(
+            request.app.stores.get(drafts.DRAFT_STORE), _user(request).person.id, "document"
+        )
+        if draft:
+            context["values"] = {**draft, "issued_on": date_parts(draft, "issued_on")}
+            context["draft_restored"] = True
+        return Template("documents/new.html.j2", context=context)
 
     @post(
         "/new",
@@ -308,10 +329,10 @@ class OfficerDocumentsController(Controller):
         values = {
             "party": documents.normalize_party_identifier(_query(request, "party")),
             "declaration": documents.normalize_declaration_number(_query(request, "declaration")),
-            "from": _query(request, "from"),
-            "to": _query(request, "to"),
+            "from": documents.period_parts(request.query_params, "from"),
+            "to": documents.period_parts(request.query_params, "to"),
         }
-        searched = any(values.values())
+        searched = any(any(v.values()) if isinstance(v, dict) else v for v in values.values())
         period, errors = documents.parse_period(
             values["from"], values["to"], portal_time.today(), optional=True
         )

@@ -33,7 +33,7 @@ from models.documents import (
     ObligationAcknowledgment,
 )
 from models.identity import Party, Person
-from web.platform.forms import date_from_parts, date_from_text
+from web.platform.forms import DateError, check_date, date_from_text, date_parts, parts_of
 from web.platform.i18n import gettext as _
 from web.platform.i18n import lazy_gettext as _l
 from web.platform.idempotency import AlreadySaved
@@ -85,28 +85,37 @@ def default_period(today: date) -> Period:
     return Period(today - timedelta(days=DEFAULT_PERIOD_DAYS - 1), today)
 
 
-def parse_period(
-    raw_from: str, raw_to: str, today: date, *, optional: bool = False
-) -> tuple[Period | None, dict[str, str]]:
-    """The period a search asks for, or errors keyed by field id (`from`, `to`).
+def period_parts(query: Any, name: str) -> dict[str, str]:
+    """The day, month and year of `from` or `to` in a search's query: the three-field date
+    (`from-day`…), or an older link's single `from=YYYY-MM-DD` (bookmarks, benchmarks)."""
+    parts = date_parts(query, name)
+    single = str(query.get(name, "")).strip()[:20]
+    if not any(parts.values()) and single:
+        value = date_from_text(single)
+        if value:
+            return parts_of(value)
+        pieces = [*re.split(r"[-./]", single), "", ""][:3]  # checked as typed, part by part
+        day, month, year = reversed(pieces) if len(pieces[0]) == 4 else pieces
+        return {"day": day, "month": month, "year": year}
+    return parts
 
-    Nothing typed: the last 30 days (or no period at all when `optional`)."""
-    raw_from, raw_to = raw_from.strip(), raw_to.strip()
-    if not raw_from and not raw_to:
+
+def parse_period(
+    from_parts: dict[str, str], to_parts: dict[str, str], today: date, *, optional: bool = False
+) -> tuple[Period | None, dict[str, str]]:
+    """The period a search asks for (two three-field dates), or errors keyed by field id
+    (`from`, `to`). Nothing typed: the last 30 days (or no period at all when `optional`)."""
+    if not any(from_parts.values()) and not any(to_parts.values()):
         return (None if optional else default_period(today)), {}
     errors: dict[str, str] = {}
-    start = date_from_text(raw_from) if raw_from else None
-    end = date_from_text(raw_to) if raw_to else None
-    if not raw_from:
-        errors["from"] = _("Enter the first day of the period")
-    elif start is None:
-        errors["from"] = _("Enter a real date, for example 01.11.2026")
-    if not raw_to:
-        errors["to"] = _("Enter the last day of the period")
-    elif end is None:
-        errors["to"] = _("Enter a real date, for example 30.11.2026")
+    start, from_error = check_date(from_parts, missing=_("Enter the first day of the period"))
+    end, to_error = check_date(to_parts, missing=_("Enter the last day of the period"))
+    if from_error:
+        errors["from"] = from_error
+    if to_error:
+        errors["to"] = to_error
     if start and end and start > end:
-        errors["to"] = _("The last day must be the same as or after the first day")
+        errors["to"] = DateError(_("The last day must be the same as or after the first day"))
     if errors:
         return None, errors
     return Period(start, end), {}  # type: ignore[arg-type]
@@ -237,13 +246,12 @@ def validate_details(
         errors["number"] = _("Enter the number of the document")
     elif len(number) > NUMBER_MAX:
         errors["number"] = _("The number must be %(max)d characters or fewer", max=NUMBER_MAX)
-    parts = values.get("issued_on") or {}
-    issued_on = date_from_parts(parts)
-    if not any(parts.values()):
-        errors["issued_on"] = _("Enter the date of the document")
-    elif issued_on is None:
-        errors["issued_on"] = _("Enter a real date, like 03 11 2026")
-    elif issued_on > today:
+    issued_on, date_error = check_date(
+        values.get("issued_on") or {}, missing=_("Enter the date of the document")
+    )
+    if date_error:
+        errors["issued_on"] = date_error
+    elif issued_on > today:  # type: ignore[operator]
         errors["issued_on"] = _("The date of the document cannot be in the future")
     declaration = normalize_declaration_number(values.get("declaration_number", ""))
     if declaration and not DECLARATION_NUMBER_RE.match(declaration):

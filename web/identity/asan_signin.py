@@ -10,22 +10,28 @@ A real operator adapter implements the same two calls and ships its CA certifica
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 
 from web.identity import accounts
 from web.identity.asan_imza import (
     AsanGateway,
     AsanVerificationError,
+    CertificateRevoked,
+    CrlRevocationChecker,
     ReplayGuard,
+    RevocationChecker,
     TransactionStatus,
     challenge_hash,
+    check_sign_in_revocation,
     new_challenge,
     verification_code,
     verify_sign_in,
 )
 from web.identity.asan_imza.db_store import DatabaseReplayGuard, DatabaseSimulatorStore
 from web.identity.asan_imza.pki import DemoCA
+from web.platform.i18n import gettext as _
 from web.settings import Settings
 from web.simulator.operator import AsanSimulator
 
@@ -36,7 +42,25 @@ class Outcome(StrEnum):
     REFUSED = "refused"
     EXPIRED = "expired"
     BLOCKED = "blocked"
+    REVOKED = "revoked"  # the certificate was revoked by its CA
     FAILED = "failed"  # the response did not verify: never trusted
+
+
+# A consumed transaction id is remembered this long: far longer than the operator keeps a
+# SIGNED answer readable (the simulator forgets transactions SIMULATOR_KEEP after they end).
+USED_ID_RETENTION = timedelta(days=1)
+SIMULATOR_KEEP = timedelta(hours=1)
+
+
+def outcome_heading(outcome: Outcome) -> str:
+    """The waiting page's heading (and title) for each state."""
+    return {
+        Outcome.PENDING: _("Confirm on your phone"),
+        Outcome.REFUSED: _("You refused the request on your phone"),
+        Outcome.EXPIRED: _("The request expired"),
+        Outcome.BLOCKED: _("Your Asan İmza is blocked"),
+        Outcome.REVOKED: _("Your Asan İmza certificate has been revoked"),
+    }.get(outcome, _("Your identity could not be confirmed"))
 
 
 @dataclass
@@ -44,7 +68,9 @@ class AsanService:
     gateway: AsanGateway
     trusted_ca_pem: bytes
     replay_guard: ReplayGuard
+    revocation: RevocationChecker | None = None
     simulator: AsanSimulator | None = None
+    simulator_store: DatabaseSimulatorStore | None = None
 
 
 @dataclass
@@ -78,22 +104,44 @@ class PollResult:
     person_id: int | None = None
 
 
+def demo_ca_directory(settings: Settings) -> Path:
+    return settings.data_dir / "asan-demo-ca"
+
+
 def load_demo_ca(settings: Settings) -> DemoCA:
     """The simulator's demo CA, made on first run under DATA_DIR (key encrypted)."""
-    return DemoCA.load_or_create(settings.data_dir / "asan-demo-ca", settings.secret_key)
+    return DemoCA.load_or_create(demo_ca_directory(settings), settings.secret_key)
 
 
 def build_asan_service(settings: Settings) -> AsanService | None:
     if settings.asan_gateway != "simulator" or not settings.is_development:
         return None  # no operator adapter configured: Asan İmza is listed but explains why
     ca = load_demo_ca(settings)
-    simulator = AsanSimulator(DatabaseSimulatorStore())
+    store = DatabaseSimulatorStore()
+    simulator = AsanSimulator(store, ttl=timedelta(seconds=settings.asan_simulator_ttl_seconds))
+    # The demo CA publishes a CRL like a real one; a real operator's CRL (or OCSP responder)
+    # plugs in here through the same RevocationChecker.
+    crl_directory = demo_ca_directory(settings)
     return AsanService(
         gateway=simulator,
         trusted_ca_pem=ca.certificate_pem,
-        replay_guard=DatabaseReplayGuard(),
+        replay_guard=DatabaseReplayGuard(retention=USED_ID_RETENTION),
+        revocation=CrlRevocationChecker(
+            lambda: [ca.current_crl(crl_directory, now=datetime.now(UTC))]
+        ),
         simulator=simulator,
+        simulator_store=store,
     )
+
+
+async def purge_expired(service: AsanService, *, now: datetime) -> None:
+    """Forget used transaction ids past their retention and simulator transactions that
+    ended more than SIMULATOR_KEEP ago (the app runs this on its housekeeping timer)."""
+    forget = getattr(service.replay_guard, "forget_expired", None)
+    if forget is not None:
+        await forget()
+    if service.simulator_store is not None:
+        await service.simulator_store.delete_expired_before(now - SIMULATOR_KEEP)
 
 
 async def start(service: AsanService, *, phone: str, user_id: str, language: str) -> PendingSignIn:
@@ -131,6 +179,15 @@ async def poll(service: AsanService, pending: PendingSignIn) -> PollResult:
             trusted_ca_pem=service.trusted_ca_pem,
             now=datetime.now(UTC),
         )
+        if service.revocation is not None:
+            await check_sign_in_revocation(
+                signatures=result.signatures or [],
+                trusted_ca_pem=service.trusted_ca_pem,
+                revocation=service.revocation,
+                now=datetime.now(UTC),
+            )
+    except CertificateRevoked:
+        return PollResult(Outcome.REVOKED)
     except AsanVerificationError:
         return PollResult(Outcome.FAILED)
     # Single use: a second poll of the same signed transaction signs nobody in.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
@@ -12,16 +14,19 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
 from models.identity import Account, Person, Role
-from web.identity import accounts, asan_signin, e_imza, sessions
-from web.identity.accounts import AuthOutcome
+from web.identity import accounts, asan_signin, drafts, e_imza, password_signin, sessions
 from web.identity.asan_imza import normalize_az_mobile
 from web.identity.egov_oidc import EgovService, EgovSignInError, PendingEgovSignIn
 from web.identity.guards import current_user, signed_in
+from web.identity.password_signin import Answer
+from web.identity.throttle import STORE_NAME as THROTTLE_STORE
+from web.identity.throttle import SignInThrottle
 from web.letters import service as letters
 from web.platform import i18n
 from web.platform.forms import FormData, field, invalid_form
 from web.platform.i18n import gettext as _
-from web.platform.rendering import redirect, render
+from web.platform.middleware import client_address
+from web.platform.rendering import redirect, render, wants_fragment
 from web.platform.safety import safe_next_path
 from web.platform.text_input import clean_text, whole_number
 
@@ -45,6 +50,30 @@ def bounded_next(raw: str | None) -> str:
     """A same-site path of at most MAX_NEXT_LENGTH characters, else the home page."""
     path = clean_text(raw, MAX_NEXT_LENGTH + 1)
     return safe_next_path(path, "/") if len(path) <= MAX_NEXT_LENGTH else "/"
+
+
+def _refusal(tried: password_signin.Attempt) -> str:
+    if tried.answer is Answer.THROTTLED:
+        return _wait_message(tried.wait_seconds)
+    if tried.answer is Answer.STAFF_NEED_TOTP:
+        return _(
+            "Staff accounts sign in with a second factor (an authenticator app). "
+            "Ask an administrator to set it up for you."
+        )
+    # Unknown, wrong and paused accounts get one answer: nobody learns which user names
+    # exist or can tell that a victim's account is paused.
+    return _("The user name or password is not right")
+
+
+def _wait_message(seconds: int) -> str:
+    if seconds < 90:
+        return _(
+            "Too many failed attempts. Wait %(seconds)s seconds and try again.", seconds=seconds
+        )
+    return _(
+        "Too many failed attempts. Wait %(minutes)s minutes and try again.",
+        minutes=math.ceil(seconds / 60),
+    )
 
 
 def _next_query(next_path: str) -> str:
@@ -115,34 +144,35 @@ class AuthController(Controller):
             errors["username"] = _("Enter your user name")
         if not password:
             errors["password"] = _("Enter your password")
+        status = 422
         if not errors:
-            result = await accounts.authenticate(username, password, now=datetime.now(UTC))
-            if result.outcome is AuthOutcome.OK:
-                account = result.account
+            tried = await password_signin.attempt(
+                SignInThrottle(request.app.stores.get(THROTTLE_STORE)),
+                username,
+                password,
+                address=client_address(request),
+                staff_totp_required=request.app.state.settings.staff_totp_required,
+                now=datetime.fromtimestamp(time.time(), UTC),
+            )
+            if tried.answer is Answer.SIGNED_IN:
                 return await _finish_sign_in(
                     request,
-                    person_id=account.person_id,
-                    role=account.role,
+                    person_id=tried.account.person_id,
+                    role=tried.account.role,
                     method="password",
                     target=next_path,
                 )
-            if result.outcome is AuthOutcome.TOTP_REQUIRED:
-                request.session[PENDING_TOTP] = {"account_id": result.account.id, "next": next_path}
+            if tried.answer is Answer.TOTP_NEXT:
+                request.session[PENDING_TOTP] = {"account_id": tried.account.id, "next": next_path}
                 return redirect(request, "/login/totp")
-            if result.outcome is AuthOutcome.LOCKED:
-                minutes = max(
-                    1, int((result.locked_until - datetime.now(UTC)).total_seconds() // 60) + 1
-                )
-                errors["username"] = _(
-                    "Too many failed attempts: this account is locked. Try again in %(minutes)s "
-                    "minutes.",
-                    minutes=minutes,
-                )
-            else:
-                errors["username"] = _("The user name or password is not right")
-        return invalid_form(
+            errors["username"] = _refusal(tried)
+            if tried.answer is Answer.THROTTLED:
+                status = 429
+        response = invalid_form(
             "auth/password.html.j2", errors, values={"username": username}, next=next_path
         )
+        response.status_code = status
+        return response
 
     @get("/login/totp", name="login_totp")
     async def totp_form(self, request: Request) -> Response:
@@ -228,12 +258,24 @@ class AuthController(Controller):
                 method="asan",
                 target=request.session.get(NEXT, "/"),
             )
-        if result.outcome is not asan_signin.Outcome.PENDING:
+        if result.outcome is asan_signin.Outcome.PENDING:
+            if wants_fragment(request):
+                return Response(content=b"", status_code=204)  # nothing new: nothing swapped
+        else:
             request.session.pop(PENDING_ASAN, None)  # single use: start again
+        expires_at = datetime.fromtimestamp(pending.expires_at, UTC)
+        ttl = request.app.state.settings.asan_simulator_ttl_seconds
         return render(
             request,
             "auth/asan_wait.html.j2",
-            {"pending": pending, "outcome": str(result.outcome)},
+            {
+                "pending": pending,
+                "outcome": str(result.outcome),
+                "heading": asan_signin.outcome_heading(result.outcome),
+                "expires_at": expires_at,
+                "seconds_left": max(0, int(pending.expires_at - time.time())),
+                "ttl_text": i18n.format_duration(ttl),
+            },
             fragment="asan_status",
         )
 
@@ -339,6 +381,23 @@ class AuthController(Controller):
             if provider_logout:
                 return redirect(request, provider_logout)
         return redirect(request, "/")
+
+
+class SessionController(Controller):
+    """The idle-timeout warning's two calls (static/js/app.js): stay signed in, keep a draft."""
+
+    path = "/session"
+    guards = [signed_in]  # noqa: RUF012 - Litestar reads a list
+
+    @post("/keep-alive", name="session_keep_alive", status_code=204)
+    async def keep_alive(self) -> None:
+        """Any signed-in request counts as activity (sessions.enforce_timeouts)."""
+
+    @post("/drafts/{form:str}", name="session_draft", status_code=204)
+    async def draft(self, request: Request, form: FromPath[str], data: FormData) -> None:
+        store = request.app.stores.get(drafts.DRAFT_STORE)
+        if not await drafts.save(store, current_user(request).person.id, form, data):
+            raise NotFoundException()
 
 
 def _asan(request: Request) -> asan_signin.AsanService | None:

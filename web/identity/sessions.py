@@ -26,7 +26,6 @@ from litestar.types import Empty, Message
 
 from web.settings import Settings
 
-IDLE_TIMEOUT_SECONDS = 30 * 60
 ABSOLUTE_TIMEOUT_SECONDS = 12 * 3600
 _ROTATE = "rotate_session"
 _NEW_ID = "rotated_session_id"
@@ -150,7 +149,8 @@ def enforce_timeouts(request: Request) -> None:
     now = time.time()
     idle = now - session.get("seen", now)
     age = now - auth.get("signed_in_at", now)
-    if idle > IDLE_TIMEOUT_SECONDS or age > ABSOLUTE_TIMEOUT_SECONDS:
+    idle_limit = request.app.state.settings.session_idle_seconds
+    if idle > idle_limit or age > ABSOLUTE_TIMEOUT_SECONDS:
         end_session(request, NOTICE_EXPIRED)
         return
     if idle >= SEEN_RESOLUTION_SECONDS:

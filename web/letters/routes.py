@@ -12,6 +12,7 @@ from litestar.response import Response, Stream, Template
 
 from models.letters import CustomsBody, LetterChannel
 from web.catalog import service as catalog
+from web.identity import drafts
 from web.identity.guards import (
     PartyChoiceRequired,
     SignInRequired,
@@ -20,7 +21,7 @@ from web.identity.guards import (
 )
 from web.letters import access, lookup_limit, notifications, service
 from web.platform import portal_time
-from web.platform.forms import date_from_parts, date_parts, error_list, field
+from web.platform.forms import check_date, date_parts, error_list, field
 from web.platform.i18n import gettext as _
 from web.platform.idempotency import FIELD as IDEMPOTENCY_FIELD
 from web.platform.idempotency import form_idempotency_key, idempotency_key_of
@@ -106,11 +107,9 @@ class LettersController(Controller):
             errors["body"] = _("Choose the customs body the letter was sent to")
         if not number:
             errors["number"] = _("Enter the letter's number, like M-1024/2026")
-        registered_on = date_from_parts(parts)
-        if not any(parts.values()):
-            errors["registered"] = _("Enter the registration date")
-        elif registered_on is None:
-            errors["registered"] = _("Enter a real date, like 03 11 2026")
+        registered_on, date_error = check_date(parts, missing=_("Enter the registration date"))
+        if date_error:
+            errors["registered"] = date_error
         if errors:
             summary = error_list(errors, date_fields=("registered",))
             context = await _track_context(values=values, errors=errors, lookup_errors=summary)
@@ -159,7 +158,11 @@ class LettersController(Controller):
 
     @get("/new", name="letters_new", guards=[appellant])
     async def new_form(self, request: Request) -> Template:
-        return Template("letters/new.html.j2", context=await _new_context(request))
+        draft = await drafts.take(
+            request.app.stores.get(drafts.DRAFT_STORE), current_user(request).person.id, "appeal"
+        )
+        context = await _new_context(request, draft)
+        return Template("letters/new.html.j2", context={**context, "draft_restored": bool(draft)})
 
     @post(
         "/new",

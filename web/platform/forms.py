@@ -13,6 +13,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Template
 
+from web.platform.i18n import gettext as _
 from web.platform.text_input import clean_text, whole_number
 
 FormData = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -30,10 +31,16 @@ def field(data: Any, name: str, max_length: int = 1000, *, multiline: bool = Fal
 
 
 def error_list(errors: dict[str, str], date_fields: tuple[str, ...] = ()) -> list[dict[str, str]]:
-    """The error summary's links. A three-field `date_input` is reached through its day field."""
+    """The error summary's links. A three-field `date_input` is reached through its first field
+    in error (a `DateError` knows which), else its day field."""
+
+    def anchor(field_id: str, message: str) -> str:
+        if isinstance(message, DateError):
+            return f"#{field_id}-{message.parts[0]}"
+        return f"#{field_id}-day" if field_id in date_fields else f"#{field_id}"
+
     return [
-        {"text": message, "href": f"#{field_id}-day" if field_id in date_fields else f"#{field_id}"}
-        for field_id, message in errors.items()
+        {"text": message, "href": anchor(field_id, message)} for field_id, message in errors.items()
     ]
 
 
@@ -60,6 +67,60 @@ def date_parts(data: Any, name: str) -> dict[str, str]:
 
 
 EARLIEST_YEAR, LATEST_YEAR = 1900, 2999  # outside these a typed year is a typo
+DATE_PARTS = ("day", "month", "year")
+
+
+class DateError(str):
+    """A three-field date's error message that knows which of its fields to mark (GOV.UK:
+    a missing year marks the year only). `date_input` and `error_list` read `.parts`."""
+
+    parts: tuple[str, ...]
+
+    def __new__(cls, message: str, parts: tuple[str, ...] = DATE_PARTS) -> DateError:
+        error = super().__new__(cls, message)
+        error.parts = parts
+        return error
+
+
+def _missing_parts_message(missing: tuple[str, ...]) -> str:
+    return {
+        ("day",): _("The date must include a day"),
+        ("month",): _("The date must include a month"),
+        ("year",): _("The date must include a year"),
+        ("day", "month"): _("The date must include a day and a month"),
+        ("day", "year"): _("The date must include a day and a year"),
+        ("month", "year"): _("The date must include a month and a year"),
+    }[missing]
+
+
+def check_date(parts: dict[str, str], *, missing: str) -> tuple[date | None, DateError | None]:
+    """A `date_input`'s date, or the error to show: `missing` when nothing was typed, which
+    part is missing, or which part is not a real day, month or year."""
+    typed = {part: (parts.get(part) or "").strip() for part in DATE_PARTS}
+    empty = tuple(part for part in DATE_PARTS if not typed[part])
+    if len(empty) == len(DATE_PARTS):
+        return None, DateError(missing)
+    if empty:
+        return None, DateError(_missing_parts_message(empty), empty)
+    value = date_from_parts(typed)
+    if value is not None:
+        return value, None
+    numbers = {part: whole_number(typed[part], 4) for part in DATE_PARTS}
+    wrong = tuple(part for part in DATE_PARTS if numbers[part] is None)
+    if not wrong:
+        month, year = numbers["month"], numbers["year"]
+        if not EARLIEST_YEAR <= year <= LATEST_YEAR:  # type: ignore[operator]
+            wrong = ("year",)
+        elif not 1 <= month <= 12:  # type: ignore[operator]
+            wrong = ("month",)
+        else:
+            wrong = ("day",)
+    return None, DateError(_("Enter a real date, like 03 11 2026"), wrong)
+
+
+def parts_of(value: date) -> dict[str, str]:
+    """A date as `date_input` shows it: 03 / 11 / 2026."""
+    return {"day": f"{value.day:02}", "month": f"{value.month:02}", "year": str(value.year)}
 
 
 def date_from_parts(parts: dict[str, str]) -> date | None:

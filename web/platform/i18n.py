@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import unicodedata
 from contextvars import ContextVar
+from datetime import timedelta
 from functools import cache
 from io import BytesIO
 from pathlib import Path
 
 from babel import Locale
+from babel.dates import format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -120,6 +122,11 @@ def fold_for_search(text: str) -> str:
     lowered = text.casefold().replace("ə", "e").replace("ı", "i")
     decomposed = unicodedata.normalize("NFKD", lowered)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def format_duration(seconds: int) -> str:
+    """“2 minutes” / “2 dəqiqə” / “2 минуты”: a short span in the user's language."""
+    return format_timedelta(timedelta(seconds=seconds), locale=get_locale(), threshold=2)
 
 
 def format_size(size: int) -> str:

@@ -51,3 +51,14 @@ def format_date(value: date | datetime | None) -> str:
 def format_datetime(value: datetime | None) -> str:
     """dd.mm.yyyy HH:MM in Baku time."""
     return value.astimezone(PORTAL_TIME_ZONE).strftime(DATE_FORMAT + " %H:%M") if value else ""
+
+
+def format_time(value: datetime | None) -> str:
+    """HH:MM:SS in Baku time (for deadlines within minutes)."""
+    return value.astimezone(PORTAL_TIME_ZONE).strftime("%H:%M:%S") if value else ""
+
+
+def machine_datetime(value: datetime | None) -> str:
+    """For `<time datetime>`: whole seconds with the offset (HTML allows at most three
+    fraction digits, Python's isoformat() writes six)."""
+    return value.isoformat(timespec="seconds") if value else ""

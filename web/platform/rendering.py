@@ -2,6 +2,9 @@
 
 A handler names the block that htmx swaps; a plain request (JavaScript off, reload,
 history restore) gets the whole page from the same template, so the two cannot drift.
+A fragment also carries the page's `<title>` (`fragment.html.j2`: the page's `title` block,
+then the named block, with the same context): htmx takes a top-level `<title>` out of the
+response and sets `document.title`, so the title after a swap is the full page's.
 """
 
 from __future__ import annotations
@@ -9,9 +12,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from jinja2_fragments.litestar import HTMXBlockTemplate
 from litestar import Request
+from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Redirect, Response, Template
+
+FRAGMENT_TEMPLATE = "fragment.html.j2"
 
 
 def wants_fragment(request: Request) -> bool:
@@ -32,10 +37,9 @@ def render(
 ) -> Template:
     context = context or {}
     if fragment and wants_fragment(request):
-        return HTMXBlockTemplate(
-            template_name=template_name,
-            block_name=fragment,
-            context=context,
+        return HTMXTemplate(
+            template_name=FRAGMENT_TEMPLATE,
+            context={**context, "page_template": template_name, "page_fragment": fragment},
             status_code=status_code,
             push_url=push_url,
         )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from web.platform import i18n, portal_time
 
@@ -14,6 +16,16 @@ TEMPLATES_DIR = WEB_DIR / "templates"
 DOMAIN_TEMPLATE_DIRS = sorted(WEB_DIR.glob("*/templates"))
 COMPONENTS_DIR = WEB_DIR.parent / "components"
 TEMPLATE_DIRS = [TEMPLATES_DIR, *DOMAIN_TEMPLATE_DIRS, COMPONENTS_DIR]
+
+
+@pass_context
+def page_block(context: Context, template_name: str, block_name: str) -> Markup:
+    """One block of a page template, rendered with the calling template's context: how an
+    htmx fragment and the full page share one template (see `fragment.html.j2`)."""
+    template = context.environment.get_template(template_name)
+    block = template.blocks[block_name]
+    # Already escaped: the block was rendered by this autoescaping environment.
+    return Markup("".join(block(template.new_context(context.get_all()))))  # noqa: S704
 
 
 def build_environment() -> Environment:
@@ -30,7 +42,11 @@ def build_environment() -> Environment:
     )
     env.globals["get_language"] = i18n.get_language
     env.globals["LANGUAGES"] = i18n.LANGUAGES
+    env.globals["page_block"] = page_block
     env.filters["localdate"] = portal_time.format_date
     env.filters["localdatetime"] = portal_time.format_datetime
+    env.filters["localtime"] = portal_time.format_time
+    env.filters["machine_datetime"] = portal_time.machine_datetime
+    env.filters["duration"] = i18n.format_duration
     env.filters["filesize"] = i18n.format_size
     return env

@@ -20,7 +20,7 @@ from web.identity.asan_imza import (
 )
 from web.platform.forms import FormData, field, invalid_form
 from web.platform.i18n import gettext as _
-from web.platform.rendering import redirect, render
+from web.platform.rendering import redirect, render, wants_fragment
 from web.simulator.operator import AsanSimulator
 
 BASE = "/simulator/asan-imza"
@@ -57,11 +57,13 @@ class AsanSimulatorController(Controller):
     @get("/phone/{phone:str}", name="simulator_phone")
     async def phone(
         self, request: Request, phone: FromPath[str], done: FromQuery[str | None] = None
-    ) -> Template:
+    ) -> Response:
         simulator = _simulator(request)
         number = _phone_or_404(phone)
         sim = await simulator.get_phone(number)
         pending = await simulator.pending_for(number) if sim else None
+        if pending is None and wants_fragment(request):
+            return Response(content=b"", status_code=204)  # still idle: nothing swapped
         return render(
             request,
             "simulator/phone.html.j2",

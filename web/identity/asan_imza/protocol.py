@@ -37,8 +37,11 @@ Verification order (:func:`verify_signed_response`)
 5. Signature over the challenge hash with the end-entity EC key (:class:`BadSignature`).
 6. Subject decoded with :func:`.pki.parse_identity_name` (:class:`MalformedResponse`).
 
-Revocation (CRL/OCSP) is not checked: the demo CA publishes none. A real deployment should add
-an OCSP check of the end-entity certificate after step 5.
+Revocation (:func:`check_sign_in_revocation`, async because an OCSP check is a network call):
+every certificate of each path below the trusted CA must be GOOD for the given
+:class:`.revocation.RevocationChecker`; REVOKED → :class:`CertificateRevoked`, UNKNOWN (no current
+CRL, no OCSP answer) → :class:`RevocationUnknown` (fail closed). The portal runs it after
+:func:`verify_sign_in` (`web.identity.asan_signin`); the demo CA publishes a CRL.
 
 Replay
 ------
@@ -74,6 +77,7 @@ from .errors import (
 )
 from .gateway import SignedCertificate
 from .pki import parse_identity_name
+from .revocation import RevocationChecker, check_path
 
 __all__ = [
     "CHALLENGE_BYTES",
@@ -83,6 +87,7 @@ __all__ = [
     "VerifiedIdentity",
     "VerifiedSignIn",
     "challenge_hash",
+    "check_sign_in_revocation",
     "new_challenge",
     "verification_code",
     "verify_sign_in",
@@ -338,6 +343,20 @@ def verify_sign_in(
         person=max(personal, key=lambda identity: identity.not_after),
         companies=list(companies.values()),
     )
+
+
+async def check_sign_in_revocation(
+    *,
+    signatures: Sequence[SignedCertificate],
+    trusted_ca_pem: bytes,
+    revocation: RevocationChecker,
+    now: datetime,
+) -> None:
+    """After :func:`verify_sign_in`: no certificate of any chain may be revoked (or unknown)."""
+    trusted = x509.load_pem_x509_certificate(trusted_ca_pem)
+    for item in signatures:
+        path = _build_path(_load_chain(item.certificate_chain_pem), trusted)
+        await check_path(path, revocation, _aware(now))
 
 
 # --- replay --------------------------------------------------------------------------------
