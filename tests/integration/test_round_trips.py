@@ -133,3 +133,16 @@ async def test_sql_statements_per_found_lookup_stay_within_budget(client, monkey
     # asyncpg's pool sent `RESET ALL…` each time Tortoise returned a connection (once per
     # query): web/platform/db.py replaces it.
     assert not [sql for sql in statements if "RESET ALL" in sql]
+
+
+async def test_a_lagging_seen_never_ends_a_session_before_the_idle_limit(client, monkeypatch):
+    """`seen` is written at most every SEEN_RESOLUTION_SECONDS, so it may lag the last request
+    by that much: the session still lives until the idle limit after that request."""
+    await sign_in(client, "vetendas")
+    real_time = sessions.time.time
+    lag = sessions.SEEN_RESOLUTION_SECONDS - 1
+    monkeypatch.setattr(sessions.time, "time", lambda: real_time() + lag)
+    assert (await client.get("/letters", follow_redirects=False)).status_code == 200  # not saved
+    idle_limit = client.app.state.settings.session_idle_seconds
+    monkeypatch.setattr(sessions.time, "time", lambda: real_time() + lag + idle_limit - 1)
+    assert (await client.get("/letters", follow_redirects=False)).status_code == 200
