@@ -104,7 +104,7 @@ async def test_a_signed_in_request_that_changes_nothing_reads_the_session_once_a
     assert "session=" not in response.headers.get("set-cookie", "")
 
 
-async def test_seen_is_written_back_once_it_is_a_minute_old(client, monkeypatch):
+async def test_seen_is_written_back_once_it_is_older_than_its_resolution(client, monkeypatch):
     await sign_in(client, "vetendas")
     store = client.app.stores.get("sessions")
     session_id = client.cookies.get("session")
