@@ -13,17 +13,6 @@ class TimestampedModel(Model):
     class Meta:
         abstract = True
 
-    @staticmethod
-    def values_of(staged: Any) -> dict[str, Any]:
-        """The columns of a file the storage has staged (`web.storage.protocol.StagedFile`)."""
-        return {
-            "storage_key": staged.key,
-            "original_name": staged.original_name,
-            "content_type": staged.content_type,
-            "size": staged.size,
-            "sha256": staged.sha256,
-        }
-
 
 class StoredFile(Model):
     """A file the storage keeps (`web/storage/`): its key, the name it was sent with (shown and
