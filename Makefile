@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test test-s3 test-sqlite test-postgres lint format browser redis-server engines pg-client audit-tools bench messages clean
+.PHONY: run test test-s3 test-sqlite test-postgres lint format browser redis-server engines pg-client audit-tools bench wrk messages clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -101,7 +101,7 @@ lint: $(VENV)/.test-installed
 
 # The whole suite on SQLite, then on PostgreSQL (skipped with a reason when it is not
 # reachable on a laptop; required in CI).
-test: lint browser redis-server engines pg-client audit-tools
+test: lint browser redis-server engines pg-client audit-tools wrk
 	$(PY) -m pytest
 	TEST_DATABASE=postgres $(PY) -m pytest tests/integration e2e
 	$(MAKE) test-s3
@@ -117,7 +117,15 @@ format: $(VENV)/.test-installed
 	$(PY) -m ruff format web models tests e2e bench
 	$(PY) -m ruff check --fix .
 
-bench: $(VENV)/.test-installed
+# wrk (Debian's package) is the load generator of bench/server_load.py and its smoke test.
+wrk:
+	@if ! command -v wrk >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
+		else echo "Install wrk to run the server benchmarks"; fi; \
+	fi
+
+bench: $(VENV)/.test-installed wrk
 	$(PY) -m bench
 
 messages: $(VENV)/.test-installed

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from bench import letters_lookup, page_weight, sign_in_memory, upload_http, upload_memory
+from bench import (
+    letters_lookup,
+    page_weight,
+    server_load,
+    sign_in_memory,
+    upload_http,
+    upload_memory,
+)
 
 
 def main() -> int:
@@ -15,6 +22,7 @@ def main() -> int:
         ("upload through the portal", upload_http),
         ("letter lookup", letters_lookup),
         ("sign-in memory (argon2id)", sign_in_memory),
+        ("the issue 12 table, real server and wrk", server_load),
     ):
         print(f"== {name} ==")
         failures += module.main()

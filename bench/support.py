@@ -1,21 +1,10 @@
-"""What the benchmarks share: signing a demo user in on an in-process client."""
+"""What the benchmarks share with the tests: signing a demo user in on an in-process client
+(`tests/support/web.py`, one helper for both)."""
 
 from __future__ import annotations
 
-import httpx
+from functools import partial
 
-from web.devdata.demo_data import DEMO_PASSWORD
+from tests.support.web import sign_in as _sign_in
 
-
-async def sign_in(client: httpx.AsyncClient, username: str) -> None:
-    """Sign in with the demo password, as a browser would (CSRF cookie first)."""
-    await client.get("/login")
-    response = await client.post(
-        "/login/password",
-        data={
-            "username": username,
-            "password": DEMO_PASSWORD,
-            "_csrf_token": client.cookies.get("csrftoken"),
-        },
-    )
-    assert response.status_code in (200, 303), response.status_code
+sign_in = partial(_sign_in, expect=303)

@@ -7,6 +7,8 @@ from urllib.parse import urlencode
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
+from web.devdata.demo_data import DEMO_PASSWORD
+
 WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 _axe = Axe()
 
@@ -28,16 +30,23 @@ def set_language(page: Page, language: str) -> None:
     page.goto(f"/language/{language}?next=/")
 
 
-PASSWORD = "Demo-2026-gomruk"  # every demo account's (README)
+PASSWORD = DEMO_PASSWORD  # every demo account's (README)
+FIRST_PARTY = ""  # `party=FIRST_PARTY`: whichever party is listed first, if asked at all
 
 
 def sign_in(page: Page, username: str, next_path: str = "/", party: str | None = None) -> None:
-    """Sign in with user name and password (works with and without JavaScript)."""
+    """Sign in with user name and password (works with and without JavaScript, in any of the
+    languages); then, when `party` is given, act for that party (its label) or, with
+    FIRST_PARTY, for the first one offered. The HTTP counterpart is `tests/support/web.py`."""
     # `next` travels in the query (no session before sign-in), as the sign-in page's links do.
     page.goto(f"/login/password?{urlencode({'next': next_path})}")
-    page.get_by_label("İstifadəçi adı").fill(username)
-    page.get_by_label("Şifrə").fill(PASSWORD)
-    page.get_by_role("button", name="Daxil ol").click()
-    if party is not None:
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    if party == FIRST_PARTY:
+        if "/party" in page.url:
+            page.locator("input[name=party]").first.check()
+            page.locator("main form button[type=submit]").click()
+    elif party is not None:
         page.get_by_label(party).check()
-        page.get_by_role("button", name="Davam et").click()
+        page.locator("main form button[type=submit]").click()

@@ -6,28 +6,22 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from e2e import support
 from e2e.conftest import MOBILE, new_context
 from e2e.support import assert_accessible, assert_no_horizontal_scroll, set_language
 
-PASSWORD = "Demo-2026-gomruk"
 BAKI = "Bakı Baş Gömrük İdarəsi"
 SHOW = "Məktubun hansı gömrük orqanında olduğunu göstər"
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 
 
 def sign_in(page: Page, username: str, next_path: str = "/letters") -> None:
-    page.goto(f"/login/password?{urlencode({'next': next_path})}")
-    page.locator("#username").fill(username)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    if "/party" in page.url:  # vetendas also acts for a company: letters are her own
-        page.locator("input[name=party]").first.check()
-        page.locator("main form button[type=submit]").click()
+    # vetendas also acts for a company: letters are her own, so any party will do.
+    support.sign_in(page, username, next_path, party=support.FIRST_PARTY)
     expect(page).to_have_url(re.compile(re.escape(next_path) + "$"))
 
 

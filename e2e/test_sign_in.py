@@ -8,9 +8,8 @@ import re
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from e2e.support import assert_accessible, assert_no_horizontal_scroll, set_language
+from e2e.support import PASSWORD, assert_accessible, assert_no_horizontal_scroll, set_language
 
-PASSWORD = "Demo-2026-gomruk"
 PHONE = "+994501234567"
 
 

@@ -14,7 +14,7 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
-from models.base import TimestampedModel
+from models.base import StoredFile, TimestampedModel
 
 
 class DocumentKind(StrEnum):
@@ -73,17 +73,10 @@ class ClearanceDocument(TimestampedModel):
         return f"RS-{self.id:07d}"
 
 
-class DocumentFile(Model):
-    id = fields.IntField(primary_key=True)
+class DocumentFile(StoredFile):
     document = fields.ForeignKeyField(
         "models.ClearanceDocument", related_name="files", on_delete=fields.RESTRICT
     )
-    storage_key = fields.CharField(max_length=32, unique=True)
-    original_name = fields.CharField(max_length=300)
-    content_type = fields.CharField(max_length=64)
-    size = fields.BigIntField()
-    sha256 = fields.CharField(max_length=64)
-    created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "document_file"

@@ -10,6 +10,7 @@ Datetimes are time-zone aware (the ORM runs with ``use_tz=True``).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 
@@ -24,6 +25,20 @@ FIN_PATTERN = r"^[A-Z0-9]{7}$"
 
 VOEN_PATTERN = r"^[0-9]{10}$"
 """VÖEN (vergi ödəyicisinin eyniləşdirmə nömrəsi): 10 digits."""
+
+_FIN_RE = re.compile(r"[A-Z0-9]{7}")
+_VOEN_RE = re.compile(r"[0-9]{10}")
+
+
+def is_fin(value: str) -> bool:
+    """The one FIN check (forms, certificates, accounts): already trimmed and upper-cased."""
+    return _FIN_RE.fullmatch(value) is not None
+
+
+def is_voen(value: str) -> bool:
+    """The one VÖEN check: exactly 10 ASCII digits."""
+    return _VOEN_RE.fullmatch(value) is not None
+
 
 PHONE_PATTERN = r"^\+994[0-9]{9}$"
 """Asan İmza mobile number in E.164: +994 and 9 digits."""

@@ -19,7 +19,7 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
-from models.base import TimestampedModel
+from models.base import StoredFile, TimestampedModel
 
 
 class LetterChannel(StrEnum):
@@ -189,17 +189,10 @@ class LetterEvent(Model):
         ordering = ("-at", "-id")
 
 
-class LetterAttachment(Model):
-    id = fields.IntField(primary_key=True)
+class LetterAttachment(StoredFile):
     letter: fields.ForeignKeyRelation[Letter] = fields.ForeignKeyField(
         "models.Letter", related_name="attachments", on_delete=fields.CASCADE
     )
-    storage_key = fields.CharField(max_length=64, unique=True)
-    filename = fields.CharField(max_length=255)
-    content_type = fields.CharField(max_length=100)
-    size = fields.BigIntField()
-    sha256 = fields.CharField(max_length=64)
-    created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "letter_attachment"

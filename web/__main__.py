@@ -1,5 +1,6 @@
 """Command line: `python -m web migrate | seed | serve | worker |
-storage-check [--remove-orphans] | backup DIR | restore DIR | e-imza-demo [--out DIR]`.
+storage-check [--remove-orphans] | backup DIR | restore DIR | e-imza-demo [--out DIR] |
+seed-bench PARTY COUNT`.
 
 `serve` is what `make run` uses: it applies migrations, seeds demo data in development,
 then starts uvicorn (graceful shutdown on SIGTERM/SIGINT).
@@ -48,6 +49,28 @@ async def _seed(say: Callable[[str], object] = print) -> None:
         say(f"Demo data ready ({created} new records).")
     finally:
         await db.close_db()
+
+
+async def _seed_bench(identifier: str, count: int) -> int:
+    """Add `count` documents to the party with this FIN/VÖEN (development only: the
+    benchmarks' data at size, web/devdata/bench_data.py)."""
+    from models.identity import Party
+    from web.devdata.bench_data import bench_party, seed_documents
+    from web.platform.portal_time import today
+
+    settings = get_settings()
+    if not settings.is_development:
+        print("Benchmark data is seeded only with ENV=development.")
+        return 1
+    await db.init_db(settings)
+    try:
+        party = await Party.get_or_none(identifier=identifier)
+        _bench, person = await bench_party(identifier if party is None else "0000000000")
+        await seed_documents(party or _bench, person, count, today())
+        print(f"{count} documents added to party {identifier}.")
+    finally:
+        await db.close_db()
+    return 0
 
 
 async def _storage_check(remove: bool) -> int:
@@ -168,16 +191,14 @@ def _serve() -> None:
 def run_server(settings: Settings, app_factory: str = "web.app:create_app") -> None:
     """uvicorn with our JSON logging in every process (tests pass a factory with probes)."""
     configure_logging(settings.log_level)
-    host = os.environ.get("HOST", "127.0.0.1")
-    port = int(os.environ.get("PORT", "8000"))
     structlog.get_logger("egomruk.serve").info(
-        "serving", url=f"http://{host}:{port}", workers=settings.workers
+        "serving", url=f"http://{settings.host}:{settings.port}", workers=settings.workers
     )
     uvicorn.run(
         app_factory,
         factory=True,
-        host=host,
-        port=port,
+        host=settings.host,
+        port=settings.port,
         workers=settings.workers,
         access_log=False,  # our middleware logs each request with its id
         proxy_headers=False,
@@ -206,6 +227,9 @@ def main() -> None:
     restore.add_argument("directory", type=Path)
     demo = sub.add_parser("e-imza-demo", help="demo Elektron imza certificates (development)")
     demo.add_argument("--out", help="directory for the files (default DATA_DIR/e-imza-demo)")
+    bench = sub.add_parser("seed-bench", help="documents at size for the benchmarks (development)")
+    bench.add_argument("party", help="FIN or VÖEN of the party (made when missing)")
+    bench.add_argument("count", type=int)
     args = parser.parse_args()
     if args.command == "migrate":
         asyncio.run(_migrate())
@@ -221,6 +245,8 @@ def main() -> None:
         raise SystemExit(_restore(args.directory))
     elif args.command == "e-imza-demo":
         raise SystemExit(_e_imza_demo(args.out))
+    elif args.command == "seed-bench":
+        raise SystemExit(asyncio.run(_seed_bench(args.party, args.count)))
     elif args.command == "storage-check":
         raise SystemExit(asyncio.run(_storage_check(args.remove_orphans)))
     else:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import CacheControlHeader
+from litestar.datastructures import CacheControlHeader, State
+from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -24,16 +26,19 @@ from web.documents.routes import (
     DocumentsController,
     OfficerDocumentsController,
 )
+from web.identity import asan_signin
 from web.identity.asan_signin import build_asan_service
 from web.identity.e_imza import build_e_imza_service
 from web.identity.egov_oidc import build_egov_service
-from web.identity.guards import auth_context_middleware
+from web.identity.guards import auth_context_middleware, provide_user
+from web.identity.means import SIGN_IN_MEANS
 from web.identity.routes import AuthController, SessionController
 from web.identity.sessions import session_config
 from web.letters.registry_routes import RegistryController
 from web.letters.routes import LettersController
 from web.platform import db, rate_limits
 from web.platform.csrf import PortalCSRFMiddleware
+from web.platform.dependencies import dependencies
 from web.platform.errors import EXCEPTION_HANDLERS
 from web.platform.logging import configure_logging
 from web.platform.middleware import (
@@ -140,8 +145,12 @@ def create_app(
     stores = StoreFactory(settings)
 
     def _chores(app: Litestar) -> list:
-        """Forget what has expired: memory-store keys (sessions, rate-limit windows)."""
-        return [stores.purge_expired]
+        """Forget what has expired: memory-store keys (sessions, rate-limit windows), used
+        Asan İmza transaction ids and finished simulator transactions."""
+        chores = [stores.purge_expired]
+        if app.state.asan is not None:
+            chores.append(lambda: asan_signin.purge_expired(app.state.asan, now=datetime.now(UTC)))
+        return chores
 
     # The phone simulator exists only where the simulated operator does (never production).
     simulator_routes = (
@@ -206,6 +215,11 @@ def create_app(
             auth_context_middleware,
         ],
         stores=StoreRegistry(default_factory=stores),
+        state=State({"settings": settings}),
+        dependencies=dependencies(
+            user=Provide(provide_user, sync_to_thread=False),
+            **SIGN_IN_MEANS,
+        ),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=None,

@@ -1,7 +1,9 @@
 """Settings read once from the environment (see the README's table).
 
-Every knob lives here so there is one place to look. `get_settings()` is cached;
-tests set the environment first and call `get_settings.cache_clear()`.
+Every knob lives here, in `Settings`, grouped by concern: one line each, naming its
+environment variable and its default. `load_settings` reads them all and refuses unsafe
+combinations. `get_settings()` is cached; tests set the environment first and call
+`get_settings.cache_clear()`.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ import math
 import os
 import secrets
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import Field, dataclass, field, fields
 from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEVELOPMENT = "development"
@@ -33,36 +37,13 @@ def _env(name: str, default: str = "") -> str:
     return os.environ.get(name, default).strip()
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = _env(name)
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
-
-
-def _env_seconds(name: str, default: float) -> float:
-    raw = _env(name)
-    try:
-        value = float(raw) if raw else default
-    except ValueError as exc:
-        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from exc
-    if not value > 0:
-        raise SettingsError(f"{name} must be more than 0 seconds")
-    return value
-
-
-def _env_networks(name: str) -> tuple[str, ...]:
-    """A comma-separated list of IP addresses and CIDR networks (e.g. `10.0.0.0/8, ::1`)."""
-    entries = tuple(item.strip() for item in _env(name).split(",") if item.strip())
+def _check_networks(name: str, entries: tuple[str, ...]) -> None:
+    """IP addresses and CIDR networks (e.g. `10.0.0.0/8, ::1`)."""
     for entry in entries:
         try:
             ipaddress.ip_network(entry, strict=False)
         except ValueError as exc:
             raise SettingsError(f"{name}: {entry!r} is not an IP address or network") from exc
-    return entries
 
 
 def _development_secret(data_dir: Path) -> str:
@@ -78,76 +59,103 @@ def _development_secret(data_dir: Path) -> str:
     return secret
 
 
+def setting(env_name: str, default: Any, parse: Callable[[str], Any] | None = None) -> Any:
+    """A setting read from the environment variable `env_name`; `default` (stated here and
+    nowhere else) when it is unset or empty. `parse` turns the text into the value; without
+    it the default's type decides (whole number, seconds, path, comma-separated list, text)."""
+    return field(default=default, metadata={"env": env_name, "parse": parse})
+
+
 @dataclass(frozen=True)
 class Settings:
-    env: str
-    data_dir: Path
-    secret_key: str
-    database_url: str
-    redis_url: str
-    max_body_bytes: int
-    rate_limit_per_minute: int
-    sign_in_rate_limit_per_minute: int
-    log_level: str
-    asan_gateway: str
-    asan_simulator_ttl_seconds: int = 120  # how long a simulated request waits for the phone
-    session_idle_seconds: int = 30 * 60  # signed out after this long without a request
-    letter_due_working_days: int = 15
-    letter_extension_max_working_days: int = 30
-    letter_lookup_rate_limit_per_minute: int = 20
-    smtp_host: str = ""
-    smtp_port: int = 587
-    smtp_username: str = ""
-    smtp_password: str = ""
-    smtp_from: str = "e-Gömrük <no-reply@e-gomruk.local>"
-    smtp_security: str = "starttls"
-    mail_domain: str = "e-gomruk.local"
-    notification_interval_seconds: int = 30
-    document_retention_years: int = 5
-    upload_max_file_bytes: int = 10 * 1000 * 1000
-    upload_max_files: int = 10
-    upload_max_document_bytes: int = 50 * 1000 * 1000
-    party_quota_bytes: int = 2 * 1000 * 1000 * 1000
-    workers: int = 1
+    """Every setting, grouped by concern. A new setting is one line in its group (plus a check
+    in `load_settings` when a value can be unsafe, and a row in the README's table)."""
+
+    # --- the installation -----------------------------------------------------------------
+    env: str = setting("ENV", PRODUCTION, str.lower)  # unset is production, never the demo
+    data_dir: Path = setting("DATA_DIR", PROJECT_ROOT / "var")  # noqa: RUF009 - a field()
+    secret_key: str = setting("SECRET_KEY", "")  # development: made once under DATA_DIR
+    database_url: str = setting("DATABASE_URL", "")  # development: SQLite under DATA_DIR
+    redis_url: str = setting("REDIS_URL", "")  # several workers share limits and sessions
+    log_level: str = setting("LOG_LEVEL", "INFO", str.upper)
+
+    # --- serving (`python -m web serve`) -----------------------------------------------------
+    host: str = setting("HOST", "127.0.0.1")
+    port: int = setting("PORT", 8000)
+    workers: int = setting("WEB_CONCURRENCY", 1)  # worker processes (1 without REDIS_URL)
+    shutdown_grace_seconds: int = setting("SHUTDOWN_GRACE_SECONDS", 30)
+    trusted_proxies: tuple[str, ...] = setting("TRUSTED_PROXIES", ())
+    max_body_bytes: int = setting("MAX_BODY_BYTES", 1024 * 1024)
+    body_idle_timeout_seconds: float = setting("BODY_IDLE_TIMEOUT_SECONDS", 60.0)
+    rate_limit_per_minute: int = setting("RATE_LIMIT_PER_MINUTE", 600)
+    sign_in_rate_limit_per_minute: int = setting("SIGN_IN_RATE_LIMIT_PER_MINUTE", 20)
+
+    # --- sign-in means (docs/sign-in.md) ---------------------------------------------------
+    # Asan İmza: "simulator" or "disabled"; unset is the simulator in development only.
+    asan_gateway: str = setting("ASAN_GATEWAY", "", str.lower)
+    # How long a simulated request waits for the phone.
+    asan_simulator_ttl_seconds: int = setting("ASAN_SIMULATOR_TTL_SECONDS", 120)
+    session_idle_seconds: int = setting("SESSION_IDLE_SECONDS", 30 * 60)  # signed out after
+    # Staff sign in with TOTP; unset: required in production (their accounts are the ones
+    # worth guessing), not in development.
+    staff_totp_required: str = setting("STAFF_TOTP_REQUIRED", "", str.lower)
+    # E-Gov identity (OpenID Connect); off while EGOV_ISSUER_URL is empty.
+    egov_issuer_url: str = setting("EGOV_ISSUER_URL", "", lambda raw: raw.rstrip("/"))
+    egov_client_id: str = setting("EGOV_CLIENT_ID", "")
+    egov_client_secret: str = setting("EGOV_CLIENT_SECRET", "")
+    egov_scopes: str = setting("EGOV_SCOPES", "openid profile")
+    egov_fin_claim: str = setting("EGOV_FIN_CLAIM", "fin")
+    egov_name_claim: str = setting("EGOV_NAME_CLAIM", "name")
+    # Elektron imza (TLS client certificates through the nginx front, deploy/nginx/).
+    e_imza_ca_file: str = setting("E_IMZA_CA_FILE", "")
+    e_imza_crl_files: tuple[str, ...] = setting("E_IMZA_CRL_FILES", ())
+    e_imza_url: str = setting("E_IMZA_URL", "")
+
+    # --- documents -------------------------------------------------------------------------
+    document_retention_years: int = setting("DOCUMENT_RETENTION_YEARS", 5)
+
+    # --- uploads and file storage ------------------------------------------------------------
+    upload_max_file_bytes: int = setting("UPLOAD_MAX_FILE_BYTES", 10 * 1000 * 1000)
+    upload_max_files: int = setting("UPLOAD_MAX_FILES", 10)
+    upload_max_document_bytes: int = setting("UPLOAD_MAX_DOCUMENT_BYTES", 50 * 1000 * 1000)
+    party_quota_bytes: int = setting("PARTY_QUOTA_BYTES", 2 * 1000 * 1000 * 1000)
+    storage_min_free_bytes: int = setting("STORAGE_MIN_FREE_BYTES", 500 * 1000 * 1000)
+    # Object storage (S3 API) instead of the local disk: STORAGE_URL=s3://bucket/prefix
+    # (docs/deploy.md); unset: files under DATA_DIR.
+    storage_url: str = setting("STORAGE_URL", "", lambda raw: _storage_url(raw))
+    s3_endpoint_url: str = setting("S3_ENDPOINT_URL", "", lambda raw: raw.rstrip("/"))
+    s3_region: str = setting("S3_REGION", "")
+    s3_access_key_id: str = setting("S3_ACCESS_KEY_ID", "")
+    s3_secret_access_key: str = setting("S3_SECRET_ACCESS_KEY", "")
+
+    # --- several instances (docs/deploy.md) --------------------------------------------------
+    # The Asan İmza demo CA, shared by every instance; unset: DATA_DIR/asan-demo-ca.
+    asan_demo_ca_path: str = setting("ASAN_DEMO_CA_DIR", "")
+    # Web processes run the outbox worker's jobs: auto = only on SQLite (web/worker.py).
+    run_worker_in_web: str = setting("RUN_WORKER_IN_WEB", "auto", lambda raw: _run_worker(raw))
+
+    # --- letters and appeals -----------------------------------------------------------------
+    letter_due_working_days: int = setting("LETTER_DUE_WORKING_DAYS", 15)
+    letter_extension_max_working_days: int = setting("LETTER_EXTENSION_MAX_WORKING_DAYS", 30)
+    letter_lookup_rate_limit_per_minute: int = setting("LETTER_LOOKUP_RATE_LIMIT_PER_MINUTE", 20)
+    appeals_per_day: int = setting("APPEALS_PER_DAY", 10)  # per citizen
+
+    # --- e-mail of notices (off while SMTP_HOST is empty) --------------------------------------
+    smtp_host: str = setting("SMTP_HOST", "")
+    smtp_security: str = setting("SMTP_SECURITY", "starttls", str.lower)  # starttls, tls, none
+    smtp_port: int = setting("SMTP_PORT", 0)  # 0: 465 with SMTP_SECURITY=tls, else 587
+    smtp_username: str = setting("SMTP_USERNAME", "")
+    smtp_password: str = setting("SMTP_PASSWORD", "")
+    smtp_from: str = setting("SMTP_FROM", "e-Gömrük <no-reply@e-gomruk.local>")
+    mail_domain: str = setting("MAIL_DOMAIN", "")  # of the Message-IDs; unset: SMTP_FROM's
+    notification_interval_seconds: int = setting("NOTIFICATION_INTERVAL_SECONDS", 30)
+
+    # --- not from the environment ---------------------------------------------------------
+    default_language: str = "az"
+    languages: tuple[str, ...] = ("az", "en", "ru")
     # What the operator should hear at start (`serve` logs them): settings that work but
     # are probably not what was meant.
     startup_warnings: tuple[str, ...] = ()
-    # E-Gov identity (OpenID Connect); off while EGOV_ISSUER_URL is empty (docs/sign-in.md).
-    egov_issuer_url: str = ""
-    egov_client_id: str = ""
-    egov_client_secret: str = ""
-    egov_scopes: str = "openid profile"
-    egov_fin_claim: str = "fin"
-    egov_name_claim: str = "name"
-    # Elektron imza (TLS client certificates through the nginx front, deploy/nginx/).
-    e_imza_ca_file: str = ""
-    e_imza_crl_files: tuple[str, ...] = ()
-    e_imza_url: str = ""
-    trusted_proxies: tuple[str, ...] = ()
-    body_idle_timeout_seconds: float = 60.0
-    appeals_per_day: int = 10
-    default_language: str = "az"
-    languages: tuple[str, ...] = field(default=("az", "en", "ru"))
-    shutdown_grace_seconds: int = 30
-    storage_min_free_bytes: int = 500 * 1000 * 1000
-    # Object storage (S3 API) instead of the local disk: STORAGE_URL=s3://bucket/prefix.
-    storage_url: str = ""
-    s3_endpoint_url: str = ""
-    s3_region: str = ""
-    s3_access_key_id: str = ""
-    s3_secret_access_key: str = ""
-    # Shared by every instance when there are several (docs/deploy.md): the Asan İmza demo CA.
-    asan_demo_ca_path: str = ""
-    # Web processes run the outbox worker's jobs: auto = only on SQLite (web/worker.py).
-    run_worker_in_web: str = "auto"
-
-    @property
-    def asan_demo_ca_dir(self) -> Path:
-        return (
-            Path(self.asan_demo_ca_path)
-            if self.asan_demo_ca_path
-            else (self.data_dir / "asan-demo-ca")
-        )
 
     @property
     def is_production(self) -> bool:
@@ -157,6 +165,14 @@ class Settings:
     def is_development(self) -> bool:
         """Only an explicit ENV=development: demo accounts, the Asan İmza simulator."""
         return self.env == DEVELOPMENT
+
+    @property
+    def asan_demo_ca_dir(self) -> Path:
+        return (
+            Path(self.asan_demo_ca_path)
+            if self.asan_demo_ca_path
+            else (self.data_dir / "asan-demo-ca")
+        )
 
     @property
     def upload_dir(self) -> Path:
@@ -170,16 +186,6 @@ class Settings:
     @property
     def uses_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
-
-
-def _storage_url(url: str) -> str:
-    """Empty (the local disk under DATA_DIR) or `s3://bucket[/prefix]`."""
-    if not url:
-        return ""
-    bucket = url.removeprefix("s3://").split("/", 1)[0]
-    if not url.startswith("s3://") or not bucket:
-        raise SettingsError(f"STORAGE_URL must be empty or s3://bucket/prefix, got {url!r}")
-    return url.rstrip("/")
 
 
 def _domain_of(address: str) -> str:
@@ -236,130 +242,127 @@ def _check_deployment(
     return workers, warnings
 
 
+def _parse(item: Field, raw: str) -> Any:
+    name, parse = item.metadata["env"], item.metadata["parse"]
+    if parse is not None:
+        return parse(raw)
+    if isinstance(item.default, bool):
+        return raw.lower() in ("1", "true", "yes")
+    if isinstance(item.default, int):
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
+    if isinstance(item.default, float):
+        try:
+            return float(raw)
+        except ValueError as exc:
+            raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from exc
+    if isinstance(item.default, Path):
+        return Path(raw).resolve()
+    if isinstance(item.default, tuple):
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    return raw
+
+
+def _storage_url(url: str) -> str:
+    """`s3://bucket[/prefix]` (an empty STORAGE_URL is the local disk)."""
+    bucket = url.removeprefix("s3://").split("/", 1)[0]
+    if not url.startswith("s3://") or not bucket:
+        raise SettingsError(f"STORAGE_URL must be empty or s3://bucket/prefix, got {url!r}")
+    return url.rstrip("/")
+
+
+def _run_worker(value: str) -> str:
+    if value.lower() not in ("auto", "true", "false"):
+        raise SettingsError("RUN_WORKER_IN_WEB must be 'auto', 'true' or 'false'")
+    return value.lower()
+
+
+def _from_environment() -> dict[str, Any]:
+    """Each setting that has an environment variable, from it when set, else its default."""
+    values: dict[str, Any] = {}
+    for item in fields(Settings):
+        if "env" in item.metadata:
+            raw = _env(item.metadata["env"])
+            values[item.name] = _parse(item, raw) if raw else item.default
+    return values
+
+
 def data_dir_from_environment() -> Path:
     """DATA_DIR, without loading the rest (a restore puts the secret key there first)."""
-    return Path(_env("DATA_DIR", str(PROJECT_ROOT / "var"))).resolve()
+    item = next(item for item in fields(Settings) if item.name == "data_dir")
+    raw = _env(item.metadata["env"])
+    return (_parse(item, raw) if raw else item.default).resolve()
 
 
 def load_settings() -> Settings:
-    # Unset means production: demo accounts and the simulator need ENV=development said out
-    # loud, so a server started without it can never come up with them.
-    env = _env("ENV", PRODUCTION).lower()
+    """The settings from the environment, refused (`SettingsError`) when they do not describe a
+    safe, working installation; defaults that depend on ENV are filled in here."""
+    values = _from_environment()
+    env = values["env"]
     if env not in (DEVELOPMENT, PRODUCTION):
         raise SettingsError(f"ENV must be {DEVELOPMENT!r} or {PRODUCTION!r}, got {env!r}")
-    data_dir = data_dir_from_environment()
+    values["data_dir"] = data_dir = values["data_dir"].resolve()
 
-    secret_key = _env("SECRET_KEY")
     if env == PRODUCTION:
-        if len(secret_key) < _MIN_SECRET_LENGTH:
+        if len(values["secret_key"]) < _MIN_SECRET_LENGTH:
             raise SettingsError(
                 f"SECRET_KEY must be set to at least {_MIN_SECRET_LENGTH} random characters "
                 "in production"
             )
-    elif not secret_key:
-        secret_key = _development_secret(data_dir)
+    elif not values["secret_key"]:
+        values["secret_key"] = _development_secret(data_dir)
 
-    database_url = _env("DATABASE_URL")
+    database_url = values["database_url"]
     if not database_url:
         if env == PRODUCTION:
             raise SettingsError("DATABASE_URL must be set in production")
         database_url = f"sqlite://{data_dir / 'egomruk.sqlite3'}"
     if database_url.startswith("postgresql://"):
         database_url = "postgres://" + database_url.removeprefix("postgresql://")
+    values["database_url"] = database_url
 
-    asan_gateway = _env("ASAN_GATEWAY", "disabled" if env == PRODUCTION else "simulator").lower()
-    if asan_gateway not in ("simulator", "disabled"):
+    values["staff_totp_required"] = (
+        values["staff_totp_required"] or ("1" if env == PRODUCTION else "0")
+    ) in ("1", "true", "yes")
+    if not values["asan_gateway"]:
+        values["asan_gateway"] = "disabled" if env == PRODUCTION else "simulator"
+    if values["asan_gateway"] not in ("simulator", "disabled"):
         raise SettingsError("ASAN_GATEWAY must be 'simulator' or 'disabled'")
-    if env == PRODUCTION and asan_gateway == "simulator":
+    if env == PRODUCTION and values["asan_gateway"] == "simulator":
         raise SettingsError("the Asan İmza simulator is for development only (ASAN_GATEWAY)")
 
-    smtp_security = _env("SMTP_SECURITY", "starttls").lower()
+    smtp_security = values["smtp_security"]
     if smtp_security not in ("starttls", "tls", "none"):
         raise SettingsError("SMTP_SECURITY must be 'starttls', 'tls' or 'none'")
-    smtp_host = _env("SMTP_HOST")
-    smtp_from = _env("SMTP_FROM", "e-Gömrük <no-reply@e-gomruk.local>")
-    if env == PRODUCTION and smtp_host and smtp_security == "none":
+    if env == PRODUCTION and values["smtp_host"] and smtp_security == "none":
         raise SettingsError("SMTP_SECURITY=none is for development only")
-
-    redis_url = _env("REDIS_URL")
-    workers, startup_warnings = _check_deployment(
-        env, secret_key, database_url, redis_url, _env_int("WEB_CONCURRENCY", 1)
+    if not values["smtp_port"]:
+        values["smtp_port"] = 465 if smtp_security == "tls" else 587
+    values["mail_domain"] = values["mail_domain"] or _domain_of(values["smtp_from"])
+    values["workers"], startup_warnings = _check_deployment(
+        env, values["secret_key"], database_url, values["redis_url"], values["workers"]
     )
-    egov_issuer_url = _env("EGOV_ISSUER_URL").rstrip("/")
+    values["startup_warnings"] = tuple(startup_warnings)
+
+    _check_networks("TRUSTED_PROXIES", values["trusted_proxies"])
+    if not values["body_idle_timeout_seconds"] > 0:
+        raise SettingsError("BODY_IDLE_TIMEOUT_SECONDS must be more than 0 seconds")
+    egov_issuer_url = values["egov_issuer_url"]
     if egov_issuer_url:
-        if not (_env("EGOV_CLIENT_ID") and _env("EGOV_CLIENT_SECRET")):
+        if not (values["egov_client_id"] and values["egov_client_secret"]):
             raise SettingsError(
                 "EGOV_CLIENT_ID and EGOV_CLIENT_SECRET are needed with EGOV_ISSUER_URL"
             )
         if env == PRODUCTION and not egov_issuer_url.startswith("https://"):
             raise SettingsError("EGOV_ISSUER_URL must be https:// in production")
-    egov_scopes = _env("EGOV_SCOPES", "openid profile")
-    if egov_issuer_url and "openid" not in egov_scopes.split():
+    if egov_issuer_url and "openid" not in values["egov_scopes"].split():
         raise SettingsError("EGOV_SCOPES must include openid")
-    e_imza_ca_file = _env("E_IMZA_CA_FILE")
-    e_imza_crl_files = tuple(p.strip() for p in _env("E_IMZA_CRL_FILES").split(",") if p.strip())
-    for path in (e_imza_ca_file, *e_imza_crl_files):
+    for path in (values["e_imza_ca_file"], *values["e_imza_crl_files"]):
         if path and not Path(path).is_file():
             raise SettingsError(f"E_IMZA_CA_FILE / E_IMZA_CRL_FILES: {path!r} is not a file")
-
-    storage_url = _storage_url(_env("STORAGE_URL"))
-    run_worker_in_web = _env("RUN_WORKER_IN_WEB", "auto").lower()
-    if run_worker_in_web not in ("auto", "true", "false"):
-        raise SettingsError("RUN_WORKER_IN_WEB must be 'auto', 'true' or 'false'")
-
-    return Settings(
-        env=env,
-        data_dir=data_dir,
-        secret_key=secret_key,
-        database_url=database_url,
-        redis_url=redis_url,
-        max_body_bytes=_env_int("MAX_BODY_BYTES", 1024 * 1024),
-        rate_limit_per_minute=_env_int("RATE_LIMIT_PER_MINUTE", 600),
-        sign_in_rate_limit_per_minute=_env_int("SIGN_IN_RATE_LIMIT_PER_MINUTE", 20),
-        log_level=_env("LOG_LEVEL", "INFO").upper(),
-        asan_gateway=asan_gateway,
-        asan_simulator_ttl_seconds=_env_int("ASAN_SIMULATOR_TTL_SECONDS", 120),
-        session_idle_seconds=_env_int("SESSION_IDLE_SECONDS", 30 * 60),
-        letter_due_working_days=_env_int("LETTER_DUE_WORKING_DAYS", 15),
-        letter_extension_max_working_days=_env_int("LETTER_EXTENSION_MAX_WORKING_DAYS", 30),
-        letter_lookup_rate_limit_per_minute=_env_int("LETTER_LOOKUP_RATE_LIMIT_PER_MINUTE", 20),
-        smtp_host=smtp_host,
-        smtp_port=_env_int("SMTP_PORT", 465 if smtp_security == "tls" else 587),
-        smtp_username=_env("SMTP_USERNAME"),
-        smtp_password=_env("SMTP_PASSWORD"),
-        smtp_from=smtp_from,
-        mail_domain=_env("MAIL_DOMAIN") or _domain_of(smtp_from),
-        smtp_security=smtp_security,
-        notification_interval_seconds=_env_int("NOTIFICATION_INTERVAL_SECONDS", 30),
-        document_retention_years=_env_int("DOCUMENT_RETENTION_YEARS", 5),
-        upload_max_file_bytes=_env_int("UPLOAD_MAX_FILE_BYTES", 10 * 1000 * 1000),
-        upload_max_files=_env_int("UPLOAD_MAX_FILES", 10),
-        upload_max_document_bytes=_env_int("UPLOAD_MAX_DOCUMENT_BYTES", 50 * 1000 * 1000),
-        party_quota_bytes=_env_int("PARTY_QUOTA_BYTES", 2 * 1000 * 1000 * 1000),
-        workers=workers,
-        startup_warnings=tuple(startup_warnings),
-        egov_issuer_url=egov_issuer_url,
-        egov_client_id=_env("EGOV_CLIENT_ID"),
-        egov_client_secret=_env("EGOV_CLIENT_SECRET"),
-        egov_scopes=egov_scopes,
-        egov_fin_claim=_env("EGOV_FIN_CLAIM", "fin"),
-        egov_name_claim=_env("EGOV_NAME_CLAIM", "name"),
-        e_imza_ca_file=e_imza_ca_file,
-        e_imza_crl_files=e_imza_crl_files,
-        e_imza_url=_env("E_IMZA_URL"),
-        trusted_proxies=_env_networks("TRUSTED_PROXIES"),
-        body_idle_timeout_seconds=_env_seconds("BODY_IDLE_TIMEOUT_SECONDS", 60.0),
-        appeals_per_day=_env_int("APPEALS_PER_DAY", 10),
-        shutdown_grace_seconds=_env_int("SHUTDOWN_GRACE_SECONDS", 30),
-        storage_min_free_bytes=_env_int("STORAGE_MIN_FREE_BYTES", 500 * 1000 * 1000),
-        storage_url=storage_url,
-        s3_endpoint_url=_env("S3_ENDPOINT_URL").rstrip("/"),
-        s3_region=_env("S3_REGION"),
-        s3_access_key_id=_env("S3_ACCESS_KEY_ID"),
-        s3_secret_access_key=_env("S3_SECRET_ACCESS_KEY"),
-        asan_demo_ca_path=_env("ASAN_DEMO_CA_DIR"),
-        run_worker_in_web=run_worker_in_web,
-    )
+    return Settings(**values)
 
 
 @lru_cache(maxsize=1)

@@ -23,6 +23,7 @@ from models.identity import (
     Role,
 )
 from web.identity import accounts
+from web.identity import accounts as accounts_module
 from web.identity.accounts import (
     LOCK_DURATION,
     MAX_FAILED_ATTEMPTS,
@@ -49,6 +50,14 @@ BAKU = ZoneInfo("Asia/Baku")
 @pytest.fixture(autouse=True)
 async def _identity_tables(db) -> None:
     """Every test here talks to the migrated test database."""
+
+
+@pytest.fixture(autouse=True)
+def _ten_failures_lock(monkeypatch) -> None:
+    """The lock logic is the same at any ceiling; production's 100 (NIST's maximum) would only
+    make these tests 10 times slower (argon2 per attempt)."""
+    monkeypatch.setattr(accounts_module, "MAX_FAILED_ATTEMPTS", 10)
+    monkeypatch.setitem(globals(), "MAX_FAILED_ATTEMPTS", 10)
 
 
 # The database lives for the whole session: every test takes its own names and numbers.

@@ -204,6 +204,51 @@ async def test_bodies_are_for_administrators(client, second_client):
     assert body.name not in citizen_form.text  # inactive bodies are not offered
 
 
+async def test_bodies_and_units_refused_names_keep_the_form_with_the_message(second_client):
+    """Each administrator form words the service's refusal at its own field (422, in
+    Azerbaijani by default), keeps what was typed, and writes nothing."""
+    await sign_in(second_client, "admin")
+    taken = (await CustomsBody.all().order_by("id").first()).name
+    twice = await second_client.post(
+        "/registry/bodies", data={"name": taken, "_csrf_token": await csrf(second_client)}
+    )
+    assert twice.status_code == 422
+    assert "Bu adda gömrük orqanı artıq var" in twice.text
+    assert 'href="#name"' in twice.text
+    assert await CustomsBody.filter(name=taken).count() == 1
+    empty = await second_client.post(
+        "/registry/bodies", data={"name": "", "_csrf_token": await csrf(second_client)}
+    )
+    assert empty.status_code == 422 and "Gömrük orqanının adını daxil edin" in empty.text
+
+    body = await CustomsBody.filter(name__not=taken).order_by("id").first()
+    renamed = await second_client.post(
+        f"/registry/bodies/{body.id}",
+        data={"name": taken, "active": "1", "_csrf_token": await csrf(second_client)},
+    )
+    assert renamed.status_code == 422
+    assert "Bu adda gömrük orqanı artıq var" in renamed.text
+    assert (await CustomsBody.get(id=body.id)).name == body.name
+    unit_name = f"Şöbə {uuid.uuid4().hex[:6]}"
+    for _ in range(2):
+        added = await second_client.post(
+            f"/registry/bodies/{body.id}/units",
+            data={"unit_name": unit_name, "_csrf_token": await csrf(second_client)},
+        )
+    assert added.status_code == 422
+    assert "Bu orqanda bu adda bölmə artıq var" in added.text
+    assert 'href="#unit_name"' in added.text
+    assert await StructuralUnit.filter(body=body, name=unit_name).count() == 1
+    unit = await StructuralUnit.get(body=body, name=unit_name)
+    blank = await second_client.post(
+        f"/registry/units/{unit.id}",
+        data={"name": "", "_csrf_token": await csrf(second_client)},
+    )
+    assert blank.status_code == 422
+    assert f'href="#unit-{unit.id}-name"' in blank.text
+    assert "Struktur bölmənin adını daxil edin" in blank.text
+
+
 # --- appeals, the registry and the citizen's history -----------------------------------
 
 
@@ -530,9 +575,11 @@ async def test_two_staff_changes_on_what_they_both_saw_do_not_both_land(db):
     letter = await _paper_letter(body, "9QWE123")
     seen_by_a = await service.staff_letter(letter.id)
     seen_by_b = await service.staff_letter(letter.id)
-    await service.change_status(seen_by_a, actor=clerk, status=LetterStatus.ANSWERED)
+    await service.change_status(seen_by_a, service.StaffAction(clerk), status=LetterStatus.ANSWERED)
     with pytest.raises(service.LetterError):
-        await service.change_status(seen_by_b, actor=clerk, status=LetterStatus.IN_PROGRESS)
+        await service.change_status(
+            seen_by_b, service.StaffAction(clerk), status=LetterStatus.IN_PROGRESS
+        )
     stored = await Letter.get(id=letter.id)
     assert stored.status == LetterStatus.ANSWERED
     assert await LetterEvent.filter(letter_id=letter.id).count() == 2  # registered, answered
@@ -541,9 +588,11 @@ async def test_two_staff_changes_on_what_they_both_saw_do_not_both_land(db):
     other = await _paper_letter(body, "9QWE124")
     first, second = await service.staff_letter(other.id), await service.staff_letter(other.id)
     due = first.due_on
-    await service.extend(first, actor=clerk, working_days=5, max_working_days=30)
+    await service.extend(first, service.StaffAction(clerk), working_days=5, max_working_days=30)
     with pytest.raises(service.LetterError):
-        await service.extend(second, actor=clerk, working_days=30, max_working_days=30)
+        await service.extend(
+            second, service.StaffAction(clerk), working_days=30, max_working_days=30
+        )
     stored = await Letter.get(id=other.id)
     assert stored.extended and stored.due_on > due
     assert (stored.due_on - due).days < 30

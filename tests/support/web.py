@@ -1,4 +1,5 @@
-"""Driving the app like a browser in integration tests: CSRF token, sign-in, party choice."""
+"""Driving the app like a browser over HTTP (integration tests and the benchmarks): CSRF
+token, sign-in, party choice. The browser tests' counterpart is `e2e/support.py`."""
 
 from __future__ import annotations
 
@@ -22,13 +23,24 @@ async def sign_in(
     *,
     next_path: str | None = None,
     headers: dict[str, str] | None = None,
+    expect: int | None = None,
+    party: str | None = None,
 ):
     """Post the password form; `next_path` is the hidden field the form carries from
-    `/login?next=…` (where to go once signed in)."""
+    `/login?next=…` (where to go once signed in). With `expect`, assert the answer's status
+    (303: signed in); with `party`, when asked on whose behalf, act for the party whose
+    label names it ("" for the first one)."""
     data = {"username": username, "password": password, "_csrf_token": await csrf_token(client)}
     if next_path is not None:
         data["next"] = next_path
-    return await client.post("/login/password", data=data, headers=headers, follow_redirects=False)
+    response = await client.post(
+        "/login/password", data=data, headers=headers, follow_redirects=False
+    )
+    if expect is not None:
+        assert response.status_code == expect, response.text
+    if party is not None and response.headers.get("location") == "/party":
+        await act_for(client, party)
+    return response
 
 
 async def act_for(client: AsyncTestClient, party_name: str) -> None:

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from cryptography.x509.oid import NameOID
 
+from tests.support.asan_doubles import MemoryReplayGuard, MemorySimulatorStore
 from tests.support.clock import Clock
 from web.identity.asan_imza import (
     AsanGateway,
@@ -24,7 +25,6 @@ from web.identity.asan_imza import (
     DemoCAError,
     IdentityMismatch,
     MalformedResponse,
-    MemoryReplayGuard,
     ReplayGuard,
     SignedCertificate,
     SimBlocked,
@@ -56,7 +56,6 @@ from web.identity.asan_imza.pki import (
 )
 from web.simulator.operator import (
     AsanSimulator,
-    MemorySimulatorStore,
     SimulatorStore,
     provision_demo_phone,
 )

@@ -228,3 +228,42 @@ def test_instances_can_share_the_asan_demo_ca_outside_their_data_dirs(clean_env,
     second = load_demo_ca(load_settings())
     assert first.certificate_pem == second.certificate_pem
     assert not (tmp_path / "two" / "asan-demo-ca").exists()
+
+
+def test_serving_settings_are_read_with_the_others(clean_env):
+    clean_env.setenv("ENV", "development")
+    clean_env.setenv("HOST", "192.0.2.10")
+    clean_env.setenv("PORT", "8123")
+    clean_env.setenv("WEB_CONCURRENCY", "4")
+    clean_env.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")  # several workers share it
+    settings = load_settings()
+    assert (settings.host, settings.port, settings.workers) == ("192.0.2.10", 8123, 4)
+    clean_env.setenv("PORT", "eighty")
+    with pytest.raises(SettingsError, match="PORT"):
+        load_settings()
+
+
+def test_every_setting_is_in_the_readme_and_unset_means_its_default(clean_env):
+    """One line per setting in `Settings` (variable and default); the README's table names
+    each variable; an unset variable gives exactly the default stated there."""
+    from dataclasses import fields
+    from pathlib import Path
+
+    from web.settings import Settings
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    clean_env.setenv("ENV", "development")
+    derived = {
+        *("env", "data_dir", "secret_key", "database_url", "asan_gateway", "smtp_port"),
+        *("mail_domain", "staff_totp_required"),
+    }
+    for item in fields(Settings):
+        if "env" not in item.metadata:
+            continue
+        assert f"`{item.metadata['env']}`" in readme, item.metadata["env"]
+        if item.name not in derived:
+            clean_env.delenv(item.metadata["env"], raising=False)
+    loaded = load_settings()
+    for item in fields(Settings):
+        if "env" in item.metadata and item.name not in derived:
+            assert getattr(loaded, item.name) == item.default, item.name

@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from web.devdata.demo_data import CITIZENS
-from web.identity.asan_imza.pki import DemoCA, issue_identity_certificate
+from web.identity.asan_imza.pki import DemoCA, build_crl, issue_identity_certificate
 from web.settings import Settings
 
 E_IMZA_CA_NAME = "e-Gömrük Elektron imza DEMO Root CA"
@@ -44,31 +44,6 @@ def _write_p12(path: Path, label: str, key, certificate: x509.Certificate, ca: D
     )
     path.write_bytes(data)
     path.chmod(0o600)
-
-
-def build_crl(
-    ca: DemoCA,
-    revoked_serials: list[int],
-    *,
-    last_update: datetime,
-    next_update: datetime,
-    signer: DemoCA | None = None,
-) -> x509.CertificateRevocationList:
-    """The CA's CRL listing `revoked_serials` (`signer` signs instead, to test forgeries)."""
-    builder = (
-        x509.CertificateRevocationListBuilder()
-        .issuer_name(ca.certificate.subject)
-        .last_update(last_update)
-        .next_update(next_update)
-    )
-    for serial in revoked_serials:
-        builder = builder.add_revoked_certificate(
-            x509.RevokedCertificateBuilder()
-            .serial_number(serial)
-            .revocation_date(last_update)
-            .build()
-        )
-    return builder.sign((signer or ca).private_key, hashes.SHA256())
 
 
 def write_demo_certificates(settings: Settings, directory: Path | None = None) -> DemoCertificates:

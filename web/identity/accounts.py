@@ -9,8 +9,10 @@ Sign-in (`authenticate`) gives one of four outcomes (`AuthOutcome`):
 - ``totp_required``: the password is right and the account has a TOTP secret; call
   `verify_totp` next (the failure counter is reset only once the code is right, so the second
   factor cannot be guessed by re-entering the known password between tries);
-- ``locked``: `MAX_FAILED_ATTEMPTS` consecutive failures lock the account for `LOCK_DURATION`;
-  the account holder is told until when. An unknown user name never gives this outcome;
+- ``locked``: `MAX_FAILED_ATTEMPTS` consecutive failures pause the account for `LOCK_DURATION`.
+  An unknown user name never gives this outcome, so the web layer shows the same message for
+  both (``invalid``); guessing is throttled per user name and address before this
+  (`web.identity.throttle`);
 - ``invalid``: one generic outcome for an unknown user name, a wrong password or an inactive
   account. Unknown user names still cost one argon2 verification, so timing is alike.
 
@@ -89,7 +91,10 @@ __all__ = [
     "verify_totp",
 ]
 
-MAX_FAILED_ATTEMPTS = 10
+# NIST SP 800-63B's ceiling on consecutive failures. Guessing is slowed long before this by
+# `web.identity.throttle` (per user name and address), so one address takes about a day to
+# get here, and the pause it causes lasts LOCK_DURATION.
+MAX_FAILED_ATTEMPTS = 100
 LOCK_DURATION = timedelta(minutes=15)
 
 MIN_PASSWORD_LENGTH = 8

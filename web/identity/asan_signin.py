@@ -12,14 +12,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 
 from web.identity import accounts
 from web.identity.asan_imza import (
     AsanGateway,
     AsanVerificationError,
+    CertificateRevoked,
+    CrlRevocationChecker,
     ReplayGuard,
+    RevocationChecker,
     TransactionStatus,
     challenge_hash,
+    check_sign_in_revocation,
     new_challenge,
     verification_code,
     verify_sign_in,
@@ -37,7 +42,14 @@ class Outcome(StrEnum):
     REFUSED = "refused"
     EXPIRED = "expired"
     BLOCKED = "blocked"
+    REVOKED = "revoked"  # the certificate was revoked by its CA
     FAILED = "failed"  # the response did not verify: never trusted
+
+
+# A consumed transaction id is remembered this long: far longer than the operator keeps a
+# SIGNED answer readable (the simulator forgets transactions SIMULATOR_KEEP after they end).
+USED_ID_RETENTION = timedelta(days=1)
+SIMULATOR_KEEP = timedelta(hours=1)
 
 
 def outcome_heading(outcome: Outcome) -> str:
@@ -47,6 +59,7 @@ def outcome_heading(outcome: Outcome) -> str:
         Outcome.REFUSED: _("You refused the request on your phone"),
         Outcome.EXPIRED: _("The request expired"),
         Outcome.BLOCKED: _("Your Asan İmza is blocked"),
+        Outcome.REVOKED: _("Your Asan İmza certificate has been revoked"),
     }.get(outcome, _("Your identity could not be confirmed"))
 
 
@@ -55,7 +68,9 @@ class AsanService:
     gateway: AsanGateway
     trusted_ca_pem: bytes
     replay_guard: ReplayGuard
+    revocation: RevocationChecker | None = None
     simulator: AsanSimulator | None = None
+    simulator_store: DatabaseSimulatorStore | None = None
 
 
 @dataclass
@@ -89,26 +104,46 @@ class PollResult:
     person_id: int | None = None
 
 
-def load_demo_ca(settings: Settings) -> DemoCA:
-    """The simulator's demo CA, made on first run (key encrypted with SECRET_KEY) under
-    ASAN_DEMO_CA_DIR (default DATA_DIR/asan-demo-ca). Several instances share one folder
+def demo_ca_directory(settings: Settings) -> Path:
+    """ASAN_DEMO_CA_DIR (default DATA_DIR/asan-demo-ca). Several instances share one folder
     (creation is locked) and one SECRET_KEY, or a phone signed by one is refused by another."""
-    return DemoCA.load_or_create(settings.asan_demo_ca_dir, settings.secret_key)
+    return settings.asan_demo_ca_dir
+
+
+def load_demo_ca(settings: Settings) -> DemoCA:
+    """The simulator's demo CA, made on first run under DATA_DIR (key encrypted)."""
+    return DemoCA.load_or_create(demo_ca_directory(settings), settings.secret_key)
 
 
 def build_asan_service(settings: Settings) -> AsanService | None:
     if settings.asan_gateway != "simulator" or not settings.is_development:
         return None  # no operator adapter configured: Asan İmza is listed but explains why
     ca = load_demo_ca(settings)
-    simulator = AsanSimulator(
-        DatabaseSimulatorStore(), ttl=timedelta(seconds=settings.asan_simulator_ttl_seconds)
-    )
+    store = DatabaseSimulatorStore()
+    simulator = AsanSimulator(store, ttl=timedelta(seconds=settings.asan_simulator_ttl_seconds))
+    # The demo CA publishes a CRL like a real one; a real operator's CRL (or OCSP responder)
+    # plugs in here through the same RevocationChecker.
+    crl_directory = demo_ca_directory(settings)
     return AsanService(
         gateway=simulator,
         trusted_ca_pem=ca.certificate_pem,
-        replay_guard=DatabaseReplayGuard(),
+        replay_guard=DatabaseReplayGuard(retention=USED_ID_RETENTION),
+        revocation=CrlRevocationChecker(
+            lambda: [ca.current_crl(crl_directory, now=datetime.now(UTC))]
+        ),
         simulator=simulator,
+        simulator_store=store,
     )
+
+
+async def purge_expired(service: AsanService, *, now: datetime) -> None:
+    """Forget used transaction ids past their retention and simulator transactions that
+    ended more than SIMULATOR_KEEP ago (the app runs this on its housekeeping timer)."""
+    forget = getattr(service.replay_guard, "forget_expired", None)
+    if forget is not None:
+        await forget()
+    if service.simulator_store is not None:
+        await service.simulator_store.delete_expired_before(now - SIMULATOR_KEEP)
 
 
 async def start(service: AsanService, *, phone: str, user_id: str, language: str) -> PendingSignIn:
@@ -146,6 +181,15 @@ async def poll(service: AsanService, pending: PendingSignIn) -> PollResult:
             trusted_ca_pem=service.trusted_ca_pem,
             now=datetime.now(UTC),
         )
+        if service.revocation is not None:
+            await check_sign_in_revocation(
+                signatures=result.signatures or [],
+                trusted_ca_pem=service.trusted_ca_pem,
+                revocation=service.revocation,
+                now=datetime.now(UTC),
+            )
+    except CertificateRevoked:
+        return PollResult(Outcome.REVOKED)
     except AsanVerificationError:
         return PollResult(Outcome.FAILED)
     # Single use: a second poll of the same signed transaction signs nobody in.

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -77,6 +78,14 @@ def auth_context_middleware(app: ASGIApp) -> ASGIApp:
 
 def current_user(connection: ASGIConnection) -> CurrentUser | None:
     return connection.scope.get("state", {}).get("user")
+
+
+def provide_user(request: Request) -> CurrentUser | None:
+    """The `user` dependency: a handler behind a sign-in guard asks for `user: SignedInUser`."""
+    return current_user(request)
+
+
+SignedInUser = NamedDependency[CurrentUser]
 
 
 def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:

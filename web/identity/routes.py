@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import UTC, datetime
 from urllib.parse import urlencode
@@ -12,16 +13,19 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
-from models.identity import Account, Person, Role
-from web.identity import accounts, asan_signin, drafts, e_imza, sessions
-from web.identity.accounts import AuthOutcome
+from models.identity import Account, Role
+from web.identity import accounts, asan_signin, drafts, e_imza, password_signin, sessions
 from web.identity.asan_imza import normalize_az_mobile
 from web.identity.egov_oidc import EgovService, EgovSignInError, PendingEgovSignIn
 from web.identity.guards import current_user, signed_in
-from web.letters import service as letters
+from web.identity.password_signin import Answer
+from web.identity.sign_in import complete_sign_in
+from web.identity.throttle import STORE_NAME as THROTTLE_STORE
+from web.identity.throttle import SignInThrottle
 from web.platform import i18n
 from web.platform.forms import FormData, field, invalid_form
 from web.platform.i18n import gettext as _
+from web.platform.middleware import client_address
 from web.platform.rendering import redirect, render, wants_fragment
 from web.platform.safety import safe_next_path
 from web.platform.text_input import clean_text, whole_number
@@ -48,6 +52,30 @@ def bounded_next(raw: str | None) -> str:
     return safe_next_path(path, "/") if len(path) <= MAX_NEXT_LENGTH else "/"
 
 
+def _refusal(tried: password_signin.Attempt) -> str:
+    if tried.answer is Answer.THROTTLED:
+        return _wait_message(tried.wait_seconds)
+    if tried.answer is Answer.STAFF_NEED_TOTP:
+        return _(
+            "Staff accounts sign in with a second factor (an authenticator app). "
+            "Ask an administrator to set it up for you."
+        )
+    # Unknown, wrong and paused accounts get one answer: nobody learns which user names
+    # exist or can tell that a victim's account is paused.
+    return _("The user name or password is not right")
+
+
+def _wait_message(seconds: int) -> str:
+    if seconds < 90:
+        return _(
+            "Too many failed attempts. Wait %(seconds)s seconds and try again.", seconds=seconds
+        )
+    return _(
+        "Too many failed attempts. Wait %(minutes)s minutes and try again.",
+        minutes=math.ceil(seconds / 60),
+    )
+
+
 def _next_query(next_path: str) -> str:
     return "" if next_path == "/" else "?" + urlencode({"next": next_path})
 
@@ -59,22 +87,10 @@ async def _finish_sign_in(
 
     `extra` is kept with the sign-in (E-Gov identity keeps its ID token for the logout)."""
     target = safe_next_path(target, "/")
-    person = await Person.get(id=person_id)
-    if role == Role.CITIZEN:
-        await letters.claim_paper_letters(person)
-    parties = await accounts.parties_of(person)
-    auth = {
-        "person_id": person_id,
-        "role": str(role),
-        "method": method,
-        "party_id": None,
-        **extra,
-    }
-    if len(parties) == 1:
-        auth["party_id"] = parties[0].id
-    sessions.begin_session(request, auth)
+    signed_in = await complete_sign_in(person_id=person_id, role=role, method=method)
+    sessions.begin_session(request, {**signed_in.auth, **extra})
     log.info("signed_in", method=method, person_id=person_id, role=str(role))
-    if len(parties) > 1 and role == Role.CITIZEN:
+    if signed_in.must_choose_party:
         request.session[NEXT] = target
         return redirect(request, "/party")
     return redirect(request, target)
@@ -116,34 +132,35 @@ class AuthController(Controller):
             errors["username"] = _("Enter your user name")
         if not password:
             errors["password"] = _("Enter your password")
+        status = 422
         if not errors:
-            result = await accounts.authenticate(username, password, now=datetime.now(UTC))
-            if result.outcome is AuthOutcome.OK:
-                account = result.account
+            tried = await password_signin.attempt(
+                SignInThrottle(request.app.stores.get(THROTTLE_STORE)),
+                username,
+                password,
+                address=client_address(request),
+                staff_totp_required=request.app.state.settings.staff_totp_required,
+                now=datetime.fromtimestamp(time.time(), UTC),
+            )
+            if tried.answer is Answer.SIGNED_IN:
                 return await _finish_sign_in(
                     request,
-                    person_id=account.person_id,
-                    role=account.role,
+                    person_id=tried.account.person_id,
+                    role=tried.account.role,
                     method="password",
                     target=next_path,
                 )
-            if result.outcome is AuthOutcome.TOTP_REQUIRED:
-                request.session[PENDING_TOTP] = {"account_id": result.account.id, "next": next_path}
+            if tried.answer is Answer.TOTP_NEXT:
+                request.session[PENDING_TOTP] = {"account_id": tried.account.id, "next": next_path}
                 return redirect(request, "/login/totp")
-            if result.outcome is AuthOutcome.LOCKED:
-                minutes = max(
-                    1, int((result.locked_until - datetime.now(UTC)).total_seconds() // 60) + 1
-                )
-                errors["username"] = _(
-                    "Too many failed attempts: this account is locked. Try again in %(minutes)s "
-                    "minutes.",
-                    minutes=minutes,
-                )
-            else:
-                errors["username"] = _("The user name or password is not right")
-        return invalid_form(
+            errors["username"] = _refusal(tried)
+            if tried.answer is Answer.THROTTLED:
+                status = 429
+        response = invalid_form(
             "auth/password.html.j2", errors, values={"username": username}, next=next_path
         )
+        response.status_code = status
+        return response
 
     @get("/login/totp", name="login_totp")
     async def totp_form(self, request: Request) -> Response:

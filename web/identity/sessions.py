@@ -42,9 +42,12 @@ NOTICE_SIGNED_OUT = "signed_out"
 PRE_SIGN_IN_SECONDS = 10 * 60
 _KNOWN_ID = "session_id_known"  # the cookie's id names a record this server stored
 _LOADED = "session_as_loaded"  # the record's bytes as read: unchanged ones are not written back
-# `seen` (the idle timeout's clock) is written back at most this often: a signed-in request
-# that changes nothing else costs one store read and no write (issue 12).
-SEEN_RESOLUTION_SECONDS = 60
+# `seen` (the idle timeout's clock) is written back at most this often (a tenth of a short
+# idle limit): a signed-in request that changes nothing else costs one store read and no
+# write (issue 12). The stored `seen` may then lag the last request by up to this much, so
+# the limit is counted from it plus this much: a session never ends before the idle limit
+# the page's warning counts down (it may end up to this much after it).
+SEEN_RESOLUTION_SECONDS = 30
 _ttl: ContextVar[int | None] = ContextVar("session_ttl", default=None)
 
 
@@ -150,10 +153,11 @@ def enforce_timeouts(request: Request) -> None:
     idle = now - session.get("seen", now)
     age = now - auth.get("signed_in_at", now)
     idle_limit = request.app.state.settings.session_idle_seconds
-    if idle > idle_limit or age > ABSOLUTE_TIMEOUT_SECONDS:
+    resolution = min(SEEN_RESOLUTION_SECONDS, idle_limit // 10)
+    if idle > idle_limit + resolution or age > ABSOLUTE_TIMEOUT_SECONDS:
         end_session(request, NOTICE_EXPIRED)
         return
-    if idle >= SEEN_RESOLUTION_SECONDS:
+    if idle >= resolution:
         session["seen"] = now
 
 

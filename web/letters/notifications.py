@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, Protocol
 
@@ -32,7 +32,9 @@ from tortoise.timezone import localtime
 from tortoise.transactions import in_transaction
 
 from models.letters import EmailStatus, Letter, LetterStatus, Notification
+from web.letters.status import status_label, status_label_in
 from web.platform.i18n import lazy_gettext as _l
+from web.platform.portal_time import utcnow
 from web.settings import Settings
 
 log = structlog.get_logger("egomruk.notifications")
@@ -57,10 +59,6 @@ MAX_BACKOFF = timedelta(hours=6)
 BATCH_SIZE = 50
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def _params(letter: Letter) -> dict[str, str]:
     return {
         "number": letter.number,
@@ -72,8 +70,6 @@ def _params(letter: Letter) -> dict[str, str]:
 
 def render(kind: str, params: dict[str, Any], language: str | None = None) -> tuple[str, str]:
     """Subject and text of a notice, in `language` (default: the request's)."""
-    from web.letters.service import status_label, status_label_in
-
     values = dict(params)
     if "status" in values:
         values["status"] = (
@@ -161,7 +157,7 @@ def backoff(attempts: int) -> timedelta:
 
 async def deliver_pending(
     send: Sender,
-    now: Callable[[], datetime] = _utcnow,
+    now: Callable[[], datetime] = utcnow,
     batch_size: int = BATCH_SIZE,
     *,
     domain: str = "e-gomruk.local",

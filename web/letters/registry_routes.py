@@ -2,31 +2,41 @@
 register paper letters, list and filter, forward, change status, extend, search by FIN,
 and (administrators only) the customs bodies and their structural units.
 
-Citizens and other staff get the same 404 as a missing page (`staff_with`).
+The rules live in `web/letters/service.py`; these handlers parse, call, word the service's
+problems (the `*_MESSAGES` tables) and pick a template. Citizens and other staff get the
+same 404 as a missing page (`staff_with`).
 """
 
 from __future__ import annotations
 
-import re
-from math import ceil
+from collections.abc import Awaitable, Callable, Mapping
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Response, Stream, Template
-from tortoise.exceptions import IntegrityError
 
-from models.identity import FIN_PATTERN, Role
-from models.letters import CustomsBody, Executor, LetterChannel, LetterStatus, StructuralUnit
-from web.identity.guards import current_user, staff_with
+from models.identity import Role
+from models.letters import CustomsBody, Letter, LetterChannel, LetterStatus
+from web.identity.guards import CurrentUser, SignedInUser, staff_with
 from web.letters import access, service
-from web.letters.routes import attachment_response
+from web.letters.attachments import attachment_response
+from web.letters.status import SETTABLE_STATUSES, is_final, is_overdue, status_label
 from web.platform import portal_time
-from web.platform.forms import FormData, error_list, field
+from web.platform.dependencies import AppSettings, FileStorage
+from web.platform.forms import (
+    FormData,
+    Rejected,
+    error_list,
+    field,
+    form_errors,
+    invalid_form,
+)
 from web.platform.i18n import gettext as _
 from web.platform.i18n import lazy_gettext as _l
 from web.platform.rendering import redirect
 from web.platform.text_input import whole_number
+from web.settings import Settings
 
 REGISTRY_ROLES = staff_with(Role.REGISTRY_CLERK, Role.EXECUTOR)
 CLERKS_ONLY = staff_with(*access.WHOLE_REGISTRY_ROLES)  # not executors (web/letters/access.py)
@@ -37,28 +47,41 @@ DONE_MESSAGES = {
     "status": _l("The status was changed."),
     "extended": _l("The due date was extended."),
 }
-# One @, a dot in the domain, no spaces or control characters (the mail library refuses
-# those, and the notice would be retried for ever).
-EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-PAGE_SIZE = 50
-
-
-def _status_items(statuses, selected: str, empty: str) -> list[dict]:
-    return [{"value": "", "text": empty}] + [
-        {
-            "value": status.value,
-            "text": service.status_label(status),
-            "selected": status == selected,
-        }
-        for status in statuses
-    ]
-
-
-async def _choices() -> dict:
-    bodies = await CustomsBody.all().order_by("position", "id")
-    units = await StructuralUnit.filter(is_active=True).select_related("body")
-    executors = await Executor.filter(is_active=True).select_related("body", "unit")
-    return {"bodies": bodies, "units": units, "executors": executors}
+FIN_MESSAGE = _l("A FIN is 7 Latin letters and digits, like 5ABCD12")
+NEW_LETTER_MESSAGES = {
+    "fin_invalid": FIN_MESSAGE,
+    "name_missing": _l("Enter the applicant's name"),
+    "email_invalid": _l("Enter an e-mail address like name@example.az"),
+    "channel_missing": _l("Choose how the letter came"),
+    "body_missing": _l("Choose the customs body the letter is addressed to"),
+    "subject_missing": _l("Enter the subject of the letter"),
+}
+STAFF_ACTION_MESSAGES = {
+    "unit_missing": _l("Choose a structural unit"),
+    "executor_missing": _l("Choose an executor"),
+    "status_missing": _l("Choose the new status"),
+    "status_unchanged": _l("The letter already has this status."),
+    "days_missing": _l("Enter a number of working days, like 10"),
+    "already_extended": _l("The deadline of this letter has already been extended once."),
+    "days_out_of_range": _l("Extend by 1 to %(max)s working days."),
+    "letter_closed": _l("This letter is closed: its status can no longer change."),
+    "changed_meanwhile": _l(
+        "Someone else changed this letter a moment ago. Look at it again and retry."
+    ),
+}
+# Each staff action's form: its first field (where a problem with the letter itself is
+# shown) and the notice after it worked (`DONE_MESSAGES`).
+STAFF_FORMS = {
+    "forward": ("unit", "forwarded"),
+    "status": ("status", "status"),
+    "extend": ("days", "extended"),
+}
+ADMIN_MESSAGES = {
+    "body_name_missing": _l("Enter the name of the customs body"),
+    "body_name_taken": _l("A customs body with this name already exists"),
+    "unit_name_missing": _l("Enter the name of the structural unit"),
+    "unit_name_taken": _l("This body already has a unit with this name"),
+}
 
 
 def _items(rows, selected, empty: str, label=str) -> list[dict]:
@@ -67,12 +90,19 @@ def _items(rows, selected, empty: str, label=str) -> list[dict]:
     ]
 
 
+def _status_items(statuses, selected: str, empty: str) -> list[dict]:
+    return [{"value": "", "text": empty}] + [
+        {"value": status.value, "text": status_label(status), "selected": status == selected}
+        for status in statuses
+    ]
+
+
 class RegistryController(Controller):
     path = "/registry"
     guards = [REGISTRY_ROLES]  # noqa: RUF012 - Litestar reads a list
 
     @get("/", name="registry_list")
-    async def letters(self, request: Request) -> Template:
+    async def letters(self, request: Request, user: SignedInUser) -> Template:
         query = request.query_params
         status_raw = field(query, "status", 32)
         status = status_raw if status_raw in LetterStatus._value2member_map_ else None
@@ -83,43 +113,34 @@ class RegistryController(Controller):
             status=LetterStatus(status) if status else None,
             overdue=field(query, "overdue", 3) == "1",
         )
-        page = max(1, whole_number(field(query, "page", 6)) or 1)
         today = portal_time.today()
-        visible = _visible(request)
-        rows, total = await service.registry_list(
-            filters, today, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, visible=visible
+        page = await service.registry_list(
+            filters,
+            today,
+            page=whole_number(field(query, "page", 6)) or 1,
+            visible=_visible(user),
         )
-        last_page = max(1, ceil(total / PAGE_SIZE))
-        if page > last_page:  # an old link past the end shows the last page, not nothing
-            page = last_page
-            rows, total = await service.registry_list(
-                filters,
-                today,
-                limit=PAGE_SIZE,
-                offset=(page - 1) * PAGE_SIZE,
-                visible=visible,
-            )
-        choices = await _choices()
+        choices = await service.registry_choices()
         return Template(
             "registry/list.html.j2",
             context={
-                "letters": rows,
-                "total": total,
-                "page": page,
-                "pages": max(1, -(-total // PAGE_SIZE)),
+                "letters": page.items,
+                "total": page.total,
+                "page": page.number,
+                "pages": page.pages,
                 "filters": filters,
                 "today": today,
-                "is_overdue": service.is_overdue,
-                "status_label": service.status_label,
-                "body_items": _items(choices["bodies"], filters.body_id, _("All bodies")),
+                "is_overdue": is_overdue,
+                "status_label": status_label,
+                "body_items": _items(choices.bodies, filters.body_id, _("All bodies")),
                 "unit_items": _items(
-                    choices["units"],
+                    choices.units,
                     filters.unit_id,
                     _("All units"),
                     lambda unit: f"{unit.name} ({unit.body.name})",
                 ),
                 "executor_items": _items(
-                    choices["executors"], filters.executor_id, _("All executors")
+                    choices.executors, filters.executor_id, _("All executors")
                 ),
                 "status_items": _status_items(LetterStatus, status or "", _("All statuses")),
                 "query": request.url.query,
@@ -133,10 +154,12 @@ class RegistryController(Controller):
         return Template("registry/new.html.j2", context=await _new_context({}))
 
     @post("/new", name="registry_new_submit", guards=[CLERKS_ONLY])
-    async def new_submit(self, request: Request, data: FormData) -> Response:
+    async def new_submit(
+        self, request: Request, user: SignedInUser, settings: AppSettings, data: FormData
+    ) -> Response:
         values = {
             "fin": field(data, "fin", 7).upper(),
-            "name": field(data, "name", 200),
+            "name": field(data, "name", service.MAX_NAME_LENGTH),
             "phone": field(data, "phone", 32),
             "email": field(data, "email", 254),
             "channel": field(data, "channel", 16) or LetterChannel.PAPER.value,
@@ -144,54 +167,34 @@ class RegistryController(Controller):
             "subject": field(data, "subject", service.MAX_SUBJECT_LENGTH),
             "text": field(data, "text", service.MAX_TEXT_LENGTH, multiline=True),
         }
-        errors: dict[str, str] = {}
-        if values["fin"] and not re.fullmatch(FIN_PATTERN, values["fin"]):
-            errors["fin"] = _("A FIN is 7 Latin letters and digits, like 5ABCD12")
-        if not values["name"]:
-            errors["name"] = _("Enter the applicant's name")
-        if values["email"] and not EMAIL_RE.fullmatch(values["email"]):
-            errors["email"] = _("Enter an e-mail address like name@example.az")
-        if values["channel"] not in LetterChannel._value2member_map_:
-            errors["channel"] = _("Choose how the letter came")
-        body = await CustomsBody.get_or_none(id=whole_number(values["body"]) or 0, is_active=True)
-        if body is None:
-            errors["body"] = _("Choose the customs body the letter is addressed to")
-        if not values["subject"]:
-            errors["subject"] = _("Enter the subject of the letter")
-        if errors:
-            context = await _new_context(values)
-            return Template(
-                "registry/new.html.j2",
-                context={**context, "errors": errors, "error_list": error_list(errors)},
-                status_code=422,
-            )
-        actor = current_user(request).person
+        paper, problems = await service.check_paper_letter(
+            **{key: value for key, value in values.items() if key != "body"},
+            body_id=whole_number(values["body"]),
+        )
+        if paper is None:
+            errors = form_errors(problems, NEW_LETTER_MESSAGES)
+            return invalid_form("registry/new.html.j2", errors, **await _new_context(values))
         letter = await service.register_letter(
-            body=body,
-            applicant=service.Applicant(
-                person=None,
-                fin=values["fin"] or None,
-                name=values["name"],
-                phone=values["phone"] or None,
-                email=values["email"] or None,
-            ),
-            channel=LetterChannel(values["channel"]),
-            subject=values["subject"],
-            text=values["text"],
-            due_working_days=request.app.state.settings.letter_due_working_days,
-            actor=actor,
+            body=paper.body,
+            applicant=paper.applicant,
+            channel=paper.channel,
+            subject=paper.subject,
+            text=paper.text,
+            due_working_days=settings.letter_due_working_days,
+            actor=user.person,
         )
         return redirect(request, f"/registry/letters/{letter.id}?done=registered")
 
     # --- one letter --------------------------------------------------------------------
 
     @get("/letters/{letter_id:int}", name="registry_letter")
-    async def letter(self, request: Request, letter_id: FromPath[int]) -> Template:
-        letter = await _letter(request, letter_id)
-        done = request.query_params.get("done")
+    async def letter(
+        self, request: Request, user: SignedInUser, settings: AppSettings, letter_id: FromPath[int]
+    ) -> Template:
+        letter = await _letter(user, letter_id)
+        done = DONE_MESSAGES.get(request.query_params.get("done"))
         return Template(
-            "registry/letter.html.j2",
-            context=await _letter_context(request, letter, done=DONE_MESSAGES.get(done)),
+            "registry/letter.html.j2", context=await _letter_context(settings, letter, done=done)
         )
 
     @get(
@@ -200,83 +203,66 @@ class RegistryController(Controller):
         opt={"skip_compression": True},
     )
     async def file(
-        self, request: Request, letter_id: FromPath[int], file_id: FromPath[int]
+        self,
+        user: SignedInUser,
+        storage: FileStorage,
+        letter_id: FromPath[int],
+        file_id: FromPath[int],
     ) -> Stream:
-        letter = await _letter(request, letter_id)
-        return await attachment_response(request, await service.attachment_of(letter, file_id))
+        letter = await _letter(user, letter_id)
+        return await attachment_response(storage, await service.attachment_of(letter, file_id))
 
     @post("/letters/{letter_id:int}/forward", name="registry_forward")
-    async def forward(self, request: Request, letter_id: FromPath[int], data: FormData) -> Response:
-        letter = await _letter(request, letter_id)
-        unit = await StructuralUnit.get_or_none(
-            id=whole_number(field(data, "unit", 12)) or 0, body_id=letter.body_id, is_active=True
-        )
-        executor = await Executor.get_or_none(
-            id=whole_number(field(data, "executor", 12)) or 0,
-            body_id=letter.body_id,
-            is_active=True,
-        )
-        errors: dict[str, str] = {}
-        if unit is None:
-            errors["forward-unit"] = _("Choose a structural unit")
-        if executor is None:
-            errors["forward-executor"] = _("Choose an executor")
-        notes = _notes(data, "forward")
-        if not errors:
-            try:
-                await service.forward(
-                    letter,
-                    actor=current_user(request).person,
-                    unit=unit,
-                    executor=executor,
-                    **notes,
-                )
-                return redirect(request, f"/registry/letters/{letter.id}?done=forwarded")
-            except service.LetterError as exc:
-                errors["forward-unit"] = exc.text
-        return await _invalid(request, letter, errors, data)
+    async def forward(
+        self,
+        request: Request,
+        user: SignedInUser,
+        settings: AppSettings,
+        letter_id: FromPath[int],
+        data: FormData,
+    ) -> Response:
+        async def run(letter: Letter, action: service.StaffAction) -> None:
+            await service.forward(
+                letter,
+                action,
+                unit_id=whole_number(field(data, "unit", 12)),
+                executor_id=whole_number(field(data, "executor", 12)),
+            )
+
+        return await _staff_action(request, user, settings, letter_id, data, "forward", run)
 
     @post("/letters/{letter_id:int}/status", name="registry_status")
-    async def status(self, request: Request, letter_id: FromPath[int], data: FormData) -> Response:
-        letter = await _letter(request, letter_id)
-        raw = field(data, "status", 32)
-        errors: dict[str, str] = {}
-        if raw not in {status.value for status in service.SETTABLE_STATUSES}:
-            errors["status-status"] = _("Choose the new status")
-        else:
-            try:
-                await service.change_status(
-                    letter,
-                    actor=current_user(request).person,
-                    status=LetterStatus(raw),
-                    **_notes(data, "status"),
-                )
-                return redirect(request, f"/registry/letters/{letter.id}?done=status")
-            except service.LetterError as exc:
-                errors["status-status"] = exc.text
-        return await _invalid(request, letter, errors, data)
+    async def status(
+        self,
+        request: Request,
+        user: SignedInUser,
+        settings: AppSettings,
+        letter_id: FromPath[int],
+        data: FormData,
+    ) -> Response:
+        async def run(letter: Letter, action: service.StaffAction) -> None:
+            await service.change_status(letter, action, status=field(data, "status", 32))
+
+        return await _staff_action(request, user, settings, letter_id, data, "status", run)
 
     @post("/letters/{letter_id:int}/extend", name="registry_extend")
-    async def extend(self, request: Request, letter_id: FromPath[int], data: FormData) -> Response:
-        letter = await _letter(request, letter_id)
-        settings = request.app.state.settings
-        days = whole_number(field(data, "days", 4))
-        errors: dict[str, str] = {}
-        if days is None:
-            errors["extend-days"] = _("Enter a number of working days, like 10")
-        else:
-            try:
-                await service.extend(
-                    letter,
-                    actor=current_user(request).person,
-                    working_days=days,
-                    max_working_days=settings.letter_extension_max_working_days,
-                    **_notes(data, "extend"),
-                )
-                return redirect(request, f"/registry/letters/{letter.id}?done=extended")
-            except service.LetterError as exc:
-                errors["extend-days"] = exc.text
-        return await _invalid(request, letter, errors, data)
+    async def extend(
+        self,
+        request: Request,
+        user: SignedInUser,
+        settings: AppSettings,
+        letter_id: FromPath[int],
+        data: FormData,
+    ) -> Response:
+        async def run(letter: Letter, action: service.StaffAction) -> None:
+            await service.extend(
+                letter,
+                action,
+                working_days=whole_number(field(data, "days", 4)),
+                max_working_days=settings.letter_extension_max_working_days,
+            )
+
+        return await _staff_action(request, user, settings, letter_id, data, "extend", run)
 
     # --- call centre ---------------------------------------------------------------------
 
@@ -286,10 +272,10 @@ class RegistryController(Controller):
         errors: dict[str, str] = {}
         rows = None
         if "fin" in request.query_params:
-            if not re.fullmatch(FIN_PATTERN, fin):
-                errors["fin"] = _("A FIN is 7 Latin letters and digits, like 5ABCD12")
-            else:
+            try:
                 rows = await service.letters_by_fin(fin)
+            except Rejected as rejected:
+                errors = form_errors(rejected.problems, {"fin_invalid": FIN_MESSAGE})
         return Template(
             "registry/search.html.j2",
             context={
@@ -297,7 +283,7 @@ class RegistryController(Controller):
                 "rows": rows,
                 "errors": errors,
                 "error_list": error_list(errors),
-                "status_label": service.status_label,
+                "status_label": status_label,
             },
             status_code=422 if errors else 200,
         )
@@ -311,22 +297,13 @@ class RegistryController(Controller):
     @post("/bodies", name="registry_bodies_add", guards=[ADMIN_ONLY])
     async def add_body(self, request: Request, data: FormData) -> Response:
         name = field(data, "name", 200)
-        errors: dict[str, str] = {}
-        if not name:
-            errors["name"] = _("Enter the name of the customs body")
-        else:
-            last = await CustomsBody.all().order_by("-position").first()
-            try:
-                await CustomsBody.create(name=name, position=(last.position if last else 0) + 10)
-                return redirect(request, "/registry/bodies")
-            except IntegrityError:
-                errors["name"] = _("A customs body with this name already exists")
-        context = await _bodies_context()
-        return Template(
-            "registry/bodies.html.j2",
-            context={**context, "name": name, "errors": errors, "error_list": error_list(errors)},
-            status_code=422,
-        )
+        try:
+            await service.add_body(name)
+            return redirect(request, "/registry/bodies")
+        except Rejected as rejected:
+            errors = form_errors(rejected.problems, ADMIN_MESSAGES)
+        context = {**await _bodies_context(), "name": name}
+        return invalid_form("registry/bodies.html.j2", errors, **context)
 
     @get("/bodies/{body_id:int}", name="registry_body", guards=[ADMIN_ONLY])
     async def body(self, body_id: FromPath[int]) -> Template:
@@ -335,83 +312,97 @@ class RegistryController(Controller):
 
     @post("/bodies/{body_id:int}", name="registry_body_save", guards=[ADMIN_ONLY])
     async def save_body(self, request: Request, body_id: FromPath[int], data: FormData) -> Response:
-        body = await _body(body_id)
         name = field(data, "name", 200)
-        errors: dict[str, str] = {}
-        if not name:
-            errors["name"] = _("Enter the name of the customs body")
-        else:
-            body.name = name
-            body.is_active = field(data, "active", 3) == "1"
-            try:
-                await body.save()
-                return redirect(request, f"/registry/bodies/{body.id}")
-            except IntegrityError:
-                errors["name"] = _("A customs body with this name already exists")
-        body = await _body(body_id)
-        return _invalid_body(await _body_context(body), errors, name=name)
+        try:
+            await service.update_body(
+                await _body(body_id), name, active=field(data, "active", 3) == "1"
+            )
+            return redirect(request, f"/registry/bodies/{body_id}")
+        except Rejected as rejected:
+            errors = form_errors(rejected.problems, ADMIN_MESSAGES)
+        return await _invalid_body(await _body(body_id), errors, name=name)
 
     @post("/bodies/{body_id:int}/units", name="registry_unit_add", guards=[ADMIN_ONLY])
     async def add_unit(self, request: Request, body_id: FromPath[int], data: FormData) -> Response:
         body = await _body(body_id)
         name = field(data, "unit_name", 200)
-        errors: dict[str, str] = {}
-        if not name:
-            errors["unit_name"] = _("Enter the name of the structural unit")
-        else:
-            try:
-                await StructuralUnit.create(body=body, name=name)
-                return redirect(request, f"/registry/bodies/{body.id}")
-            except IntegrityError:
-                errors["unit_name"] = _("This body already has a unit with this name")
-        return _invalid_body(await _body_context(body), errors, unit_name=name)
+        try:
+            await service.add_unit(body, name)
+            return redirect(request, f"/registry/bodies/{body.id}")
+        except Rejected as rejected:
+            errors = form_errors(rejected.problems, ADMIN_MESSAGES, {"name": "unit_name"})
+        return await _invalid_body(body, errors, unit_name=name)
 
     @post("/units/{unit_id:int}", name="registry_unit_save", guards=[ADMIN_ONLY])
     async def save_unit(self, request: Request, unit_id: FromPath[int], data: FormData) -> Response:
-        unit = await StructuralUnit.get_or_none(id=unit_id).select_related("body")
+        unit = await service.unit_by_id(unit_id)
         if unit is None:
             raise NotFoundException()
-        name = field(data, "name", 200)
-        key = f"unit-{unit.id}-name"
-        errors: dict[str, str] = {}
-        if not name:
-            errors[key] = _("Enter the name of the structural unit")
-        else:
-            unit.name = name
-            unit.is_active = field(data, "active", 3) == "1"
-            try:
-                await unit.save()
-                return redirect(request, f"/registry/bodies/{unit.body_id}")
-            except IntegrityError:
-                errors[key] = _("This body already has a unit with this name")
-        return _invalid_body(await _body_context(unit.body), errors)
+        try:
+            await service.update_unit(
+                unit, field(data, "name", 200), active=field(data, "active", 3) == "1"
+            )
+            return redirect(request, f"/registry/bodies/{unit.body_id}")
+        except Rejected as rejected:
+            errors = form_errors(
+                rejected.problems, ADMIN_MESSAGES, {"name": f"unit-{unit.id}-name"}
+            )
+        return await _invalid_body(unit.body, errors)
 
 
-def _visible(request: Request):
-    user = current_user(request)
+def _visible(user: CurrentUser):
     return access.visible_letters(user.person, user.role)
 
 
-async def _letter(request: Request, letter_id: int):
+async def _letter(user: CurrentUser, letter_id: int) -> Letter:
     """The letter, or the same 404 as a missing one when this member of staff may not see it."""
-    letter = await service.staff_letter(letter_id, _visible(request))
+    letter = await service.staff_letter(letter_id, _visible(user))
     if letter is None:
         raise NotFoundException()
     return letter
 
 
 async def _body(body_id: int) -> CustomsBody:
-    body = await CustomsBody.get_or_none(id=body_id)
+    body = await service.body_by_id(body_id)
     if body is None:
         raise NotFoundException()
     return body
 
 
-def _notes(data, prefix: str) -> dict[str, str]:
-    return {
-        "public_note": field(data, f"{prefix}-public", 2000, multiline=True),
-        "internal_note": field(data, f"{prefix}-internal", 2000, multiline=True),
-    }
+async def _staff_action(
+    request: Request,
+    user: CurrentUser,
+    settings: Settings,
+    letter_id: int,
+    data: Mapping,
+    name: str,
+    run: Callable[[Letter, service.StaffAction], Awaitable[None]],
+) -> Response:
+    """Forward, change status and extend alike: the letter (404 when missing), the action
+    with the notes typed under its form (`<name>-public`, `<name>-internal`), then the
+    letter page with a notice, or the form again with the problems at its fields (the
+    inputs' ids carry the form's name; a problem with the letter itself goes to the form's
+    first field)."""
+    letter = await _letter(user, letter_id)
+    action = service.StaffAction(
+        actor=user.person,
+        public_note=field(data, f"{name}-public", 2000),
+        internal_note=field(data, f"{name}-internal", 2000),
+    )
+    try:
+        await run(letter, action)
+    except Rejected as rejected:
+        first_field, _done = STAFF_FORMS[name]
+        field_ids = {
+            **{key: f"{name}-{key}" for key in ("unit", "executor", "status", "days")},
+            "letter": f"{name}-{first_field}",
+        }
+        errors = form_errors(rejected.problems, STAFF_ACTION_MESSAGES, field_ids)
+        values = {key: field(data, key, 2000) for key in data if key != "_csrf_token"}
+        context = await _letter_context(settings, letter, values=values)
+        return invalid_form("registry/letter.html.j2", errors, **context)
+    _first_field, done = STAFF_FORMS[name]
+    return redirect(request, f"/registry/letters/{letter.id}?done={done}")
 
 
 async def _new_context(values: dict) -> dict:
@@ -433,17 +424,16 @@ async def _new_context(values: dict) -> dict:
     }
 
 
-async def _letter_context(request: Request, letter, **extra) -> dict:
-    units = await StructuralUnit.filter(body_id=letter.body_id, is_active=True)
-    executors = await Executor.filter(body_id=letter.body_id, is_active=True).select_related("unit")
+async def _letter_context(settings: Settings, letter: Letter, **extra) -> dict:
+    units, executors = await service.forward_choices(letter)
     values = extra.pop("values", {})
     return {
         "letter": letter,
         "attachments": await service.attachments_of(letter),
         "history": await service.public_history(letter),
-        "overdue": service.is_overdue(letter, portal_time.today()),
-        "final": service.is_final(letter),
-        "status_label": service.status_label,
+        "overdue": is_overdue(letter, portal_time.today()),
+        "final": is_final(letter),
+        "status_label": status_label,
         "unit_items": _items(units, letter.unit_id, _("Choose a unit")),
         "executor_items": _items(
             executors,
@@ -452,9 +442,9 @@ async def _letter_context(request: Request, letter, **extra) -> dict:
             lambda row: f"{row.full_name}, {row.phone}",
         ),
         "status_items": _status_items(
-            service.SETTABLE_STATUSES, values.get("status", ""), _("Choose the new status")
+            SETTABLE_STATUSES, values.get("status", ""), _("Choose the new status")
         ),
-        "max_extension": request.app.state.settings.letter_extension_max_working_days,
+        "max_extension": settings.letter_extension_max_working_days,
         "values": values,
         "errors": {},
         "done": None,
@@ -462,29 +452,15 @@ async def _letter_context(request: Request, letter, **extra) -> dict:
     }
 
 
-async def _invalid(request: Request, letter, errors: dict[str, str], data) -> Template:
-    values = {key: field(data, key, 2000, multiline=True) for key in data if key != "_csrf_token"}
-    context = await _letter_context(request, letter, values=values)
-    return Template(
-        "registry/letter.html.j2",
-        context={**context, "errors": errors, "error_list": error_list(errors)},
-        status_code=422,
-    )
-
-
 async def _bodies_context() -> dict:
-    bodies = await CustomsBody.all().order_by("position", "id").prefetch_related("units")
-    return {"bodies": bodies, "name": "", "errors": {}}
+    return {"bodies": await service.bodies_with_units(), "name": "", "errors": {}}
 
 
 async def _body_context(body: CustomsBody) -> dict:
-    units = await StructuralUnit.filter(body=body).order_by("name", "id")
+    units = await service.units_of(body)
     return {"body": body, "units": units, "name": body.name, "unit_name": "", "errors": {}}
 
 
-def _invalid_body(context: dict, errors: dict[str, str], **values) -> Template:
-    return Template(
-        "registry/body.html.j2",
-        context={**context, **values, "errors": errors, "error_list": error_list(errors)},
-        status_code=422,
-    )
+async def _invalid_body(body: CustomsBody, errors: dict[str, str], **values) -> Template:
+    context = {**await _body_context(body), **values}
+    return invalid_form("registry/body.html.j2", errors, **context)

@@ -10,29 +10,53 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath
 from litestar.response import Response, Stream, Template
 
-from models.letters import CustomsBody, LetterChannel
+from models.letters import LetterChannel
 from web.catalog import service as catalog
 from web.identity import drafts
 from web.identity.guards import (
     PartyChoiceRequired,
+    SignedInUser,
     SignInRequired,
     current_user,
     signed_in,
 )
 from web.letters import access, lookup_limit, notifications, service
+from web.letters.attachments import attachment_response
+from web.letters.status import is_overdue, status_label
 from web.platform import portal_time
-from web.platform.forms import check_date, date_parts, error_list, field
+from web.platform.dependencies import AppSettings, FileStorage, Limits
+from web.platform.forms import (
+    check_date,
+    date_parts,
+    error_list,
+    field,
+    form_errors,
+    invalid_form,
+)
 from web.platform.i18n import gettext as _
+from web.platform.i18n import lazy_gettext as _l
 from web.platform.idempotency import FIELD as IDEMPOTENCY_FIELD
 from web.platform.idempotency import form_idempotency_key, idempotency_key_of
 from web.platform.middleware import client_address
 from web.platform.rendering import redirect, render
 from web.platform.text_input import whole_number
+from web.settings import Settings
 from web.storage.protocol import UploadRejected
-from web.storage.receiving import file_response, receiving_files, rejections_message
+from web.storage.receiving import receiving_files, rejections_message
 
 SKIP_COMPRESSION = {"skip_compression": True}  # PDF/JPEG/PNG are compressed already
 TRACK_TEMPLATE = "letters/track.html.j2"
+APPEAL_MESSAGES = {
+    "body_missing": _l("Choose the customs body you are writing to"),
+    "subject_missing": _l("Enter the subject of your appeal"),
+    "subject_too_long": _l("The subject must be %(max)s characters or fewer"),
+    "text_missing": _l("Enter the text of your appeal"),
+    "text_too_long": _l("The text must be %(max)s characters or fewer"),
+    "appeals_per_day_reached": _l(
+        "You have sent %(max)s appeals today, the most one person may send in a day. "
+        "What you wrote is kept below: send it tomorrow, or call %(phone)s."
+    ),
+}
 
 
 async def _body_items(selected: int | None) -> list[dict]:
@@ -50,8 +74,8 @@ async def _result_context(letter) -> dict:
         "letter": letter,
         "attachments": await service.attachments_of(letter),
         "history": await service.public_history(letter),
-        "overdue": service.is_overdue(letter, today),
-        "status_label": service.status_label,
+        "overdue": is_overdue(letter, today),
+        "status_label": status_label,
     }
 
 
@@ -95,7 +119,9 @@ class LettersController(Controller):
         )
 
     @get("/track", name="letters_track")
-    async def track(self, request: Request) -> Template:
+    async def track(
+        self, request: Request, user: SignedInUser, settings: AppSettings, rate_limits: Limits
+    ) -> Template:
         query = request.query_params
         body_raw = field(query, "body", 12)
         number = field(query, "number", 60)
@@ -115,12 +141,11 @@ class LettersController(Controller):
             context = await _track_context(values=values, errors=errors, lookup_errors=summary)
             return render(request, TRACK_TEMPLATE, context, fragment="tracking", status_code=422)
 
-        user = current_user(request)
         allowed = await lookup_limit.allow_lookup(
-            request.app.state.rate_limits,
+            rate_limits,
             person_id=user.person.id,
             address=client_address(request),
-            limit=request.app.state.settings.letter_lookup_rate_limit_per_minute,
+            limit=settings.letter_lookup_rate_limit_per_minute,
         )
         if not allowed:
             return Template(
@@ -137,31 +162,35 @@ class LettersController(Controller):
         return render(request, TRACK_TEMPLATE, context, fragment="tracking")
 
     @get("/{letter_id:int}", name="letters_result")
-    async def result(self, request: Request, letter_id: FromPath[int]) -> Template:
-        letter = await service.letter_of(current_user(request).person, letter_id)
+    async def result(
+        self, request: Request, user: SignedInUser, letter_id: FromPath[int]
+    ) -> Template:
+        letter = await service.letter_of(user.person, letter_id)
         if letter is None:
             raise NotFoundException()
         context = await _track_context(**await _result_context(letter))
         return render(request, TRACK_TEMPLATE, context, fragment="tracking")
 
     @get("/mine", name="letters_mine")
-    async def mine(self, request: Request) -> Template:
-        letters = await service.letters_of(current_user(request).person)
+    async def mine(self, user: SignedInUser) -> Template:
+        letters = await service.letters_of(user.person)
         return Template(
             "letters/mine.html.j2",
             context={
                 "service": catalog.LETTER_TRACKING,
                 "letters": letters,
-                "status_label": service.status_label,
+                "status_label": status_label,
             },
         )
 
     @get("/new", name="letters_new", guards=[appellant])
-    async def new_form(self, request: Request) -> Template:
+    async def new_form(
+        self, request: Request, user: SignedInUser, settings: AppSettings
+    ) -> Template:
         draft = await drafts.take(
-            request.app.stores.get(drafts.DRAFT_STORE), current_user(request).person.id, "appeal"
+            request.app.stores.get(drafts.DRAFT_STORE), user.person.id, "appeal"
         )
-        context = await _new_context(request, draft)
+        context = await _new_context(settings, draft)
         return Template("letters/new.html.j2", context={**context, "draft_restored": bool(draft)})
 
     @post(
@@ -171,49 +200,32 @@ class LettersController(Controller):
         opt={"exclude_from_csrf": True, "skip_compression": True},  # checked in receive_form
         request_max_body_size=None,  # receive_form applies the settings' limit
     )
-    async def new_submit(self, request: Request) -> Response:
-        settings = request.app.state.settings
+    async def new_submit(
+        self, request: Request, user: SignedInUser, settings: AppSettings
+    ) -> Response:
+        person = user.person
         async with receiving_files(request) as (batch, received):
-            body_raw = received.get("body", 12)
-            subject = received.get("subject", service.MAX_SUBJECT_LENGTH + 1)
-            text = received.get("text", service.MAX_TEXT_LENGTH + 1, multiline=True)
             key = received.get(IDEMPOTENCY_FIELD, 100)
-            values = {"body": body_raw, "subject": subject, "text": text, IDEMPOTENCY_FIELD: key}
-            errors: dict[str, str] = {}
-            body_id = whole_number(body_raw)
-            body = await CustomsBody.get_or_none(id=body_id, is_active=True) if body_id else None
-            if body is None:
-                errors["body"] = _("Choose the customs body you are writing to")
-            if not subject:
-                errors["subject"] = _("Enter the subject of your appeal")
-            elif len(subject) > service.MAX_SUBJECT_LENGTH:
-                errors["subject"] = _(
-                    "The subject must be %(max)s characters or fewer",
-                    max=service.MAX_SUBJECT_LENGTH,
-                )
-            if not text:
-                errors["text"] = _("Enter the text of your appeal")
-            elif len(text) > service.MAX_TEXT_LENGTH:
-                errors["text"] = _(
-                    "The text must be %(max)s characters or fewer", max=service.MAX_TEXT_LENGTH
-                )
-            person = current_user(request).person
+            values = {
+                "body": received.get("body", 12),
+                "subject": received.get("subject", service.MAX_SUBJECT_LENGTH + 1),
+                "text": received.get("text", service.MAX_TEXT_LENGTH + 1, multiline=True),
+                IDEMPOTENCY_FIELD: key,
+            }
+            body, problems = await service.check_appeal(
+                whole_number(values["body"]), values["subject"], values["text"]
+            )
+            errors = form_errors(problems, APPEAL_MESSAGES)
             if received.rejections:
                 errors["files"] = rejections_message(received.rejections)
             if not errors:
                 try:
                     letter = await service.register_letter(
                         body=body,
-                        applicant=service.Applicant(
-                            person=person,
-                            fin=person.fin,
-                            name=person.full_name,
-                            phone=person.phone,
-                            email=person.email,
-                        ),
+                        applicant=service.Applicant.account_holder(person),
                         channel=LetterChannel.ELECTRONIC,
-                        subject=subject,
-                        text=text,
+                        subject=values["subject"],
+                        text=values["text"],
                         due_working_days=settings.letter_due_working_days,
                         attachments=batch,
                         # The documents' quota, per person, for appeal attachments.
@@ -224,30 +236,27 @@ class LettersController(Controller):
                 except UploadRejected as rejected:  # over the quota, or the disk is full
                     errors["files"] = rejections_message([rejected])
                 except service.AppealLimitReached as limit:
-                    errors["text"] = limit.text
+                    errors.update(form_errors(limit.problems, APPEAL_MESSAGES))
             if errors:
-                return Template(
-                    "letters/new.html.j2",
-                    context={
-                        **await _new_context(request, values),
-                        "errors": errors,
-                        "error_list": error_list(errors),
-                        "files_lost": received.files_sent > 0,
-                    },
-                    status_code=422,
-                )
+                context = await _new_context(settings, values)
+                context["files_lost"] = received.files_sent > 0
+                return invalid_form("letters/new.html.j2", errors, **context)
         return redirect(request, f"/letters/{letter.id}/accepted")
 
     @get("/{letter_id:int}/files/{file_id:int}", name="letters_file", opt=SKIP_COMPRESSION)
     async def file(
-        self, request: Request, letter_id: FromPath[int], file_id: FromPath[int]
+        self,
+        user: SignedInUser,
+        storage: FileStorage,
+        letter_id: FromPath[int],
+        file_id: FromPath[int],
     ) -> Stream:
-        letter = await service.letter_of(current_user(request).person, letter_id)
-        return await attachment_response(request, await service.attachment_of(letter, file_id))
+        letter = await service.letter_of(user.person, letter_id)
+        return await attachment_response(storage, await service.attachment_of(letter, file_id))
 
     @get("/{letter_id:int}/accepted", name="letters_accepted")
-    async def accepted(self, request: Request, letter_id: FromPath[int]) -> Template:
-        letter = await service.letter_of(current_user(request).person, letter_id)
+    async def accepted(self, user: SignedInUser, letter_id: FromPath[int]) -> Template:
+        letter = await service.letter_of(user.person, letter_id)
         if letter is None:
             raise NotFoundException()
         return Template(
@@ -256,8 +265,8 @@ class LettersController(Controller):
         )
 
     @get("/notifications", name="letters_notifications")
-    async def notices(self, request: Request) -> Template:
-        rows = await notifications.notifications_for(current_user(request).person.id)
+    async def notices(self, user: SignedInUser) -> Template:
+        rows = await notifications.notifications_for(user.person.id)
         shown = [(row, *notifications.render(row.kind, row.params)) for row in rows]
         return Template(
             "letters/notifications.html.j2",
@@ -265,7 +274,7 @@ class LettersController(Controller):
         )
 
 
-async def _new_context(request: Request, values: dict | None = None) -> dict:
+async def _new_context(settings: Settings, values: dict | None = None) -> dict:
     values = values or {}
     return {
         "service": catalog.LETTER_TRACKING,
@@ -273,20 +282,7 @@ async def _new_context(request: Request, values: dict | None = None) -> dict:
         "errors": {},
         "bodies": await _body_items(whole_number(str(values.get("body", "")))),
         "max_text": service.MAX_TEXT_LENGTH,
-        "limits": request.app.state.settings,
+        "limits": settings,
         "files_lost": False,
         "idempotency_key": form_idempotency_key(values.get(IDEMPOTENCY_FIELD)),
     }
-
-
-async def attachment_response(request: Request, attachment) -> Stream:
-    """Download one attachment (shared with the staff registry); missing is a 404."""
-    if attachment is None:
-        raise NotFoundException()
-    return await file_response(
-        request.app.state.storage,
-        key=attachment.storage_key,
-        filename=attachment.filename,
-        content_type=attachment.content_type,
-        size=attachment.size,
-    )

@@ -22,7 +22,7 @@ from tortoise.queryset import QuerySet
 from tortoise.timezone import localtime
 from tortoise.transactions import in_transaction
 
-from models.identity import Person
+from models.identity import Person, is_fin
 from models.letters import (
     CustomsBody,
     Executor,
@@ -36,8 +36,10 @@ from models.letters import (
     StructuralUnit,
 )
 from web.letters import notifications
-from web.platform.i18n import lazy_gettext as _l
+from web.letters.status import FINAL_STATUSES, SETTABLE_STATUSES, is_final
+from web.platform.forms import Problem, Rejected
 from web.platform.idempotency import AlreadySaved
+from web.platform.paging import Page, page_of
 from web.platform.portal_time import utcnow
 from web.platform.working_days import add_working_days
 from web.storage.batch import UploadBatch, files_then_rows
@@ -50,40 +52,15 @@ CALL_CENTRE_PHONE = "1567"
 
 MAX_TEXT_LENGTH = 5000
 MAX_SUBJECT_LENGTH = 300
-
-STATUS_LABELS = {
-    LetterStatus.REGISTERED: _l("Registered"),
-    LetterStatus.SENT_TO_EXECUTOR: _l("Sent to the executor"),
-    LetterStatus.IN_PROGRESS: _l("Being handled"),
-    LetterStatus.FORWARDED_ELSEWHERE: _l("Sent to another body"),
-    LetterStatus.EXTENDED: _l("Deadline extended"),
-    LetterStatus.ANSWERED: _l("Answered"),
-    LetterStatus.DISMISSED: _l("Closed without consideration"),
-}
-FINAL_STATUSES = frozenset(
-    {LetterStatus.ANSWERED, LetterStatus.DISMISSED, LetterStatus.FORWARDED_ELSEWHERE}
-)
-# What "change status" offers; forwarding and extending have actions of their own.
-SETTABLE_STATUSES = (
-    LetterStatus.IN_PROGRESS,
-    LetterStatus.FORWARDED_ELSEWHERE,
-    LetterStatus.ANSWERED,
-    LetterStatus.DISMISSED,
-)
+MAX_NAME_LENGTH = 200
+REGISTRY_PAGE_SIZE = 50
+# One @, a dot in the domain, no spaces or control characters (the mail library refuses
+# those, and the notice would be retried for ever).
+EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
-class LetterError(Exception):
-    """A staff action that the letter's state does not allow (message is translatable)."""
-
-    def __init__(self, message, **params: object) -> None:
-        super().__init__(message)
-        self.message = message
-        self.params = params
-
-    @property
-    def text(self) -> str:
-        text = str(self.message)
-        return text % self.params if self.params else text
+class LetterError(Rejected):
+    """A staff action that the letter's state (or the chosen values) does not allow."""
 
 
 class AppealLimitReached(LetterError):
@@ -91,21 +68,8 @@ class AppealLimitReached(LetterError):
 
     def __init__(self, limit: int) -> None:
         super().__init__(
-            _l(
-                "You have sent %(max)s appeals today, the most one person may send in a day. "
-                "What you wrote is kept below: send it tomorrow, or call %(phone)s."
-            ),
-            max=limit,
-            phone=CALL_CENTRE_PHONE,
+            Problem("appeals_per_day_reached", "text", {"max": limit, "phone": CALL_CENTRE_PHONE})
         )
-
-
-def status_label(status: LetterStatus | str) -> str:
-    return str(STATUS_LABELS[LetterStatus(status)])
-
-
-def status_label_in(status: LetterStatus | str, language: str) -> str:
-    return STATUS_LABELS[LetterStatus(status)].in_language(language)
 
 
 def format_number(sequence: int, year: int) -> str:
@@ -119,14 +83,6 @@ def normalize_number(number: str) -> str:
 
 def due_date(registered_on: date, working_days: int) -> date:
     return add_working_days(registered_on, working_days)
-
-
-def is_overdue(letter: Letter, today: date) -> bool:
-    return letter.status not in FINAL_STATUSES and today > letter.due_on
-
-
-def is_final(letter: Letter) -> bool:
-    return LetterStatus(letter.status) in FINAL_STATUSES
 
 
 # --- numbering and registration ---------------------------------------------------------
@@ -156,6 +112,11 @@ class Applicant:
     name: str
     phone: str | None = None
     email: str | None = None
+
+    @classmethod
+    def account_holder(cls, person: Person) -> Applicant:
+        """A citizen writing from their account: as their account knows them."""
+        return cls(person, person.fin, person.full_name, person.phone, person.email)
 
 
 async def register_letter(
@@ -227,13 +188,7 @@ async def register_letter(
             )
             for file in staged:
                 await LetterAttachment.create(
-                    letter=letter,
-                    storage_key=file.key,
-                    filename=file.original_name,
-                    content_type=file.content_type,
-                    size=file.size,
-                    sha256=file.sha256,
-                    using_db=connection,
+                    letter=letter, **LetterAttachment.values_of(file), using_db=connection
                 )
             await LetterEvent.create(
                 letter=letter,
@@ -264,6 +219,74 @@ async def _check_daily_cap(
     )
     if sent >= appeals_per_day:
         raise AppealLimitReached(appeals_per_day)
+
+
+def _check_text(subject: str, text: str) -> list[Problem]:
+    problems = []
+    if not subject:
+        problems.append(Problem("subject_missing", "subject"))
+    elif len(subject) > MAX_SUBJECT_LENGTH:
+        problems.append(Problem("subject_too_long", "subject", {"max": MAX_SUBJECT_LENGTH}))
+    if not text:
+        problems.append(Problem("text_missing", "text"))
+    elif len(text) > MAX_TEXT_LENGTH:
+        problems.append(Problem("text_too_long", "text", {"max": MAX_TEXT_LENGTH}))
+    return problems
+
+
+async def check_appeal(
+    body_id: int | None, subject: str, text: str
+) -> tuple[CustomsBody | None, list[Problem]]:
+    """A citizen's electronic appeal: the body it is addressed to, and what is wrong."""
+    body = await CustomsBody.get_or_none(id=body_id, is_active=True) if body_id else None
+    problems = [Problem("body_missing", "body")] if body is None else []
+    return body, problems + _check_text(subject, text)
+
+
+@dataclass(frozen=True)
+class PaperLetter:
+    """A letter typed in by a registry clerk, checked (`check_paper_letter`)."""
+
+    body: CustomsBody
+    applicant: Applicant
+    channel: LetterChannel
+    subject: str
+    text: str
+
+
+async def check_paper_letter(
+    *,
+    fin: str,
+    name: str,
+    phone: str,
+    email: str,
+    channel: str,
+    body_id: int | None,
+    subject: str,
+    text: str,
+) -> tuple[PaperLetter | None, list[Problem]]:
+    """What the registry's “register a letter” form says, checked in form order."""
+    problems = []
+    fin = fin.strip().upper()
+    if fin and not is_fin(fin):
+        problems.append(Problem("fin_invalid", "fin"))
+    if not name:
+        problems.append(Problem("name_missing", "name"))
+    if email and not EMAIL_RE.fullmatch(email):
+        problems.append(Problem("email_invalid", "email"))
+    if channel not in LetterChannel._value2member_map_:
+        problems.append(Problem("channel_missing", "channel"))
+    body = await CustomsBody.get_or_none(id=body_id or 0, is_active=True)
+    if body is None:
+        problems.append(Problem("body_missing", "body"))
+    if not subject:
+        problems.append(Problem("subject_missing", "subject"))
+    if problems:
+        return None, problems
+    applicant = Applicant(
+        person=None, fin=fin or None, name=name, phone=phone or None, email=email or None
+    )
+    return PaperLetter(body, applicant, LetterChannel(channel), subject, text), []  # type: ignore[arg-type]
 
 
 async def _registered_with(
@@ -369,11 +392,11 @@ class RegistryFilter:
 async def registry_list(
     filters: RegistryFilter,
     today: date,
-    limit: int = 50,
-    offset: int = 0,
+    page: int = 1,
     visible: QuerySet[Letter] | None = None,
-) -> tuple[list[Letter], int]:
-    """One page of the registry within `visible` (see `access.visible_letters`)."""
+) -> Page:
+    """One page of the registry within `visible` (see `access.visible_letters`), newest
+    first."""
     query = visible if visible is not None else Letter.all()
     if filters.body_id:
         query = query.filter(body_id=filters.body_id)
@@ -385,18 +408,45 @@ async def registry_list(
         query = query.filter(status=filters.status)
     if filters.overdue:
         query = query.filter(due_on__lt=today).exclude(status__in=list(FINAL_STATUSES))
-    total = await query.count()
-    rows = (
-        await query.select_related("body", "unit", "executor")
-        .order_by("-registered_at", "-id")
-        .offset(offset)
-        .limit(limit)
+    return await page_of(
+        query,
+        page,
+        REGISTRY_PAGE_SIZE,
+        lambda rows: rows.select_related("body", "unit", "executor").order_by(
+            "-registered_at", "-id"
+        ),
     )
-    return rows, total
+
+
+@dataclass(frozen=True)
+class RegistryChoices:
+    bodies: list[CustomsBody]
+    units: list[StructuralUnit]
+    executors: list[Executor]
+
+
+async def registry_choices() -> RegistryChoices:
+    """What the registry's filters offer."""
+    return RegistryChoices(
+        bodies=await CustomsBody.all().order_by("position", "id"),
+        units=await StructuralUnit.filter(is_active=True).select_related("body"),
+        executors=await Executor.filter(is_active=True).select_related("body", "unit"),
+    )
+
+
+async def forward_choices(letter: Letter) -> tuple[list[StructuralUnit], list[Executor]]:
+    """The active units and executors of the letter's body (where it may be forwarded)."""
+    units = await StructuralUnit.filter(body_id=letter.body_id, is_active=True)
+    executors = await Executor.filter(body_id=letter.body_id, is_active=True).select_related("unit")
+    return units, executors
 
 
 async def letters_by_fin(fin: str) -> list[Letter]:
+    """The call centre's search: every letter of the applicant with this FIN (by the FIN
+    typed on paper letters, or by their account). Raises `Rejected` for a malformed FIN."""
     fin = fin.strip().upper()
+    if not is_fin(fin):
+        raise Rejected(Problem("fin_invalid", "fin"))
     person = await Person.get_or_none(fin=fin)
     condition = Q(applicant_fin=fin)
     if person is not None:
@@ -414,16 +464,24 @@ async def staff_letter(letter_id: int, visible: QuerySet[Letter] | None = None) 
     return await query.filter(id=letter_id).select_related("body", "unit", "executor").first()
 
 
+@dataclass(frozen=True)
+class StaffAction:
+    """Who acts on a letter, and the notes they leave (the public one reaches the applicant,
+    the internal one stays with staff)."""
+
+    actor: Person
+    public_note: str = ""
+    internal_note: str = ""
+    now: datetime | None = None
+
+
 async def _record(
     letter: Letter,
+    action: StaffAction,
     *,
-    actor: Person,
     to_status: LetterStatus,
-    now: datetime,
     unit: StructuralUnit | None = None,
     executor: Executor | None = None,
-    public_note: str = "",
-    internal_note: str = "",
     move: bool = False,
     due_on: date | None = None,
 ) -> LetterEvent:
@@ -434,6 +492,7 @@ async def _record(
     extension): if someone else changed the letter meanwhile, nothing is written and they are
     asked to look again. Only the changed columns are written, never the whole row (a
     citizen's lookup may link the applicant at the same moment)."""
+    now = localtime(action.now or utcnow())
     from_status = LetterStatus(letter.status)
     from_unit = letter.unit.name if letter.unit_id and letter.unit else ""
     from_executor = letter.executor.full_name if letter.executor_id and letter.executor else ""
@@ -457,9 +516,7 @@ async def _record(
             .update(**changes)
         )
         if not updated:
-            raise LetterError(
-                _l("Someone else changed this letter a moment ago. Look at it again and retry.")
-            )
+            raise LetterError(Problem("changed_meanwhile", "letter"))
         if move:
             letter.unit, letter.executor = unit, executor
         for name, value in changes.items():
@@ -468,16 +525,16 @@ async def _record(
         event = await LetterEvent.create(
             letter=letter,
             at=now,
-            actor=actor,
-            actor_name=actor.full_name,
+            actor=action.actor,
+            actor_name=action.actor.full_name,
             from_status=from_status,
             to_status=to_status,
             from_unit_name=from_unit,
             to_unit_name=(unit.name if unit else "") if move else from_unit,
             from_executor_name=from_executor,
             to_executor_name=(executor.full_name if executor else "") if move else from_executor,
-            public_note=public_note,
-            internal_note=internal_note,
+            public_note=action.public_note,
+            internal_note=action.internal_note,
             using_db=connection,
         )
         await notifications.notify_letter(letter, notifications.CHANGED, now, connection)
@@ -486,81 +543,118 @@ async def _record(
 
 def _check_open(letter: Letter) -> None:
     if is_final(letter):
-        raise LetterError(_l("This letter is closed: its status can no longer change."))
+        raise LetterError(Problem("letter_closed", "letter"))
 
 
 async def forward(
-    letter: Letter,
-    *,
-    actor: Person,
-    unit: StructuralUnit,
-    executor: Executor,
-    public_note: str = "",
-    internal_note: str = "",
-    now: datetime | None = None,
+    letter: Letter, action: StaffAction, *, unit_id: int | None, executor_id: int | None
 ) -> LetterEvent:
+    """Send the letter to a unit and executor of its own body."""
+    unit = await StructuralUnit.get_or_none(id=unit_id or 0, body_id=letter.body_id, is_active=True)
+    executor = await Executor.get_or_none(
+        id=executor_id or 0, body_id=letter.body_id, is_active=True
+    )
+    problems = [Problem("unit_missing", "unit")] if unit is None else []
+    if executor is None:
+        problems.append(Problem("executor_missing", "executor"))
+    if problems:
+        raise LetterError(*problems)
     _check_open(letter)
-    if unit.body_id != letter.body_id or executor.body_id != letter.body_id:
-        raise LetterError(_l("Choose a unit and an executor of the letter's customs body."))
     return await _record(
         letter,
-        actor=actor,
+        action,
         to_status=LetterStatus.SENT_TO_EXECUTOR,
-        now=localtime(now or utcnow()),
         unit=unit,
         executor=executor,
-        public_note=public_note,
-        internal_note=internal_note,
         move=True,
     )
 
 
 async def change_status(
-    letter: Letter,
-    *,
-    actor: Person,
-    status: LetterStatus,
-    public_note: str = "",
-    internal_note: str = "",
-    now: datetime | None = None,
+    letter: Letter, action: StaffAction, *, status: LetterStatus | str
 ) -> LetterEvent:
+    if status not in {settable.value for settable in SETTABLE_STATUSES}:
+        raise LetterError(Problem("status_missing", "status"))
     _check_open(letter)
-    if status not in SETTABLE_STATUSES:
-        raise LetterError(_l("Choose a status from the list."))
     if status == letter.status:
-        raise LetterError(_l("The letter already has this status."))
-    return await _record(
-        letter,
-        actor=actor,
-        to_status=status,
-        now=localtime(now or utcnow()),
-        public_note=public_note,
-        internal_note=internal_note,
-    )
+        raise LetterError(Problem("status_unchanged", "status"))
+    return await _record(letter, action, to_status=LetterStatus(status))
 
 
 async def extend(
-    letter: Letter,
-    *,
-    actor: Person,
-    working_days: int,
-    max_working_days: int,
-    public_note: str = "",
-    internal_note: str = "",
-    now: datetime | None = None,
+    letter: Letter, action: StaffAction, *, working_days: int | None, max_working_days: int
 ) -> LetterEvent:
     """Move the due date once, by at most `max_working_days` working days."""
+    if working_days is None:
+        raise LetterError(Problem("days_missing", "days"))
     _check_open(letter)
     if letter.extended:
-        raise LetterError(_l("The deadline of this letter has already been extended once."))
+        raise LetterError(Problem("already_extended", "days"))
     if not 1 <= working_days <= max_working_days:
-        raise LetterError(_l("Extend by 1 to %(max)s working days."), max=max_working_days)
+        raise LetterError(Problem("days_out_of_range", "days", {"max": max_working_days}))
     return await _record(
         letter,
-        actor=actor,
+        action,
         to_status=LetterStatus.EXTENDED,
-        now=localtime(now or utcnow()),
-        public_note=public_note,
-        internal_note=internal_note,
         due_on=add_working_days(letter.due_on, working_days),
     )
+
+
+# --- customs bodies and their units (administrators) -------------------------------------
+
+
+async def bodies_with_units() -> list[CustomsBody]:
+    return await CustomsBody.all().order_by("position", "id").prefetch_related("units")
+
+
+async def body_by_id(body_id: int) -> CustomsBody | None:
+    return await CustomsBody.get_or_none(id=body_id)
+
+
+async def units_of(body: CustomsBody) -> list[StructuralUnit]:
+    return await StructuralUnit.filter(body=body).order_by("name", "id")
+
+
+async def unit_by_id(unit_id: int) -> StructuralUnit | None:
+    return await StructuralUnit.get_or_none(id=unit_id).select_related("body")
+
+
+def _named(name: str, missing: str) -> None:
+    if not name:
+        raise Rejected(Problem(missing, "name"))
+
+
+async def _saved(save, taken: str) -> None:
+    """Run an insert or update that a unique name may refuse."""
+    try:
+        await save
+    except IntegrityError:
+        raise Rejected(Problem(taken, "name")) from None
+
+
+async def add_body(name: str) -> CustomsBody:
+    """A new customs body, listed after the others."""
+    _named(name, "body_name_missing")
+    last = await CustomsBody.all().order_by("-position").first()
+    body = CustomsBody(name=name, position=(last.position if last else 0) + 10)
+    await _saved(body.save(), "body_name_taken")
+    return body
+
+
+async def update_body(body: CustomsBody, name: str, *, active: bool) -> None:
+    _named(name, "body_name_missing")
+    body.name, body.is_active = name, active
+    await _saved(body.save(), "body_name_taken")
+
+
+async def add_unit(body: CustomsBody, name: str) -> StructuralUnit:
+    _named(name, "unit_name_missing")
+    unit = StructuralUnit(body=body, name=name)
+    await _saved(unit.save(), "unit_name_taken")
+    return unit
+
+
+async def update_unit(unit: StructuralUnit, name: str, *, active: bool) -> None:
+    _named(name, "unit_name_missing")
+    unit.name, unit.is_active = name, active
+    await _saved(unit.save(), "unit_name_taken")

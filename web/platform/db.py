@@ -27,6 +27,16 @@ QUERY_TIMEOUT_SECONDS = 60
 _OPENED = "_egomruk_opened_connections"
 
 
+async def _release_without_reset_all(connection: Any) -> None:
+    """asyncpg's pool `reset` hook: replaces its `RESET ALL; CLOSE ALL; UNLISTEN *; SELECT
+    pg_advisory_unlock_all()`, one extra round trip per query since Tortoise takes a pool
+    connection per query (issue 12). Safe because the app leaves no session state on a
+    pooled connection: no SET (only SET LOCAL, which ends with its transaction), no LISTEN,
+    no cursors or temporary tables, and its one session advisory lock (`migration_lock`)
+    lives on a connection of its own. asyncpg still rolls back an open transaction and
+    drops listeners before calling this (`Connection._reset`)."""
+
+
 def tortoise_config(settings: Settings) -> dict[str, Any]:
     if settings.uses_sqlite:
         file_path = settings.database_url.removeprefix("sqlite://")
@@ -47,6 +57,7 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
         # seconds and on a query after a minute (the page then answers 503, not never).
         connection["credentials"].setdefault("timeout", CONNECT_TIMEOUT_SECONDS)
         connection["credentials"].setdefault("command_timeout", QUERY_TIMEOUT_SECONDS)
+        connection["credentials"]["reset"] = _release_without_reset_all
     return {
         "connections": {"default": connection},
         "apps": {

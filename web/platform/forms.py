@@ -1,11 +1,17 @@
-"""Form plumbing shared by every page with a form: parsing and error lists.
+"""Form plumbing shared by every page with a form: parsing, domain problems, error lists.
 
-Errors are kept as `{field_id: message}`; templates feed them to the components'
-`error_message` and to the error summary, whose links point at the field ids.
+Services know no forms: they report what is wrong as `Problem`s (a code and the input it is
+about) or raise `Rejected`. The edge (a routes module) words them with its own table of
+`{code: message}` through `form_errors`, the same way for every form. Errors are then kept as
+`{field_id: message}`; templates feed them to the components' `error_message` and to the
+error summary, whose links point at the field ids.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -28,6 +34,40 @@ def field(data: Any, name: str, max_length: int = 1000, *, multiline: bool = Fal
     if not isinstance(value, str):  # a file sent where text was expected
         value = ""
     return clean_text(value, max_length, multiline=multiline)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One rule broken by the input or the object's state, in the domain's words: `code`
+    names the rule, `input` the value it is about, `params` fill the edge's message."""
+
+    code: str
+    input: str
+    params: Mapping[str, object] = dataclass_field(default_factory=dict)
+
+
+class Rejected(Exception):
+    """A service refuses an action; `problems` say why (the edge words them)."""
+
+    def __init__(self, *problems: Problem) -> None:
+        super().__init__(", ".join(problem.code for problem in problems))
+        self.problems = problems
+
+
+def form_errors(
+    problems: Iterable[Problem],
+    messages: Mapping[str, Any],
+    field_ids: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """`{field_id: message}` from a service's problems: `messages` maps each code to its
+    (lazy) translatable text, `field_ids` an input to its field id when they differ. The
+    first problem of an input wins."""
+    errors: dict[str, str] = {}
+    for problem in problems:
+        field_id = (field_ids or {}).get(problem.input, problem.input)
+        text = str(messages[problem.code])
+        errors.setdefault(field_id, text % dict(problem.params) if problem.params else text)
+    return errors
 
 
 def error_list(errors: dict[str, str], date_fields: tuple[str, ...] = ()) -> list[dict[str, str]]:

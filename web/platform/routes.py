@@ -10,6 +10,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
 from web.platform import health, i18n
+from web.platform.dependencies import AppSettings
 from web.platform.safety import safe_next_path
 
 LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
@@ -34,7 +35,7 @@ class SystemController(Controller):
 
     @get("/language/{code:str}", name="set_language")
     async def set_language(
-        self, request: Request, code: FromPath[str], next: FromQuery[str] = "/"
+        self, settings: AppSettings, code: FromPath[str], next: FromQuery[str] = "/"
     ) -> Redirect:
         language = i18n.pick_language(code)
         return Redirect(
@@ -47,7 +48,7 @@ class SystemController(Controller):
                     max_age=LANGUAGE_COOKIE_SECONDS,
                     httponly=True,
                     samesite="lax",
-                    secure=request.app.state.settings.is_production,
+                    secure=settings.is_production,
                     path="/",
                 )
             ],

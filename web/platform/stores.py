@@ -74,11 +74,16 @@ async def housekeeping(
 ) -> None:
     """Run each chore every `interval` seconds until `stop` is set; a failing chore is logged
     and tried again next time (it must never take the worker down)."""
-    while not stop.is_set():
+    # The first round waits an interval too: nothing has expired at start-up.
+    while not await _stopped_within(stop, interval):
         for chore in chores:
             try:
                 await chore()
             except Exception:
                 log.exception("housekeeping_failed", chore=getattr(chore, "__qualname__", chore))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
+async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    return stop.is_set()

@@ -40,15 +40,3 @@ def add_working_days(start: date, days: int, holidays: Iterable[date] | None = N
         if is_working_day(current, holidays):
             remaining -= 1
     return current
-
-
-def working_days_between(start: date, end: date, holidays: Iterable[date] | None = None) -> int:
-    """Working days after `start` up to and including `end` (0 when `end` <= `start`)."""
-    holidays = load_holidays() if holidays is None else frozenset(holidays)
-    count = 0
-    current = start
-    while current < end:
-        current += timedelta(days=1)
-        if is_working_day(current, holidays):
-            count += 1
-    return count

@@ -42,8 +42,8 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
-from typing import Protocol, TypeVar, runtime_checkable
+from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -74,12 +74,12 @@ from web.identity.asan_imza.pki import (
     issue_identity_certificate,
 )
 from web.identity.asan_imza.protocol import verification_code
+from web.platform.portal_time import utcnow
 
 __all__ = [
     "DEFAULT_TTL",
     "MAX_PIN_ATTEMPTS",
     "AsanSimulator",
-    "MemorySimulatorStore",
     "SimCertificate",
     "SimPhone",
     "SimulatorStore",
@@ -95,13 +95,6 @@ DEFAULT_CERTIFICATE_VALIDITY = timedelta(days=730)
 _RETRIES = 8  # compare-and-set attempts before giving up (only under heavy contention)
 _PIN_RE = re.compile(r"[0-9]{4,8}")
 _USER_ID_RE = re.compile(r"[0-9]{1,16}")
-
-
-_R = TypeVar("_R", "SimPhone", "Transaction")
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 # --- records -------------------------------------------------------------------------------
@@ -198,42 +191,6 @@ class SimulatorStore(Protocol):
         ...
 
 
-class MemorySimulatorStore:
-    """In-process :class:`SimulatorStore` (tests, single-worker development)."""
-
-    def __init__(self) -> None:
-        self._phones: dict[str, SimPhone] = {}
-        self._transactions: dict[str, Transaction] = {}
-
-    @staticmethod
-    def _cas(table: dict[str, _R], key: str, record: _R) -> _R:
-        current = table.get(key)
-        if (current.version if current is not None else 0) != record.version:
-            raise StaleRecord(f"{type(record).__name__} {key!r} changed since it was read")
-        saved = replace(record, version=record.version + 1)
-        table[key] = saved
-        return saved
-
-    async def get_phone(self, phone: str) -> SimPhone | None:
-        return self._phones.get(phone)
-
-    async def put_phone(self, record: SimPhone) -> SimPhone:
-        return self._cas(self._phones, record.phone, record)
-
-    async def get_transaction(self, transaction_id: str) -> Transaction | None:
-        return self._transactions.get(transaction_id)
-
-    async def put_transaction(self, record: Transaction) -> Transaction:
-        return self._cas(self._transactions, record.id, record)
-
-    async def list_pending(self, phone: str) -> list[Transaction]:
-        return [
-            tx
-            for tx in self._transactions.values()
-            if tx.phone == phone and tx.status is TransactionStatus.PENDING
-        ]
-
-
 # --- the simulator -------------------------------------------------------------------------
 
 
@@ -250,7 +207,7 @@ class AsanSimulator:
         store: SimulatorStore,
         *,
         ttl: timedelta = DEFAULT_TTL,
-        now: Callable[[], datetime] = _utcnow,
+        now: Callable[[], datetime] = utcnow,
         max_pin_attempts: int = MAX_PIN_ATTEMPTS,
     ) -> None:
         if ttl <= timedelta(0):
@@ -471,7 +428,7 @@ async def provision_demo_phone(
     if existing is not None and not replace_existing:
         return existing
 
-    start = (now or _utcnow()).replace(microsecond=0) - timedelta(minutes=5)
+    start = (now or utcnow()).replace(microsecond=0) - timedelta(minutes=5)
     ca_pem = ca.certificate_pem
     certificates = []
     for voen, company_name in [(None, None), *companies]:

@@ -7,6 +7,7 @@ Modules
 ``gateway``    the seam to the operator: :class:`AsanGateway` and its result types; its docstring
                lists what a real operator adapter must implement and map.
 ``simulator``  operator + phone simulator implementing the gateway (demo / tests).
+``revocation`` is a certificate revoked? :class:`RevocationChecker`, CRL-based implementation.
 ``pki``        demo CA and identity certificates for the simulator; the one place where the
                certificate subject ↔ FIN / VÖEN mapping is defined.
 ``phone``      normalisation of Azerbaijani mobile numbers.
@@ -33,10 +34,12 @@ from .errors import (
     BadSignature,
     CertificateExpired,
     CertificateNotYetValid,
+    CertificateRevoked,
     CertificateValidityError,
     DemoCAError,
     IdentityMismatch,
     MalformedResponse,
+    RevocationUnknown,
     SimBlocked,
     StaleRecord,
     TransactionError,
@@ -50,16 +53,17 @@ from .errors import (
 from .gateway import AsanGateway, SignedCertificate, StartResult, StatusResult, TransactionStatus
 from .phone import normalize_az_mobile
 from .protocol import (
-    MemoryReplayGuard,
     ReplayGuard,
     VerifiedIdentity,
     VerifiedSignIn,
     challenge_hash,
+    check_sign_in_revocation,
     new_challenge,
     verification_code,
     verify_sign_in,
     verify_signed_response,
 )
+from .revocation import CrlRevocationChecker, RevocationChecker, RevocationStatus
 
 __all__ = [
     "AsanGateway",
@@ -68,12 +72,16 @@ __all__ = [
     "BadSignature",
     "CertificateExpired",
     "CertificateNotYetValid",
+    "CertificateRevoked",
     "CertificateValidityError",
+    "CrlRevocationChecker",
     "DemoCAError",
     "IdentityMismatch",
     "MalformedResponse",
-    "MemoryReplayGuard",
     "ReplayGuard",
+    "RevocationChecker",
+    "RevocationStatus",
+    "RevocationUnknown",
     "SignedCertificate",
     "SimBlocked",
     "StaleRecord",
@@ -90,6 +98,7 @@ __all__ = [
     "WrongKeyUsage",
     "WrongPin",
     "challenge_hash",
+    "check_sign_in_revocation",
     "new_challenge",
     "normalize_az_mobile",
     "verification_code",

@@ -231,6 +231,11 @@ class DatabaseSimulatorStore:
         )
         return replace(record, version=record.version + 1)
 
+    async def delete_expired_before(self, cutoff: datetime) -> int:
+        """Forget transactions whose time to live ended before `cutoff` (answered or not):
+        they can no longer be confirmed, and the portal stopped polling them long ago."""
+        return await SimulatedTransaction.filter(expires_at__lt=_to_db(cutoff, "cutoff")).delete()
+
     async def list_pending(self, phone: str) -> list[Transaction]:
         if not _fits(SimulatedTransaction, "phone", phone):
             return []
@@ -259,14 +264,19 @@ class DatabaseReplayGuard:
         self._retention = retention
         self._now = now
 
+    async def forget_expired(self) -> int:
+        """Delete ids consumed longer ago than ``retention`` (none without one)."""
+        if self._retention is None:
+            return 0
+        cutoff = _to_db(self._now() - self._retention, "cutoff")  # in UTC: no wall-clock math
+        return await UsedAsanTransaction.filter(used_at__lt=cutoff).delete()
+
     async def consume(self, transaction_id: str) -> bool:
         """Record ``transaction_id`` as used: True the first time, False every time after."""
         if not transaction_id:
             raise ValueError("transaction_id is empty")
+        await self.forget_expired()
         now = _to_db(self._now(), "now")
-        if self._retention is not None:
-            cutoff = _to_db(now.astimezone(UTC) - self._retention, "cutoff")  # no wall-clock math
-            await UsedAsanTransaction.filter(used_at__lt=cutoff).delete()
         return await _insert(
             UsedAsanTransaction, {"transaction_id": transaction_id}, {"used_at": now}
         )

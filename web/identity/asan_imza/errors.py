@@ -11,6 +11,8 @@ Hierarchy::
     │   │   └── CertificateNotYetValid now < notBefore of a certificate in the chain
     │   ├── WrongKeyUsage              end-entity lacks digitalSignature or is a CA
     │   ├── BadSignature               the signature does not match the challenge hash
+    │   ├── CertificateRevoked         the CA revoked a certificate of the chain (CRL/OCSP)
+    │   ├── RevocationUnknown          nobody could say whether it is revoked: refused too
     │   └── IdentityMismatch           the certificates of one response name different people
     ├── WrongPin                       PIN1 did not decrypt the key (attempts_left may be known)
     ├── SimBlocked                     the SIM is blocked after too many wrong PINs
@@ -62,6 +64,15 @@ class WrongKeyUsage(AsanVerificationError):
 
 class BadSignature(AsanVerificationError):
     """The signature was not made over this challenge hash by this certificate's key."""
+
+
+class CertificateRevoked(AsanVerificationError):
+    """The issuing CA says a certificate of the chain is revoked (lost SIM, ended contract)."""
+
+
+class RevocationUnknown(AsanVerificationError):
+    """The revocation status could not be established (no current CRL, OCSP unreachable):
+    the portal fails closed rather than trusting a possibly revoked certificate."""
 
 
 class IdentityMismatch(AsanVerificationError):

@@ -46,7 +46,7 @@ import fcntl
 import os
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -62,8 +62,10 @@ from .errors import DemoCAError, MalformedResponse, WrongPin
 __all__ = [
     "CA_CERT_FILE",
     "CA_KEY_FILE",
+    "CRL_FILE",
     "DemoCA",
     "IdentitySubject",
+    "build_crl",
     "build_identity_name",
     "decrypt_private_key",
     "encrypt_private_key",
@@ -73,6 +75,9 @@ __all__ = [
 
 CA_KEY_FILE = "ca_key.pem"
 CA_CERT_FILE = "ca_cert.pem"
+CRL_FILE = "crl.pem"
+CRL_VALIDITY = timedelta(days=7)
+_CRL_RENEW_BEFORE = timedelta(days=1)
 _LOCK_FILE = ".ca.lock"
 CA_VALIDITY = timedelta(days=3652)
 CA_COMMON_NAME = "e-Gömrük Asan İmza DEMO Root CA"
@@ -359,6 +364,44 @@ class DemoCA:
             raise DemoCAError("demo CA key and certificate do not belong together")
         return cls(private_key=key, certificate=cert)
 
+    def issue_crl(
+        self, revoked_serials: Iterable[int], *, now: datetime, validity: timedelta = CRL_VALIDITY
+    ) -> x509.CertificateRevocationList:
+        """A CRL signed by this CA listing `revoked_serials`, current from `now` for `validity`."""
+        now = _aware(now, "now").replace(microsecond=0)
+        return build_crl(
+            self,
+            sorted(set(revoked_serials)),
+            last_update=now - _BACKDATE,
+            next_update=now + validity,
+        )
+
+    def current_crl(self, directory: Path, *, now: datetime) -> x509.CertificateRevocationList:
+        """The CRL published in `directory` (``crl.pem``), re-issued with the same entries when
+        it is missing or about to go stale, as a CA re-publishes its CRL on schedule."""
+        path = directory / CRL_FILE
+        crl = _read_crl(path)
+        if (
+            crl is not None
+            and crl.next_update_utc
+            and crl.next_update_utc - now > _CRL_RENEW_BEFORE
+        ):
+            return crl
+        with _directory_lock(directory):
+            crl = _read_crl(path)
+            serials = [entry.serial_number for entry in crl] if crl is not None else []
+            crl = self.issue_crl(serials, now=now)
+            _atomic_write(path, crl.public_bytes(serialization.Encoding.PEM), 0o644)
+        return crl
+
+    def revoke(self, directory: Path, serial: int, *, now: datetime) -> None:
+        """Add `serial` to the CRL published in `directory` (demo: a lost SIM, say)."""
+        with _directory_lock(directory):
+            crl = _read_crl(directory / CRL_FILE)
+            serials = [entry.serial_number for entry in crl] if crl is not None else []
+            crl = self.issue_crl([*serials, serial], now=now)
+            _atomic_write(directory / CRL_FILE, crl.public_bytes(serialization.Encoding.PEM), 0o644)
+
     @classmethod
     def load_or_create(
         cls, directory: Path, secret: str, *, common_name: str = CA_COMMON_NAME
@@ -383,6 +426,38 @@ class DemoCA:
             ca = cls.generate(common_name=common_name)
             ca.save(directory, secret)
             return ca
+
+
+def build_crl(
+    ca: DemoCA,
+    revoked_serials: list[int],
+    *,
+    last_update: datetime,
+    next_update: datetime,
+    signer: DemoCA | None = None,
+) -> x509.CertificateRevocationList:
+    """The CA's CRL listing `revoked_serials` (`signer` signs instead, to test forgeries)."""
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca.certificate.subject)
+        .last_update(last_update)
+        .next_update(next_update)
+    )
+    for serial in revoked_serials:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder()
+            .serial_number(serial)
+            .revocation_date(last_update)
+            .build()
+        )
+    return builder.sign((signer or ca).private_key, hashes.SHA256())
+
+
+def _read_crl(path: Path) -> x509.CertificateRevocationList | None:
+    try:
+        return x509.load_pem_x509_crl(path.read_bytes())
+    except (FileNotFoundError, ValueError):
+        return None
 
 
 def issue_identity_certificate(

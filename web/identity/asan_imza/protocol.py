@@ -37,8 +37,11 @@ Verification order (:func:`verify_signed_response`)
 5. Signature over the challenge hash with the end-entity EC key (:class:`BadSignature`).
 6. Subject decoded with :func:`.pki.parse_identity_name` (:class:`MalformedResponse`).
 
-Revocation (CRL/OCSP) is not checked: the demo CA publishes none. A real deployment should add
-an OCSP check of the end-entity certificate after step 5.
+Revocation (:func:`check_sign_in_revocation`, async because an OCSP check is a network call):
+every certificate of each path below the trusted CA must be GOOD for the given
+:class:`.revocation.RevocationChecker`; REVOKED → :class:`CertificateRevoked`, UNKNOWN (no current
+CRL, no OCSP answer) → :class:`RevocationUnknown` (fail closed). The portal runs it after
+:func:`verify_sign_in` (`web.identity.asan_signin`); the demo CA publishes a CRL.
 
 Replay
 ------
@@ -52,9 +55,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
 from cryptography import x509
@@ -74,15 +77,16 @@ from .errors import (
 )
 from .gateway import SignedCertificate
 from .pki import parse_identity_name
+from .revocation import RevocationChecker, check_path
 
 __all__ = [
     "CHALLENGE_BYTES",
     "MAX_CHAIN_LENGTH",
-    "MemoryReplayGuard",
     "ReplayGuard",
     "VerifiedIdentity",
     "VerifiedSignIn",
     "challenge_hash",
+    "check_sign_in_revocation",
     "new_challenge",
     "verification_code",
     "verify_sign_in",
@@ -340,6 +344,20 @@ def verify_sign_in(
     )
 
 
+async def check_sign_in_revocation(
+    *,
+    signatures: Sequence[SignedCertificate],
+    trusted_ca_pem: bytes,
+    revocation: RevocationChecker,
+    now: datetime,
+) -> None:
+    """After :func:`verify_sign_in`: no certificate of any chain may be revoked (or unknown)."""
+    trusted = x509.load_pem_x509_certificate(trusted_ca_pem)
+    for item in signatures:
+        path = _build_path(_load_chain(item.certificate_chain_pem), trusted)
+        await check_path(path, revocation, _aware(now))
+
+
 # --- replay --------------------------------------------------------------------------------
 
 
@@ -350,39 +368,3 @@ class ReplayGuard(Protocol):
     async def consume(self, transaction_id: str) -> bool:
         """True the first time an id is consumed, False every time after (atomically)."""
         ...
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class MemoryReplayGuard:
-    """Per-process :class:`ReplayGuard` (tests, single worker).
-
-    ``retention`` (optional) forgets ids older than that, bounding memory; it must be longer
-    than the operator keeps a SIGNED status readable, or an old id could be consumed again.
-    Without it ids are kept for the life of the process.
-    """
-
-    def __init__(
-        self, *, retention: timedelta | None = None, now: Callable[[], datetime] = _utcnow
-    ) -> None:
-        self._retention = retention
-        self._now = now
-        self._seen: dict[str, datetime] = {}
-
-    async def consume(self, transaction_id: str) -> bool:
-        """Mark ``transaction_id`` used; no ``await`` inside, so it is atomic on one event loop."""
-        if not transaction_id:
-            raise ValueError("transaction_id is empty")
-        now = self._now()
-        if self._retention is not None:
-            cutoff = now - self._retention
-            for seen_id, seen_at in list(self._seen.items()):
-                if seen_at >= cutoff:
-                    break  # insertion order is time order
-                del self._seen[seen_id]
-        if transaction_id in self._seen:
-            return False
-        self._seen[transaction_id] = now
-        return True
