@@ -25,7 +25,7 @@ from web.identity.asan_imza import (
     verification_code,
     verify_sign_in,
 )
-from web.identity.asan_imza.db_store import DatabaseReplayGuard, DatabaseSimulatorStore
+from web.identity.asan_imza.db_store import DatabaseReplayGuard
 from web.identity.asan_imza.pki import DemoCA
 from web.simulator.operator import (
     AsanSimulator,
@@ -35,6 +35,7 @@ from web.simulator.operator import (
     Transaction,
     provision_demo_phone,
 )
+from web.simulator.store import DatabaseSimulatorStore
 
 SECRET = "test-secret-" + "x" * 40
 USER_ID = "123456"

@@ -20,13 +20,13 @@ from models.letters import (
     StructuralUnit,
 )
 from web.identity import accounts
-from web.identity.asan_imza.db_store import DatabaseSimulatorStore
 from web.identity.asan_signin import load_demo_ca
 from web.letters.reference_data import ensure_customs_bodies
 from web.letters.service import due_date, format_number, normalize_number
 from web.platform.portal_time import PORTAL_TIME_ZONE
 from web.settings import Settings
 from web.simulator.operator import provision_demo_phone
+from web.simulator.store import DatabaseSimulatorStore
 
 DEMO_PASSWORD = "Demo-2026-gomruk"  # noqa: S105 - documented demo credential, development only
 

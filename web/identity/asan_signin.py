@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from web.identity import accounts
 from web.identity.asan_imza import (
@@ -29,11 +30,14 @@ from web.identity.asan_imza import (
     verification_code,
     verify_sign_in,
 )
-from web.identity.asan_imza.db_store import DatabaseReplayGuard, DatabaseSimulatorStore
+from web.identity.asan_imza.db_store import DatabaseReplayGuard
 from web.identity.asan_imza.pki import DemoCA
 from web.platform.i18n import gettext as _
 from web.settings import Settings
-from web.simulator.operator import AsanSimulator
+
+if TYPE_CHECKING:  # the simulator is imported only where it is built, in simulator mode
+    from web.simulator.operator import AsanSimulator
+    from web.simulator.store import DatabaseSimulatorStore
 
 
 class Outcome(StrEnum):
@@ -118,6 +122,10 @@ def load_demo_ca(settings: Settings) -> DemoCA:
 def build_asan_service(settings: Settings) -> AsanService | None:
     if settings.asan_gateway != "simulator" or not settings.is_development:
         return None  # no operator adapter configured: Asan İmza is listed but explains why
+    # Development code, loaded only in simulator mode (never on a production import path).
+    from web.simulator.operator import AsanSimulator
+    from web.simulator.store import DatabaseSimulatorStore
+
     ca = load_demo_ca(settings)
     store = DatabaseSimulatorStore()
     simulator = AsanSimulator(store, ttl=timedelta(seconds=settings.asan_simulator_ttl_seconds))
