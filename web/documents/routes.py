@@ -20,6 +20,7 @@ from web.identity import drafts
 from web.identity.guards import CurrentUser, citizen_acting_for_party, current_user, staff_with
 from web.identity.sessions import flash, take_flash
 from web.platform import portal_time
+from web.platform.dependencies import AppSettings, FileStorage
 from web.platform.forms import FormData, date_parts, error_list, field, invalid_form, parts_of
 from web.platform.i18n import gettext as _
 from web.platform.idempotency import FIELD as IDEMPOTENCY_FIELD
@@ -40,14 +41,6 @@ def _user(request: Request) -> CurrentUser:
     user = current_user(request)
     assert user is not None  # the guards ran
     return user
-
-
-def _settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
-def _storage(request: Request) -> StorageBackend:
-    return request.app.state.storage
 
 
 def _query(request: Request, name: str, max_length: int = 40) -> str:
@@ -91,9 +84,9 @@ def _wants_preview(request: Request, file: DocumentFile) -> bool:
     return request.query_params.get("preview") == "1" and file.content_type in PREVIEWABLE
 
 
-async def _download(request: Request, file: DocumentFile) -> Stream:
+async def _download(request: Request, storage: StorageBackend, file: DocumentFile) -> Stream:
     return await file_response(
-        _storage(request),
+        storage,
         key=file.storage_key,
         filename=file.original_name,
         content_type=file.content_type,
@@ -163,29 +156,29 @@ class DocumentsController(Controller):
         )
 
     @get("/obligation", name="documents_obligation")
-    async def obligation(self, request: Request) -> Template:
+    async def obligation(self, request: Request, settings: AppSettings) -> Template:
         user = _user(request)
         return Template(
             "documents/obligation.html.j2",
             context={
                 "service": catalog.CLEARANCE_DOCUMENTS,
                 "acknowledgment": await documents.acknowledgment_of(user.party),
-                "retention_years": _settings(request).document_retention_years,
+                "retention_years": settings.document_retention_years,
                 "today": portal_time.today(),
             },
         )
 
     @post("/obligation", name="documents_acknowledge")
-    async def acknowledge(self, request: Request) -> Response:
+    async def acknowledge(self, request: Request, settings: AppSettings) -> Response:
         user = _user(request)
         await documents.acknowledge_obligation(
-            user.party, user.person, _settings(request).document_retention_years
+            user.party, user.person, settings.document_retention_years
         )
         return redirect(request, "/documents/obligation")
 
     @get("/new", name="documents_new")
-    async def new(self, request: Request) -> Template:
-        context = await self._form_context(request)
+    async def new(self, request: Request, settings: AppSettings) -> Template:
+        context = await self._form_context(request, settings)
         draft = await drafts.take(
             request.app.stores.get(drafts.DRAFT_STORE), _user(request).person.id, "document"
         )
@@ -200,9 +193,8 @@ class DocumentsController(Controller):
         opt={"exclude_from_csrf": True, **SKIP_COMPRESSION},  # checked in receive_form
         request_max_body_size=None,  # receive_form applies the settings' limit
     )
-    async def create(self, request: Request) -> Response | Template:
+    async def create(self, request: Request, settings: AppSettings) -> Response | Template:
         user = _user(request)
-        settings = _settings(request)
         if await documents.acknowledgment_of(user.party) is None:
             return redirect(request, "/documents/new")
         async with receiving_files(request) as (batch, received):
@@ -235,7 +227,7 @@ class DocumentsController(Controller):
                     errors,
                     date_fields=("issued_on",),
                     **{
-                        **await self._form_context(request, values[IDEMPOTENCY_FIELD]),
+                        **await self._form_context(request, settings, values[IDEMPOTENCY_FIELD]),
                         "values": values,
                         "files_lost": received.files_sent > 0,
                     },
@@ -243,8 +235,9 @@ class DocumentsController(Controller):
         flash(request, CREATED_FLASH, document.id)
         return redirect(request, "/documents")
 
-    async def _form_context(self, request: Request, idempotency_key: str = "") -> dict[str, Any]:
-        settings = _settings(request)
+    async def _form_context(
+        self, request: Request, settings: Settings, idempotency_key: str = ""
+    ) -> dict[str, Any]:
         party = _user(request).party
         return {
             "service": catalog.CLEARANCE_DOCUMENTS,
@@ -296,10 +289,14 @@ class DocumentsController(Controller):
         opt=SKIP_COMPRESSION,
     )
     async def download(
-        self, request: Request, document_id: FromPath[int], file_id: FromPath[int]
+        self,
+        request: Request,
+        storage: FileStorage,
+        document_id: FromPath[int],
+        file_id: FromPath[int],
     ) -> Stream:
         document = await documents.document_of_party(_user(request).party, document_id)
-        return await _download(request, await _file_of(document, file_id))
+        return await _download(request, storage, await _file_of(document, file_id))
 
 
 def _detail_context(document: ClearanceDocument, viewer: str) -> dict[str, Any]:
@@ -390,11 +387,15 @@ class OfficerDocumentsController(Controller):
         opt=SKIP_COMPRESSION,
     )
     async def download(
-        self, request: Request, document_id: FromPath[int], file_id: FromPath[int]
+        self,
+        request: Request,
+        storage: FileStorage,
+        document_id: FromPath[int],
+        file_id: FromPath[int],
     ) -> Stream:
         document = await documents.document_for_officer(document_id)
         file = await _file_of(document, file_id)
-        response = await _download(request, file)
+        response = await _download(request, storage, file)
         await documents.audit(
             _user(request).person,
             AuditAction.DOWNLOAD,

@@ -16,13 +16,15 @@ from litestar.response import Redirect, Response, Template
 from models.identity import Account, Role
 from web.identity import accounts, asan_signin, drafts, e_imza, password_signin, sessions
 from web.identity.asan_imza import normalize_az_mobile
-from web.identity.egov_oidc import EgovService, EgovSignInError, PendingEgovSignIn
+from web.identity.egov_oidc import EgovSignInError, PendingEgovSignIn
 from web.identity.guards import current_user, signed_in
+from web.identity.means import AsanSignIn, EgovSignIn, EImzaSignIn
 from web.identity.password_signin import Answer
 from web.identity.sign_in import complete_sign_in
 from web.identity.throttle import STORE_NAME as THROTTLE_STORE
 from web.identity.throttle import SignInThrottle
 from web.platform import i18n
+from web.platform.dependencies import AppSettings
 from web.platform.forms import FormData, field, invalid_form
 from web.platform.i18n import gettext as _
 from web.platform.middleware import client_address
@@ -98,11 +100,13 @@ async def _finish_sign_in(
 
 class AuthController(Controller):
     @get("/login", name="login")
-    async def login(self, request: Request, next: FromQuery[str | None] = None) -> Template:
+    async def login(
+        self, request: Request, asan: AsanSignIn, next: FromQuery[str | None] = None
+    ) -> Template:
         return Template(
             "auth/login.html.j2",
             context={
-                "asan_enabled": _asan(request) is not None,
+                "asan_enabled": asan is not None,
                 "next_query": _next_query(bounded_next(next)),
             },
         )
@@ -123,7 +127,9 @@ class AuthController(Controller):
         )
 
     @post("/login/password", name="login_password_submit")
-    async def password_submit(self, request: Request, data: FormData) -> Response:
+    async def password_submit(
+        self, request: Request, settings: AppSettings, data: FormData
+    ) -> Response:
         username = field(data, "username", 150)
         password = field(data, "password", 1024)
         next_path = bounded_next(field(data, "next", MAX_NEXT_LENGTH + 1))
@@ -139,7 +145,7 @@ class AuthController(Controller):
                 username,
                 password,
                 address=client_address(request),
-                staff_totp_required=request.app.state.settings.staff_totp_required,
+                staff_totp_required=settings.staff_totp_required,
                 now=datetime.fromtimestamp(time.time(), UTC),
             )
             if tried.answer is Answer.SIGNED_IN:
@@ -191,17 +197,18 @@ class AuthController(Controller):
     # --- Asan İmza -----------------------------------------------------------------------
 
     @get("/login/asan", name="login_asan")
-    async def asan_form(self, request: Request, next: FromQuery[str | None] = None) -> Response:
-        if _asan(request) is None:
+    async def asan_form(
+        self, request: Request, asan: AsanSignIn, next: FromQuery[str | None] = None
+    ) -> Response:
+        if asan is None:
             return Redirect("/login/asan/unavailable", status_code=303)
         return Template(
             "auth/asan.html.j2", context={"values": {}, "errors": {}, "next": bounded_next(next)}
         )
 
     @post("/login/asan", name="login_asan_submit")
-    async def asan_submit(self, request: Request, data: FormData) -> Response:
-        service = _asan(request)
-        if service is None:
+    async def asan_submit(self, request: Request, asan: AsanSignIn, data: FormData) -> Response:
+        if asan is None:
             return redirect(request, "/login/asan/unavailable")
         raw_phone = field(data, "phone", 40)
         user_id = field(data, "user_id", 32)
@@ -224,7 +231,7 @@ class AuthController(Controller):
                 next=next_path,
             )
         pending = await asan_signin.start(
-            service, phone=phone, user_id=user_id, language=i18n.get_language()
+            asan, phone=phone, user_id=user_id, language=i18n.get_language()
         )
         # The sign-in flow starts: now (not before) the visitor gets a short-lived record.
         request.session[PENDING_ASAN] = pending.to_session()
@@ -232,12 +239,13 @@ class AuthController(Controller):
         return redirect(request, "/login/asan/wait")
 
     @get("/login/asan/wait", name="login_asan_wait")
-    async def asan_wait(self, request: Request) -> Response:
-        service = _asan(request)
+    async def asan_wait(
+        self, request: Request, asan: AsanSignIn, settings: AppSettings
+    ) -> Response:
         pending = asan_signin.PendingSignIn.from_session(request.session.get(PENDING_ASAN))
-        if service is None or pending is None:
+        if asan is None or pending is None:
             return redirect(request, "/login/asan")
-        result = await asan_signin.poll(service, pending)
+        result = await asan_signin.poll(asan, pending)
         if result.outcome is asan_signin.Outcome.SIGNED_IN:
             return await _finish_sign_in(
                 request,
@@ -252,7 +260,7 @@ class AuthController(Controller):
         else:
             request.session.pop(PENDING_ASAN, None)  # single use: start again
         expires_at = datetime.fromtimestamp(pending.expires_at, UTC)
-        ttl = request.app.state.settings.asan_simulator_ttl_seconds
+        ttl = settings.asan_simulator_ttl_seconds
         return render(
             request,
             "auth/asan_wait.html.j2",
@@ -270,12 +278,13 @@ class AuthController(Controller):
     # --- E-Gov identity (OpenID Connect) --------------------------------------------------
 
     @get("/login/egov", name="login_egov")
-    async def egov_start(self, request: Request, next: FromQuery[str | None] = None) -> Response:
-        service = _egov(request)
-        if service is None:
+    async def egov_start(
+        self, request: Request, egov: EgovSignIn, next: FromQuery[str | None] = None
+    ) -> Response:
+        if egov is None:
             return Redirect("/login/egov/unavailable", status_code=303)
         try:
-            url, pending = await service.start(_absolute_url(request, EGOV_CALLBACK))
+            url, pending = await egov.start(_absolute_url(request, EGOV_CALLBACK))
         except EgovSignInError as exc:
             return _sign_in_failed("egov", exc.failure, exc)
         # The sign-in flow starts: now (not before) the visitor gets a short-lived record.
@@ -284,14 +293,13 @@ class AuthController(Controller):
         return Redirect(url, status_code=303)
 
     @get(EGOV_CALLBACK, name="login_egov_callback")
-    async def egov_callback(self, request: Request) -> Response:
-        service = _egov(request)
-        if service is None:
+    async def egov_callback(self, request: Request, egov: EgovSignIn) -> Response:
+        if egov is None:
             return Redirect("/login/egov/unavailable", status_code=303)
         # Single use: whatever the answer, this state is spent.
         pending = PendingEgovSignIn.from_session(request.session.pop(PENDING_EGOV, None))
         try:
-            identity = await service.finish(pending, dict(request.query_params))
+            identity = await egov.finish(pending, dict(request.query_params))
         except EgovSignInError as exc:
             return _sign_in_failed("egov", exc.failure, exc)
         person = await accounts.record_verified_person(identity.fin, identity.full_name)
@@ -308,19 +316,24 @@ class AuthController(Controller):
 
     @get(E_IMZA_PATH, name="login_e_imza")
     async def e_imza_sign_in(
-        self, request: Request, next: FromQuery[str | None] = None
+        self, request: Request, e_imza_service: EImzaSignIn, next: FromQuery[str | None] = None
     ) -> Response:
-        service = _e_imza(request)
-        front = e_imza.front_headers(request, service)
+        front = e_imza.front_headers(request, e_imza_service)
         next_path = bounded_next(next)
         if front is None:
-            if service is not None and service.url and e_imza.VERIFY_HEADER not in request.headers:
+            if (
+                e_imza_service is not None
+                and e_imza_service.url
+                and e_imza.VERIFY_HEADER not in request.headers
+            ):
                 # To the front that asks for the certificate.
-                return Redirect(service.url + _next_query(next_path), status_code=303)
+                return Redirect(e_imza_service.url + _next_query(next_path), status_code=303)
             return Template("auth/unavailable.html.j2", context={"means": "e-imza"})
-        assert service is not None
+        assert e_imza_service is not None
         try:
-            subject = await e_imza.verify_front_certificate(front, service, now=datetime.now(UTC))
+            subject = await e_imza.verify_front_certificate(
+                front, e_imza_service, now=datetime.now(UTC)
+            )
         except e_imza.CertificateRefused as exc:
             return _sign_in_failed("e-imza", exc.refusal, exc)
         company = (subject.voen, subject.company_name) if subject.voen else None
@@ -356,13 +369,12 @@ class AuthController(Controller):
         return redirect(request, target)
 
     @post("/logout", name="logout")
-    async def logout(self, request: Request) -> Response:
+    async def logout(self, request: Request, egov: EgovSignIn) -> Response:
         auth = sessions.current_auth(request) or {}
         sessions.end_session(request, sessions.NOTICE_SIGNED_OUT)
-        service = _egov(request)
-        if auth.get("method") == "egov" and service is not None:
+        if auth.get("method") == "egov" and egov is not None:
             # Single logout: the provider ends its session too, then sends the browser back.
-            provider_logout = await service.logout_url(
+            provider_logout = await egov.logout_url(
                 id_token=auth.get("id_token"),
                 post_logout_redirect_uri=_absolute_url(request, "/"),
             )
@@ -386,18 +398,6 @@ class SessionController(Controller):
         store = request.app.stores.get(drafts.DRAFT_STORE)
         if not await drafts.save(store, current_user(request).person.id, form, data):
             raise NotFoundException()
-
-
-def _asan(request: Request) -> asan_signin.AsanService | None:
-    return request.app.state.get("asan")
-
-
-def _e_imza(request: Request) -> e_imza.EImzaService | None:
-    return request.app.state.get("e_imza")
-
-
-def _egov(request: Request) -> EgovService | None:
-    return request.app.state.get("egov")
 
 
 def _absolute_url(request: Request, path: str) -> str:

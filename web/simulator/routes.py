@@ -8,6 +8,7 @@ on a second device.
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
@@ -18,6 +19,7 @@ from web.identity.asan_imza import (
     WrongPin,
     normalize_az_mobile,
 )
+from web.identity.means import AsanSignIn
 from web.platform.forms import FormData, field, invalid_form
 from web.platform.i18n import gettext as _
 from web.platform.rendering import redirect, render, wants_fragment
@@ -26,11 +28,14 @@ from web.simulator.operator import AsanSimulator
 BASE = "/simulator/asan-imza"
 
 
-def _simulator(request: Request) -> AsanSimulator:
-    service = request.app.state.get("asan")
-    if service is None or service.simulator is None:
+def _simulator(asan: AsanSignIn) -> AsanSimulator:
+    """The simulated operator, handed to every page here as `simulator`: 404 without one."""
+    if asan is None or asan.simulator is None:
         raise NotFoundException()
-    return service.simulator
+    return asan.simulator
+
+
+Simulator = NamedDependency[AsanSimulator]
 
 
 def _phone_or_404(raw: str) -> str:
@@ -42,10 +47,14 @@ def _phone_or_404(raw: str) -> str:
 
 class AsanSimulatorController(Controller):
     path = BASE
+    dependencies = {"simulator": Provide(_simulator, sync_to_thread=False)}  # noqa: RUF012
 
     @get("/", name="simulator_home")
-    async def home(self, request: Request, phone: FromQuery[str | None] = None) -> Response:
-        _simulator(request)
+    async def home(
+        self,
+        simulator: Simulator,  # asked for so that an app without the simulator answers 404
+        phone: FromQuery[str | None] = None,
+    ) -> Response:
         if phone is None:
             return Template("simulator/home.html.j2", context={"values": {}, "errors": {}})
         normalized = normalize_az_mobile(phone)
@@ -56,9 +65,12 @@ class AsanSimulatorController(Controller):
 
     @get("/phone/{phone:str}", name="simulator_phone")
     async def phone(
-        self, request: Request, phone: FromPath[str], done: FromQuery[str | None] = None
+        self,
+        request: Request,
+        simulator: Simulator,
+        phone: FromPath[str],
+        done: FromQuery[str | None] = None,
     ) -> Response:
-        simulator = _simulator(request)
         number = _phone_or_404(phone)
         sim = await simulator.get_phone(number)
         pending = await simulator.pending_for(number) if sim else None
@@ -73,9 +85,8 @@ class AsanSimulatorController(Controller):
 
     @get("/phone/{phone:str}/pin", name="simulator_pin")
     async def pin_form(
-        self, request: Request, phone: FromPath[str], tx: FromQuery[str]
+        self, request: Request, simulator: Simulator, phone: FromPath[str], tx: FromQuery[str]
     ) -> Response:
-        simulator = _simulator(request)
         number = _phone_or_404(phone)
         pending = await simulator.pending_for(number)
         if pending is None or pending.id != tx:
@@ -85,8 +96,9 @@ class AsanSimulatorController(Controller):
         )
 
     @post("/phone/{phone:str}/confirm", name="simulator_confirm")
-    async def confirm(self, request: Request, phone: FromPath[str], data: FormData) -> Response:
-        simulator = _simulator(request)
+    async def confirm(
+        self, request: Request, simulator: Simulator, phone: FromPath[str], data: FormData
+    ) -> Response:
         number = _phone_or_404(phone)
         tx = field(data, "tx", 100)
         pin1 = field(data, "pin1", 16)
@@ -108,8 +120,9 @@ class AsanSimulatorController(Controller):
         return redirect(request, f"{BASE}/phone/{number}?done=signed")
 
     @post("/phone/{phone:str}/refuse", name="simulator_refuse")
-    async def refuse(self, request: Request, phone: FromPath[str], data: FormData) -> Response:
-        simulator = _simulator(request)
+    async def refuse(
+        self, request: Request, simulator: Simulator, phone: FromPath[str], data: FormData
+    ) -> Response:
         number = _phone_or_404(phone)
         try:
             await simulator.refuse(field(data, "tx", 100), number)
