@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from web.identity import accounts
 from web.identity.asan_imza import (
@@ -34,10 +34,6 @@ from web.identity.asan_imza.db_store import DatabaseReplayGuard
 from web.identity.asan_imza.pki import DemoCA
 from web.platform.i18n import gettext as _
 from web.settings import Settings
-
-if TYPE_CHECKING:  # the simulator is imported only where it is built, in simulator mode
-    from web.simulator.operator import AsanSimulator
-    from web.simulator.store import DatabaseSimulatorStore
 
 
 class Outcome(StrEnum):
@@ -73,8 +69,11 @@ class AsanService:
     trusted_ca_pem: bytes
     replay_guard: ReplayGuard
     revocation: RevocationChecker | None = None
-    simulator: AsanSimulator | None = None
-    simulator_store: DatabaseSimulatorStore | None = None
+    # Simulator mode only: web.simulator's AsanSimulator and DatabaseSimulatorStore. Typed Any so
+    # that handlers given this service (Litestar/msgspec read its annotations at run time) need
+    # no import of the simulator package.
+    simulator: Any = None
+    simulator_store: Any = None
 
 
 @dataclass
