@@ -149,9 +149,48 @@ def test_yaml_documents_params_and_examples(name: str) -> None:
     for param in params:
         assert {"name", "type", "required", "description"} <= param.keys(), param
     examples = spec.get("examples") or []
-    assert 2 <= len(examples) <= 5, f"{name}.yaml should have 2-5 examples"
+    shown = [example for example in examples if not example.get("hidden")]
+    assert 2 <= len(shown) <= 5, f"{name}.yaml should have 2-5 (not hidden) examples"
     names = [example["name"] for example in examples]
     assert len(names) == len(set(names)), "example names must be unique"
+
+
+def undocumented_keys(values: Any, documented: list[dict[str, Any]], path: str) -> list[str]:
+    """Keys in example `values` that the `documented` params list does not name; nested
+    objects (and lists of objects) are checked against their own documented `params`."""
+    if isinstance(values, list):
+        return [
+            key
+            for index, item in enumerate(values)
+            for key in undocumented_keys(item, documented, f"{path}[{index}]")
+        ]
+    if not isinstance(values, dict):
+        return []
+    by_name = {param["name"]: param for param in documented}
+    missing = []
+    for key, value in values.items():
+        if key not in by_name:
+            missing.append(f"{path}.{key}")
+        elif by_name[key].get("params"):
+            missing += undocumented_keys(value, by_name[key]["params"], f"{path}.{key}")
+    return missing
+
+
+@pytest.mark.parametrize("name", COMPONENT_NAMES)
+def test_every_example_key_is_a_documented_param(name: str) -> None:
+    spec = load_spec(name)
+    for example in spec.get("examples") or []:
+        missing = undocumented_keys(example.get("params") or {}, spec["params"], "params")
+        assert not missing, f"{name} example {example['name']!r}: undocumented {missing}"
+
+
+def test_undocumented_nested_key_is_reported() -> None:
+    documented = [{"name": "items", "params": [{"name": "text"}]}, {"name": "id"}]
+    values = {"id": "x", "items": [{"text": "a"}, {"text": "b", "colour": "red"}], "extra": 1}
+    assert undocumented_keys(values, documented, "params") == [
+        "params.items[1].colour",
+        "params.extra",
+    ]
 
 
 def test_no_inline_script_style_or_handlers_in_templates() -> None:
