@@ -143,7 +143,8 @@ class EgovService:
     ) -> EgovIdentity:
         """Check the provider's answer on the callback URL; the verified person, or raise."""
         state = params.get("state") or ""
-        if pending is None or not secrets.compare_digest(state, pending.state):
+        # Bytes: compare_digest refuses non-ASCII text (a TypeError, i.e. a 500).
+        if pending is None or not secrets.compare_digest(state.encode(), pending.state.encode()):
             raise EgovSignInError(Failure.STALE, "no sign-in under way with this state")
         if params.get("iss") and params["iss"] != self.issuer:  # RFC 9207: mix-up defence
             raise EgovSignInError(Failure.REJECTED, "the answer names another issuer")

@@ -98,8 +98,13 @@ class RotatingSessionBackend(ServerSideSessionBackend):
             and self.serialize_data(scope_session, connection.scope) == state.get(_LOADED)
         ):
             return  # unchanged: the record and the cookie already hold it
+        store = self.config.get_store_from_app(connection.scope["app"])
+        if known and not rotate and not await store.exists(old_id):
+            # Signed out (or expired) while this request ran: never write the record back.
+            await super().store_in_message(Empty, message, connection)
+            return
         if rotate and known:
-            await self.delete(old_id, store=self.config.get_store_from_app(connection.scope["app"]))
+            await self.delete(old_id, store=store)
         signed_in = bool(scope_session.get(AUTH_KEY))
         token = _ttl.set(ABSOLUTE_TIMEOUT_SECONDS if signed_in else PRE_SIGN_IN_SECONDS)
         try:

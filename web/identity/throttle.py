@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from litestar.stores.base import Store
 
 from models.identity import normalize_username
+from web.platform.middleware import limit_key
 
 STORE_NAME = "sign_in_throttle"
 PAIR_FREE_FAILURES = 5
@@ -55,7 +56,7 @@ class SignInThrottle:
 
     def _keys(self, username: str, address: str) -> tuple[str, str]:
         name = normalize_username(username)
-        return _key("pair", name, address), _key("account", name)
+        return _key("pair", name, limit_key(address)), _key("account", name)
 
     async def _read(self, key: str) -> _Counter:
         raw = await self._store.get(key)

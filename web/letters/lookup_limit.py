@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from limits import RateLimitItemPerMinute
 
+from web.platform.middleware import limit_key
 from web.platform.rate_limits import RateLimits
 
 
@@ -18,4 +19,4 @@ async def allow_lookup(limits: RateLimits, *, person_id: int, address: str, limi
     item = RateLimitItemPerMinute(limit)
     if not await limits.hit(item, "lookup-person", str(person_id), exact=True):
         return False  # the address is not counted then: one round trip
-    return await limits.hit(item, "lookup-address", address, exact=True)
+    return await limits.hit(item, "lookup-address", limit_key(address), exact=True)

@@ -62,6 +62,21 @@ def client_address(connection: ASGIConnection) -> str:
     return client[0] if client else "unknown"
 
 
+def limit_key(address: str) -> str:
+    """The key rate limits and throttles count an address under. An IPv6 client counts by
+    its /64: one host is commonly given a whole /64, so counting single addresses would let
+    it rotate through 2^64 keys. IPv4 (also IPv4-mapped IPv6) counts as it is."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 def proxy_headers_middleware_factory(settings: Settings):
     """Behind a reverse proxy every request comes from the proxy's address. When the peer is
     one of `TRUSTED_PROXIES` (addresses/CIDRs), the client is taken from `X-Forwarded-For`,

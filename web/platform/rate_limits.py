@@ -31,7 +31,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 from redis.asyncio import BlockingConnectionPool
 
-from web.platform.middleware import client_address
+from web.platform.middleware import client_address, limit_key
 from web.settings import Settings
 
 KEY_PREFIX = "egomruk-limits"
@@ -103,7 +103,7 @@ class RateLimitMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         counted = self.counts is None or self.counts(scope)
         if counted and not await self.limits.hit(
-            self.item, self.name, client_address(Request(scope)), exact=self.exact
+            self.item, self.name, limit_key(client_address(Request(scope))), exact=self.exact
         ):
             raise TooManyRequestsException()
         await next_app(scope, receive, send)
