@@ -158,7 +158,8 @@ async def test_readiness_names_storage_low_on_space(settings):
         client.app.state.storage.min_free_bytes = 1 << 62  # more than any disk has
         ready = await client.get("/healthz/ready")
         assert ready.status_code == 503
-        assert "below the minimum" in ready.json()["checks"]["storage"]
+        # Which check failed, not why: the reason is in the log (anyone may ask this page).
+        assert ready.json()["checks"]["storage"] == "unavailable"
         assert ready.json()["checks"]["database"] == "ok"
 
 

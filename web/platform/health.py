@@ -25,6 +25,7 @@ log = structlog.get_logger("egomruk.health")
 RETRY_AFTER_SECONDS = 30
 CHECK_TIMEOUT_SECONDS = 3.0
 OK = "ok"
+UNAVAILABLE = "unavailable"
 
 REDIS_OUTAGES = (redis_errors.ConnectionError, redis_errors.TimeoutError)
 DATABASE_OUTAGES = (
@@ -59,12 +60,15 @@ async def _check(name: str, probe: Callable[[], Awaitable[Any]]) -> tuple[str, s
         result = await asyncio.wait_for(probe(), CHECK_TIMEOUT_SECONDS)
     except TimeoutError:
         return name, f"no answer within {CHECK_TIMEOUT_SECONDS:g} s"
-    except Exception as exc:  # the reason is for operators: type only, details in the log
+    except Exception as exc:  # the reason is for operators: in the log, not the answer
         log.warning("readiness_check_failed", check=name, error=repr(exc))
-        return name, f"unavailable ({type(exc).__name__})"
+        return name, UNAVAILABLE
     if isinstance(result, tuple):  # storage_ready's (ready, reason)
         ready, reason = result
-        return name, OK if ready else reason
+        if not ready:
+            # Anyone may ask: the reason (bucket, endpoint, free bytes) goes to the log only.
+            log.warning("readiness_check_failed", check=name, error=reason)
+            return name, UNAVAILABLE
     return name, OK
 
 
