@@ -98,3 +98,18 @@ async def test_a_state_outside_ascii_on_the_egov_callback_is_refused_not_a_500(s
             "/login/egov/callback?code=c&state=%C3%B6", follow_redirects=False
         )
     assert answer.status_code < 500
+
+
+def test_pg_dump_and_restore_get_the_password_outside_their_command_line(settings):
+    from dataclasses import replace
+
+    from web.storage.backup import pg_tool_connection
+
+    with_password = replace(
+        settings, database_url="postgres://app:s3cr%40t@db.internal:5433/egomruk"
+    )
+    dbname, env = pg_tool_connection(with_password)
+    assert dbname == "postgresql://app@db.internal:5433/egomruk"
+    assert env["PGPASSWORD"] == "s3cr@t"
+    without = replace(settings, database_url="postgres://postgres@127.0.0.1:5432/egomruk")
+    assert pg_tool_connection(without)[0] == "postgresql://postgres@127.0.0.1:5432/egomruk"

@@ -35,6 +35,7 @@ import sqlite3
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from web.settings import Settings
 from web.storage.check import KEY_COLUMNS
@@ -151,6 +152,22 @@ def _postgres_url(settings: Settings) -> str:
     return "postgresql://" + settings.database_url.split("://", 1)[1]
 
 
+def pg_tool_connection(settings: Settings) -> tuple[str, dict[str, str]]:
+    """(`--dbname` without the password, the child's environment with PGPASSWORD): a
+    password on the command line is readable by every local user in the process list."""
+    parts = urlsplit(_postgres_url(settings))
+    env = dict(os.environ)
+    if parts.password is None:
+        return parts.geturl(), env
+    env["PGPASSWORD"] = unquote(parts.password)
+    user = f"{parts.username}@" if parts.username else ""
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{user}{host}{port}")), env
+
+
 # --------------------------------------------------------------------------- backup
 
 
@@ -181,6 +198,7 @@ async def _dump_postgres(settings: Settings, target: Path) -> list[str]:
         await transaction.start()
         snapshot = await connection.fetchval("SELECT pg_export_snapshot()")
         keys = [row[0] for query in _key_queries() for row in await connection.fetch(query)]
+        dbname, env = pg_tool_connection(settings)
         process = await asyncio.create_subprocess_exec(
             "pg_dump",
             f"--snapshot={snapshot}",
@@ -188,8 +206,9 @@ async def _dump_postgres(settings: Settings, target: Path) -> list[str]:
             "--no-owner",
             "--no-privileges",
             f"--file={target}",
-            f"--dbname={_postgres_url(settings)}",
+            f"--dbname={dbname}",
             stderr=asyncio.subprocess.PIPE,
+            env=env,
         )
         _, error = await process.communicate()
         await transaction.rollback()
@@ -345,15 +364,17 @@ async def _restore_database(settings: Settings, directory: Path, manifest: Manif
         return
     if shutil.which("pg_restore") is None:
         raise BackupError("pg_restore is not installed (Debian: postgresql-client)")
+    dbname, env = pg_tool_connection(settings)
     process = await asyncio.create_subprocess_exec(
         "pg_restore",
         "--no-owner",
         "--no-privileges",
         "--exit-on-error",
         "--single-transaction",
-        f"--dbname={_postgres_url(settings)}",
+        f"--dbname={dbname}",
         str(dump),
         stderr=asyncio.subprocess.PIPE,
+        env=env,
     )
     _, error = await process.communicate()
     if process.returncode != 0:
