@@ -37,12 +37,6 @@ def storage_environment(request) -> dict[str, str]:
     return server.environment("portal")
 
 
-@pytest.fixture(autouse=True)
-def _no_connection_pile_up(test_database: TestDatabase) -> Iterator[None]:
-    yield
-    test_database.close_idle_connections()
-
-
 @pytest.fixture(scope="session")
 def settings(test_database: TestDatabase, storage_environment: dict[str, str]):
     from web.platform import db

@@ -19,10 +19,6 @@ from dataclasses import dataclass
 import pytest
 
 DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
-END_IDLE_CONNECTIONS = (
-    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-    "WHERE datname = $1 AND pid <> pg_backend_pid() AND state = 'idle'"
-)
 
 
 @dataclass
@@ -31,15 +27,6 @@ class TestDatabase:
     url: str | None  # None: the default SQLite file under DATA_DIR
     _admin_url: str | None = None
     _name: str | None = None
-
-    def close_idle_connections(self) -> None:
-        """End the idle connections to the test database. Tests drive the ORM from their own
-        event loop beside the app's; Tortoise 1.x then reconnects and leaves the old pool's
-        connection open (TortoiseLoopSwitchWarning). About one a test piled up past the
-        server's 100 connections in a whole run; nothing in-process uses them afterwards
-        (asyncpg's pool reconnects a connection that was ended)."""
-        if self.kind == "postgres" and self._name:
-            run_sync(_execute(self._admin_url, END_IDLE_CONNECTIONS, self._name))
 
     def drop(self) -> None:
         if self.kind == "postgres" and self._name:
