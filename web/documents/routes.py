@@ -57,6 +57,30 @@ def _kind_items() -> list[dict[str, str]]:
     ]
 
 
+def _search_results(
+    request: Request,
+    template: str,
+    path: str,
+    values: dict[str, Any],
+    page: Any,
+    context: dict[str, Any],
+) -> Template:
+    """A search's results: the page links and the pushed URL keep what was typed."""
+    context.update(
+        page=page,
+        pagination=pagination_params(
+            page.number, page.pages, lambda n: _search_url(path, values, n)
+        ),
+    )
+    return render(
+        request,
+        template,
+        context,
+        fragment="search",
+        push_url=_search_url(path, values, page.number),
+    )
+
+
 def _search_url(path: str, values: dict[str, Any], page: int) -> str:
     """The search's own URL; a three-field date goes as `from-day`, `from-month`, `from-year`."""
     flat: dict[str, str] = {}
@@ -141,18 +165,10 @@ class DocumentsController(Controller):
                 "from": parts_of(period.start) if default_period else values["from"],
                 "to": parts_of(period.end) if default_period else values["to"],
             },
-            page=page,
             kind_labels=documents.KIND_LABELS,
-            pagination=pagination_params(
-                page.number, page.pages, lambda n: _search_url("/documents", values, n)
-            ),
         )
-        return render(
-            request,
-            "documents/index.html.j2",
-            context,
-            fragment="search",
-            push_url=_search_url("/documents", values, page.number),
+        return _search_results(
+            request, "documents/index.html.j2", "/documents", values, page, context
         )
 
     @get("/obligation", name="documents_obligation")
@@ -359,18 +375,8 @@ class OfficerDocumentsController(Controller):
             AuditAction.SEARCH,
             detail=urlencode({k: v for k, v in values.items() if v}) + f" → {page.total}",
         )
-        context.update(
-            page=page,
-            pagination=pagination_params(
-                page.number, page.pages, lambda n: _search_url("/officer/documents", values, n)
-            ),
-        )
-        return render(
-            request,
-            "documents/officer_search.html.j2",
-            context,
-            fragment="search",
-            push_url=_search_url("/officer/documents", values, page.number),
+        return _search_results(
+            request, "documents/officer_search.html.j2", "/officer/documents", values, page, context
         )
 
     @get("/{document_id:int}", name="officer_document_detail")
