@@ -14,7 +14,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
 from models.identity import Account, Role
-from web.identity import accounts, asan_signin, drafts, e_imza, password_signin, sessions
+from web.identity import accounts, asan_signin, authority, drafts, e_imza, password_signin, sessions
 from web.identity.asan_imza import normalize_az_mobile
 from web.identity.egov_oidc import EgovSignInError, PendingEgovSignIn
 from web.identity.guards import current_user, signed_in
@@ -83,13 +83,26 @@ def _next_query(next_path: str) -> str:
 
 
 async def _finish_sign_in(
-    request: Request, *, person_id: int, role: Role, method: str, target: str, **extra: str
+    request: Request,
+    *,
+    person_id: int,
+    role: Role,
+    method: str,
+    target: str,
+    account_id: int | None = None,
+    **extra: str,
 ) -> Response:
     """Fresh session id, then the party choice when there is one, else straight on.
 
     `extra` is kept with the sign-in (E-Gov identity keeps its ID token for the logout)."""
     target = safe_next_path(target, "/")
-    signed_in = await complete_sign_in(person_id=person_id, role=role, method=method)
+    # Read before the database (see `authority.snapshot`).
+    version = await authority.read_version(
+        sessions.store_of(request), request.app.state.settings.secret_key, person_id
+    )
+    signed_in = await complete_sign_in(
+        person_id=person_id, role=role, method=method, version=version, account_id=account_id
+    )
     sessions.begin_session(request, {**signed_in.auth, **extra})
     log.info("signed_in", method=method, person_id=person_id, role=str(role))
     if signed_in.must_choose_party:
@@ -154,6 +167,7 @@ class AuthController(Controller):
                     person_id=tried.account.person_id,
                     role=tried.account.role,
                     method="password",
+                    account_id=tried.account.id,
                     target=next_path,
                 )
             if tried.answer is Answer.TOTP_NEXT:
@@ -187,6 +201,7 @@ class AuthController(Controller):
                 person_id=account.person_id,
                 role=account.role,
                 method="password",
+                account_id=account.id,
                 target=pending.get("next", "/"),
             )
         errors = {
