@@ -22,6 +22,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
 from tortoise.functions import Count, Sum
 
 from models.documents import (
@@ -208,15 +209,26 @@ async def period_count(party_id: int, period: Period | None, *, include_mistaken
     return documents if include_mistaken else documents - (row["mistaken_sum"] or 0)
 
 
-async def _days_shown(
-    party_id: int, period: Period | None, *, include_mistaken: bool
-) -> list[tuple[date, int]]:
-    """The period's days with documents to show, and how many each, newest first."""
-    days = await (
-        party_tallies(party_id, period).order_by("-day").values_list("day", "documents", "mistaken")
-    )
-    shown = [(day, n if include_mistaken else n - mistaken) for day, n, mistaken in days]
-    return [(day, count) for day, count in shown if count > 0]
+def tally_days(party_id: int, period: Period | None, *, include_mistaken: bool, limit: int):
+    """The period's newest `limit` days with documents to show: (day, documents, mistaken)."""
+    query = party_tallies(party_id, period)
+    if include_mistaken:
+        query = query.filter(documents__gt=0)
+    else:
+        query = query.filter(documents__gt=F("mistaken"))
+    return query.order_by("-day").limit(limit).values_list("day", "documents", "mistaken")
+
+
+def seek_page_ids(query, days: list[tuple[date, int, int]], skip: int, *, include_mistaken: bool):
+    """The ids of the page after `skip` documents: the newer days (from the tallies) are
+    passed whole, so the index is read only from the end of the day the page starts in."""
+    for day, documents, mistaken in days:
+        count = documents if include_mistaken else documents - mistaken
+        if skip < count:
+            before = db_datetime(start_of_day(day + timedelta(days=1)))
+            return page_ids(query.filter(created_at__lt=before), 1, skip)
+        skip -= count
+    return page_ids(query, 1, skip)  # the tallies fell short (drift): plain OFFSET
 
 
 async def party_page(
@@ -228,26 +240,21 @@ async def party_page(
     with_party: bool = False,
 ) -> Page:
     """One page of one party's documents, newest first, at a cost that grows with neither
-    the party's documents nor the page number: the count sums the day tallies; page 1 reads
-    its 20 ids from the end of the (party, entered, id) index; a later page finds, in the
-    tallies, the day its first document was entered on, and skips only within that day."""
+    the party's documents nor (much) the page number: the count sums the day tallies; page
+    1 reads its 20 ids from the end of the (party, entered, id) index; a later page finds in
+    the tallies the day its first document was entered on and skips only within that day.
+    (Each day read has a document to show, so page n reads at most 20·(n−1)+1 days.)"""
     query = party_documents(party_id, period, include_mistaken=include_mistaken)
-    if page <= 1:
-        total = await period_count(party_id, period, include_mistaken=include_mistaken)
-        ids = list(await page_ids(query, 1)) if total else []
-        return Page(items=await _rows_of(ids, with_party=with_party), total=total, number=1)
-    days = await _days_shown(party_id, period, include_mistaken=include_mistaken)
-    total = sum(count for _day, count in days)
-    number = min(page, max(1, ceil(total / PAGE_SIZE)))
+    total = await period_count(party_id, period, include_mistaken=include_mistaken)
+    number = min(max(page, 1), max(1, ceil(total / PAGE_SIZE)))
     skip = (number - 1) * PAGE_SIZE
-    for day, count in days:
-        if skip < count:
-            # The newer days are skipped whole: the page starts within this one.
-            before = db_datetime(start_of_day(day + timedelta(days=1)))
-            query = query.filter(created_at__lt=before)
-            break
-        skip -= count
-    ids = list(await page_ids(query, number, skip)) if total else []
+    if not total:
+        ids = []
+    elif not skip:
+        ids = list(await page_ids(query, 1))
+    else:
+        days = await tally_days(party_id, period, include_mistaken=include_mistaken, limit=skip + 1)
+        ids = list(await seek_page_ids(query, days, skip, include_mistaken=include_mistaken))
     return Page(items=await _rows_of(ids, with_party=with_party), total=total, number=number)
 
 
