@@ -248,11 +248,13 @@ class DocumentsController(Controller):
         opt={"exclude_from_csrf": True, **SKIP_COMPRESSION},  # checked in receive_form
         request_max_body_size=None,  # receive_form applies the settings' limit
     )
-    async def create(self, request: Request, settings: AppSettings) -> Response | Template:
+    async def create(
+        self, request: Request, settings: AppSettings, storage: FileStorage
+    ) -> Response | Template:
         user = _user(request)
         if await documents.acknowledgment_of(user.party) is None:
             return redirect(request, "/documents/new")
-        async with receiving_files(request) as (batch, received):
+        async with receiving_files(request, storage, settings) as (batch, received):
             values: dict[str, Any] = {
                 name: received.get(name, 5000, multiline=name == "note")
                 for name in ("kind", "number", "declaration_number", "note")
