@@ -35,8 +35,14 @@ from models.documents import (
     ObligationAcknowledgment,
 )
 from models.identity import Party, Person
-from web.platform.forms import DateError, check_date, date_from_text, date_parts, parts_of
-from web.platform.i18n import gettext as _
+from web.platform.forms import (
+    DATE_PARTS,
+    Problem,
+    date_from_text,
+    date_parts,
+    parts_of,
+    read_date,
+)
 from web.platform.i18n import lazy_gettext as _l
 from web.platform.idempotency import AlreadySaved
 from web.platform.portal_time import db_datetime, start_of_day, utcnow
@@ -104,23 +110,19 @@ def period_parts(query: Any, name: str) -> dict[str, str]:
 
 def parse_period(
     from_parts: dict[str, str], to_parts: dict[str, str], today: date, *, optional: bool = False
-) -> tuple[Period | None, dict[str, str]]:
-    """The period a search asks for (two three-field dates), or errors keyed by field id
-    (`from`, `to`). Nothing typed: the last 30 days (or no period at all when `optional`)."""
+) -> tuple[Period | None, list[Problem]]:
+    """The period a search asks for (two three-field dates), or its problems (inputs `from`,
+    `to`). Nothing typed: the last 30 days (or no period at all when `optional`)."""
     if not any(from_parts.values()) and not any(to_parts.values()):
-        return (None if optional else default_period(today)), {}
-    errors: dict[str, str] = {}
-    start, from_error = check_date(from_parts, missing=_("Enter the first day of the period"))
-    end, to_error = check_date(to_parts, missing=_("Enter the last day of the period"))
-    if from_error:
-        errors["from"] = from_error
-    if to_error:
-        errors["to"] = to_error
+        return (None if optional else default_period(today)), []
+    start, from_problem = read_date(from_parts, "from", missing="from_missing")
+    end, to_problem = read_date(to_parts, "to", missing="to_missing")
+    problems = [problem for problem in (from_problem, to_problem) if problem]
     if start and end and start > end:
-        errors["to"] = DateError(_("The last day must be the same as or after the first day"))
-    if errors:
-        return None, errors
-    return Period(start, end), {}  # type: ignore[arg-type]
+        problems.append(Problem("period_reversed", "to", {"parts": DATE_PARTS}))
+    if problems:
+        return None, problems
+    return Period(start, end), []  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- listing
@@ -314,43 +316,55 @@ def normalize_declaration_number(raw: str) -> str:
 
 def validate_details(
     values: dict[str, Any], today: date
-) -> tuple[DocumentDetails | None, dict[str, str]]:
-    """Check the typed fields of “Yeni sənəd” (`issued_on` as `{day, month, year}`). Errors are
-    keyed by field name, in form order."""
-    errors: dict[str, str] = {}
+) -> tuple[DocumentDetails | None, list[Problem]]:
+    """Check the typed fields of “Yeni sənəd” (`issued_on` as `{day, month, year}`); the
+    problems come in form order."""
+    problems: list[Problem] = []
     kind = values.get("kind", "")
     if kind not in DocumentKind._value2member_map_:
-        errors["kind"] = _("Choose the type of the document")
+        problems.append(Problem("kind_missing", "kind"))
     number = values.get("number", "")
     if not number:
-        errors["number"] = _("Enter the number of the document")
+        problems.append(Problem("number_missing", "number"))
     elif len(number) > NUMBER_MAX:
-        errors["number"] = _("The number must be %(max)d characters or fewer", max=NUMBER_MAX)
-    issued_on, date_error = check_date(
-        values.get("issued_on") or {}, missing=_("Enter the date of the document")
+        problems.append(Problem("number_too_long", "number", {"max": NUMBER_MAX}))
+    issued_on, date_problem = read_date(
+        values.get("issued_on") or {}, "issued_on", missing="issued_on_missing"
     )
-    if date_error:
-        errors["issued_on"] = date_error
+    if date_problem:
+        problems.append(date_problem)
     elif issued_on > today:  # type: ignore[operator]
-        errors["issued_on"] = _("The date of the document cannot be in the future")
+        problems.append(Problem("issued_on_future", "issued_on"))
     declaration = normalize_declaration_number(values.get("declaration_number", ""))
     if declaration and not DECLARATION_NUMBER_RE.match(declaration):
-        errors["declaration_number"] = _(
-            "Enter the declaration number as on the declaration, for example %(example)s",
-            example=DECLARATION_NUMBER_EXAMPLE,
+        problems.append(
+            Problem(
+                "declaration_number_invalid",
+                "declaration_number",
+                {"example": DECLARATION_NUMBER_EXAMPLE},
+            )
         )
     note = values.get("note", "")
     if len(note) > NOTE_MAX:
-        errors["note"] = _("The note must be %(max)d characters or fewer", max=NOTE_MAX)
-    if errors:
-        return None, errors
+        problems.append(Problem("note_too_long", "note", {"max": NOTE_MAX}))
+    if problems:
+        return None, problems
     return DocumentDetails(
         kind=DocumentKind(kind),
         number=number,
         issued_on=issued_on,  # type: ignore[arg-type]
         declaration_number=declaration or None,
         note=note or None,
-    ), {}
+    ), []
+
+
+def reason_problems(reason: str) -> list[Problem]:
+    """Why a “Səhvən daxil edilib” reason cannot be kept: missing or too long."""
+    if not reason:
+        return [Problem("reason_missing", "reason")]
+    if len(reason) > REASON_MAX:
+        return [Problem("reason_too_long", "reason", {"max": REASON_MAX})]
+    return []
 
 
 async def used_bytes(party: Party, connection: BaseDBAsyncClient | None = None) -> int:
@@ -437,6 +451,15 @@ FIN_OR_VOEN_RE = re.compile(r"\A(?:[A-Z0-9]{7}|[0-9]{10})\Z")
 
 def normalize_party_identifier(raw: str) -> str:
     return "".join(raw.split()).upper()
+
+
+def officer_search_problems(identifier: str, declaration_number: str) -> list[Problem]:
+    """An officer's search names a party (a FIN or a VÖEN) or a declaration number."""
+    if identifier and not FIN_OR_VOEN_RE.match(identifier):
+        return [Problem("party_invalid", "party")]
+    if not identifier and not declaration_number:
+        return [Problem("party_or_declaration_missing", "party")]
+    return []
 
 
 async def officer_search(
