@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Request
@@ -46,6 +46,7 @@ NOTICE_SIGNED_OUT = "signed_out"
 PRE_SIGN_IN_SECONDS = 10 * 60
 _KNOWN_ID = "session_id_known"  # the cookie's id names a record this server stored
 _LOADED = "session_as_loaded"  # the record's bytes as read: unchanged ones are not written back
+_READ_ID = "session_read_id"  # the id the record was read under
 _GONE = "session_gone"  # a write-back found the record deleted: never write it again
 AUTHORITY_KEY = "authority_version"  # (person tag, authority.Version), read with the record
 # `seen` (the idle timeout's clock) is written back at most this often (a tenth of a short
@@ -86,6 +87,7 @@ class RotatingSessionBackend(ServerSideSessionBackend):
             state[AUTHORITY_KEY] = (person_tag, authority.Version.parse(token, ended))
         if raw is None:
             return {}
+        state[_READ_ID] = session_id
         data = self.deserialize_data(raw)
         state[_KNOWN_ID] = bool(data)
         if data:
@@ -105,15 +107,13 @@ class RotatingSessionBackend(ServerSideSessionBackend):
             return state[_NEW_ID]
         return super().get_session_id(connection)
 
-    @staticmethod
-    def _person_tag(connection: ASGIConnection) -> str | None:
+    def _person_tag(self, connection: ASGIConnection) -> str | None:
         """The tag of the person signed in to this session, if any (see `authority`)."""
         session = connection.scope.get("session")
         auth = session.get(AUTH_KEY) if isinstance(session, dict) else None
         if not auth or auth.get("person_id") is None:
             return None
-        secret = connection.scope["app"].state.settings.secret_key
-        return authority.tag(secret, auth["person_id"])
+        return authority.tag(self.config.secret, auth["person_id"])
 
     async def set(self, session_id: str, data: bytes, store: Store) -> None:
         await store.set(session_id, data, expires_in=_ttl.get() or ABSOLUTE_TIMEOUT_SECONDS)
@@ -168,20 +168,18 @@ class RotatingSessionBackend(ServerSideSessionBackend):
 @dataclass
 class RotatingSessionConfig(ServerSideSessionConfig):
     _backend_class = RotatingSessionBackend  # type: ignore[assignment]
-
-
-def cookie_key(settings: Settings) -> str:
-    return "__Host-session" if settings.is_production else "session"
+    secret: str = field(default="", repr=False)  # keys the person's tag in ids (`authority`)
 
 
 def session_config(settings: Settings) -> RotatingSessionConfig:
     return RotatingSessionConfig(
-        key=cookie_key(settings),
+        key="__Host-session" if settings.is_production else "session",
         max_age=ABSOLUTE_TIMEOUT_SECONDS,
         secure=settings.is_production,
         httponly=True,
         samesite="lax",
         store=STORE_NAME,
+        secret=settings.secret_key,
         exclude=["^/static/", "^/healthz"],
     )
 
@@ -211,7 +209,7 @@ def pending_write(request: Request) -> KeyWrite | None:
     signed_in = bool(request.session.get(AUTH_KEY))
     return KeyWrite(
         store=store_of(request),
-        key=request.cookies.get(cookie_key(request.app.state.settings)),
+        key=state[_READ_ID],
         data=data,
         expires_in=ABSOLUTE_TIMEOUT_SECONDS if signed_in else PRE_SIGN_IN_SECONDS,
     )
@@ -246,8 +244,9 @@ def current_auth(request: Request) -> dict[str, Any] | None:
     return request.session.get(AUTH_KEY) if request.session else None
 
 
-def enforce_timeouts(request: Request) -> None:
-    """Called before every request: expire idle or old sessions, with a notice."""
+def enforce_timeouts(request: Request, idle_limit: int) -> None:
+    """Called before every request: expire sessions idle for over `idle_limit` seconds
+    (`SESSION_IDLE_SECONDS`) or too old, with a notice."""
     if "session" not in request.scope:  # static files and /healthz carry no session
         return
     session = request.session
@@ -257,7 +256,6 @@ def enforce_timeouts(request: Request) -> None:
     now = time.time()
     idle = now - session.get("seen", now)
     age = now - auth.get("signed_in_at", now)
-    idle_limit = request.app.state.settings.session_idle_seconds
     resolution = min(SEEN_RESOLUTION_SECONDS, idle_limit // 10)
     if idle > idle_limit + resolution or age > ABSOLUTE_TIMEOUT_SECONDS:
         end_session(request, NOTICE_EXPIRED)
