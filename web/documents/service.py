@@ -22,12 +22,14 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
-from tortoise.functions import Count
+from tortoise.expressions import F
+from tortoise.functions import Count, Sum
 
 from models.documents import (
     AuditAction,
     AuditEntry,
     ClearanceDocument,
+    DocumentDayTally,
     DocumentFile,
     DocumentKind,
     ObligationAcknowledgment,
@@ -145,31 +147,35 @@ def _in_period(query, period: Period | None):
     return query.filter(created_at__gte=first, created_at__lt=after)
 
 
-def page_ids(query, number: int):
-    """The ids of page `number`, newest first: read from the index, no table rows."""
+def page_ids(query, number: int, skip: int | None = None):
+    """The ids of page `number` (or after `skip` documents), newest first: read from the
+    (party, entered, id) index backwards, no table rows."""
     return (
         query.order_by("-created_at", "-id")
-        .offset((number - 1) * PAGE_SIZE)
+        .offset((number - 1) * PAGE_SIZE if skip is None else skip)
         .limit(PAGE_SIZE)
         .values_list("id", flat=True)
     )
 
 
-async def _page(query, page: int, *, with_party: bool = False) -> Page:
-    """One page, newest first, at a cost that does not grow with the party's documents:
-    the count and the page's ids come from the (party, mistaken, entered, id) index alone;
-    only the page's 20 rows are read, and only their files are counted."""
-    total = await query.count()
-    pages = max(1, ceil(total / PAGE_SIZE))
-    number = min(max(page, 1), pages)
-    ids = await page_ids(query, number)
+async def _rows_of(ids: list[int], *, with_party: bool = False) -> list[ClearanceDocument]:
+    """The page's documents with their file counts, in the order of `ids`."""
     if not ids:
-        return Page(items=[], total=total, number=number)
+        return []
     rows = ClearanceDocument.filter(id__in=ids).annotate(file_count=Count("files"))
     if with_party:
         rows = rows.prefetch_related("party")
     by_id = {document.id: document for document in await rows}
-    return Page(items=[by_id[id_] for id_ in ids], total=total, number=number)
+    return [by_id[id_] for id_ in ids]
+
+
+async def _page(query, page: int, *, with_party: bool = False) -> Page:
+    """One page of a search that is not one party's (a declaration number's documents: few,
+    read through its index): counted, then the page's ids, then their rows."""
+    total = await query.count()
+    number = min(max(page, 1), max(1, ceil(total / PAGE_SIZE)))
+    ids = list(await page_ids(query, number))
+    return Page(items=await _rows_of(ids, with_party=with_party), total=total, number=number)
 
 
 def party_documents(party_id: int, period: Period | None, *, include_mistaken: bool = False):
@@ -180,10 +186,84 @@ def party_documents(party_id: int, period: Period | None, *, include_mistaken: b
     return _in_period(query, period)
 
 
+def party_tallies(party_id: int, period: Period | None):
+    """The party's day tallies within the period (at most one row a day)."""
+    query = DocumentDayTally.filter(party_id=party_id)
+    if period is None:
+        return query
+    return query.filter(day__gte=period.start, day__lte=period.end)
+
+
+def tally_sum(party_id: int, period: Period | None):
+    """“Sayı” as one row: documents and those of them marked by mistake, summed by day."""
+    return (
+        party_tallies(party_id, period)
+        .annotate(documents_sum=Sum("documents"), mistaken_sum=Sum("mistaken"))
+        .values("documents_sum", "mistaken_sum")
+    )
+
+
+async def period_count(party_id: int, period: Period | None, *, include_mistaken: bool) -> int:
+    """How many documents the party entered in the period, from the day tallies: the cost
+    is one index entry per day with documents, whatever the number of documents."""
+    [row] = await tally_sum(party_id, period)
+    documents = row["documents_sum"] or 0
+    return documents if include_mistaken else documents - (row["mistaken_sum"] or 0)
+
+
+def tally_days(party_id: int, period: Period | None, *, include_mistaken: bool, limit: int):
+    """The period's newest `limit` days with documents to show: (day, documents, mistaken)."""
+    query = party_tallies(party_id, period)
+    if include_mistaken:
+        query = query.filter(documents__gt=0)
+    else:
+        query = query.filter(documents__gt=F("mistaken"))
+    return query.order_by("-day").limit(limit).values_list("day", "documents", "mistaken")
+
+
+def seek_page_ids(query, days: list[tuple[date, int, int]], skip: int, *, include_mistaken: bool):
+    """The ids of the page after `skip` documents: the newer days (from the tallies) are
+    passed whole, so the index is read only from the end of the day the page starts in."""
+    for day, documents, mistaken in days:
+        count = documents if include_mistaken else documents - mistaken
+        if skip < count:
+            before = db_datetime(start_of_day(day + timedelta(days=1)))
+            return page_ids(query.filter(created_at__lt=before), 1, skip)
+        skip -= count
+    return page_ids(query, 1, skip)  # the tallies fell short (drift): plain OFFSET
+
+
+async def party_page(
+    party_id: int,
+    period: Period | None,
+    page: int,
+    *,
+    include_mistaken: bool = False,
+    with_party: bool = False,
+) -> Page:
+    """One page of one party's documents, newest first, at a cost that grows with neither
+    the party's documents nor (much) the page number: the count sums the day tallies; page
+    1 reads its 20 ids from the end of the (party, entered, id) index; a later page finds in
+    the tallies the day its first document was entered on and skips only within that day.
+    (Each day read has a document to show, so page n reads at most 20·(n−1)+1 days.)"""
+    query = party_documents(party_id, period, include_mistaken=include_mistaken)
+    total = await period_count(party_id, period, include_mistaken=include_mistaken)
+    number = min(max(page, 1), max(1, ceil(total / PAGE_SIZE)))
+    skip = (number - 1) * PAGE_SIZE
+    if not total:
+        ids = []
+    elif not skip:
+        ids = list(await page_ids(query, 1))
+    else:
+        days = await tally_days(party_id, period, include_mistaken=include_mistaken, limit=skip + 1)
+        ids = list(await seek_page_ids(query, days, skip, include_mistaken=include_mistaken))
+    return Page(items=await _rows_of(ids, with_party=with_party), total=total, number=number)
+
+
 async def list_documents(
     party: Party, period: Period, *, page: int = 1, include_mistaken: bool = False
 ) -> Page:
-    return await _page(party_documents(party.id, period, include_mistaken=include_mistaken), page)
+    return await party_page(party.id, period, page, include_mistaken=include_mistaken)
 
 
 async def _with_details(document: ClearanceDocument | None) -> ClearanceDocument | None:
@@ -381,6 +461,12 @@ async def officer_search(
 ) -> Page:
     """Any party's documents (marked-by-mistake ones included) by FIN/VÖEN, declaration
     number and period."""
+    if identifier and not declaration_number:
+        parties = await Party.filter(identifier=identifier).limit(2).values_list("id", flat=True)
+        if len(parties) == 1:  # (a FIN and a VÖEN never look alike)
+            return await party_page(
+                parties[0], period, page, include_mistaken=True, with_party=True
+            )
     query = ClearanceDocument.all()
     if identifier:
         query = query.filter(party__identifier=identifier)
