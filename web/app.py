@@ -30,7 +30,7 @@ from web.identity import asan_signin
 from web.identity.asan_signin import build_asan_service
 from web.identity.e_imza import build_e_imza_service
 from web.identity.egov_oidc import build_egov_service
-from web.identity.guards import auth_context_middleware, provide_user
+from web.identity.guards import auth_context_middleware_factory, provide_user
 from web.identity.means import SIGN_IN_MEANS
 from web.identity.routes import AuthController, SessionController
 from web.identity.sessions import session_config
@@ -212,7 +212,7 @@ def create_app(
         middleware=[
             general_limit,
             session_config(settings).middleware,
-            auth_context_middleware,
+            auth_context_middleware_factory(settings),
         ],
         stores=StoreRegistry(default_factory=stores),
         state=State({"settings": settings}),

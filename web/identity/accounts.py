@@ -56,7 +56,7 @@ from models.identity import (
     normalize_username,
 )
 from web.identity.asan_imza.phone import normalize_az_mobile
-from web.platform.i18n import lazy_gettext as _l
+from web.platform.forms import Problem, Rejected
 
 __all__ = [
     "EQUALS_USERNAME",
@@ -105,11 +105,11 @@ TOTP_VALID_WINDOW = 1  # steps either side of the current one
 
 COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent / "common_passwords.txt"
 
-# Message ids of `password_problems` (English; the caller translates them with gettext).
-TOO_SHORT = _l("The password must be at least 8 characters long.")
-TOO_LONG = _l("The password must be at most 128 characters long.")
-TOO_COMMON = _l("This password is too common and easy to guess. Choose another one.")
-EQUALS_USERNAME = _l("The password must not be the same as the user name.")
+# The codes of `password_problems` (no page sets a password yet: one would word them).
+TOO_SHORT = "password_too_short"
+TOO_LONG = "password_too_long"
+TOO_COMMON = "password_too_common"
+EQUALS_USERNAME = "password_equals_username"
 
 
 # --- Passwords ------------------------------------------------------------------------------
@@ -183,34 +183,30 @@ def is_common_password(password: str) -> bool:
     return password.lower() in _common_passwords()
 
 
-def password_problems(password: str, *, username: str) -> list[str]:
-    """Message ids of everything wrong with a new password; empty when it is acceptable."""
-    problems: list[str] = []
+def password_problems(password: str, *, username: str) -> list[Problem]:
+    """Everything wrong with a new password (input `password`); empty when it is acceptable."""
+    problems: list[Problem] = []
     if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(TOO_SHORT.msgid)
+        problems.append(Problem(TOO_SHORT, "password", {"min": MIN_PASSWORD_LENGTH}))
     elif len(password) > MAX_PASSWORD_LENGTH:
-        problems.append(TOO_LONG.msgid)
+        problems.append(Problem(TOO_LONG, "password", {"max": MAX_PASSWORD_LENGTH}))
     if is_common_password(password):
-        problems.append(TOO_COMMON.msgid)
+        problems.append(Problem(TOO_COMMON, "password"))
     normalized_username = normalize_username(username) if username else ""
     if normalized_username and password.strip().lower() == normalized_username:
-        problems.append(EQUALS_USERNAME.msgid)
+        problems.append(Problem(EQUALS_USERNAME, "password"))
     return problems
 
 
-class PasswordRejected(ValueError):
-    """A new password failed `password_problems`; `problems` holds the message ids."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__(", ".join(problems))
-        self.problems = problems
+class PasswordRejected(Rejected):
+    """A new password failed `password_problems`; `problems` says why."""
 
 
 async def set_password(account: Account, password: str) -> None:
     """Validate and store a new password for the account (raises `PasswordRejected`)."""
     problems = password_problems(password, username=account.username)
     if problems:
-        raise PasswordRejected(problems)
+        raise PasswordRejected(*problems)
     account.password_hash = await _hash_off_loop(password)
     await account.save(update_fields=["password_hash", "updated_at"])
 
@@ -232,7 +228,7 @@ async def create_account(
         raise ValueError("a user name has 1 to 150 characters")
     problems = password_problems(password, username=normalized)
     if problems:
-        raise PasswordRejected(problems)
+        raise PasswordRejected(*problems)
     return await Account.create(
         person=person,
         username=normalized,

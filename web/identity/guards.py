@@ -1,12 +1,14 @@
 """Who is asking: the signed-in person, their role and the party they act for.
 
-`auth_context_middleware` runs inside the session middleware on every request: it
-enforces the idle and absolute timeouts and loads the current user once into
-`request.state.user` (None when signed out). Guards then decide, server-side, per route.
+The middleware `auth_context_middleware_factory(settings)` builds runs inside the session
+middleware on every request: it enforces the idle and absolute timeouts and loads the
+current user once into `request.state.user` (None when signed out). Guards then decide,
+server-side, per route.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -19,6 +21,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from models.identity import Party, Person, Role
 from web.identity import accounts, sessions
+from web.settings import Settings
 
 
 @dataclass
@@ -57,23 +60,29 @@ async def load_user(auth: dict) -> CurrentUser | None:
     )
 
 
-def auth_context_middleware(app: ASGIApp) -> ASGIApp:
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        state = scope.setdefault("state", {})
-        state["user"] = None
-        state["notice"] = None
-        if scope["type"] == "http" and "session" in scope:
-            request: Request = Request(scope)
-            sessions.enforce_timeouts(request)
-            state["notice"] = sessions.take_notice(request)
-            auth = sessions.current_auth(request)
-            if auth:
-                state["user"] = await load_user(auth)
-                if state["user"] is None:  # the person was removed: the session is void
-                    sessions.end_session(request)
-        await app(scope, receive, send)
+def auth_context_middleware_factory(settings: Settings) -> Callable[[ASGIApp], ASGIApp]:
+    """The middleware, built once in `create_app` with the app's idle timeout."""
+    idle_limit = settings.session_idle_seconds
 
-    return middleware
+    def auth_context_middleware(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            state = scope.setdefault("state", {})
+            state["user"] = None
+            state["notice"] = None
+            if scope["type"] == "http" and "session" in scope:
+                request: Request = Request(scope)
+                sessions.enforce_timeouts(request, idle_limit)
+                state["notice"] = sessions.take_notice(request)
+                auth = sessions.current_auth(request)
+                if auth:
+                    state["user"] = await load_user(auth)
+                    if state["user"] is None:  # the person was removed: the session is void
+                        sessions.end_session(request)
+            await app(scope, receive, send)
+
+        return middleware
+
+    return auth_context_middleware
 
 
 def current_user(connection: ASGIConnection) -> CurrentUser | None:

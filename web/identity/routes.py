@@ -27,6 +27,7 @@ from web.platform import i18n
 from web.platform.dependencies import AppSettings
 from web.platform.forms import FormData, field, invalid_form
 from web.platform.i18n import gettext as _
+from web.platform.i18n import lazy_gettext as _l
 from web.platform.middleware import client_address
 from web.platform.rendering import redirect, render, wants_fragment
 from web.platform.safety import safe_next_path
@@ -46,6 +47,15 @@ EGOV_CALLBACK = "/login/egov/callback"
 # Where to go after signing in travels in the query string and the forms' hidden field, not
 # in a session: anonymous visitors have none. A longer path than this is not a page of ours.
 MAX_NEXT_LENGTH = 2000
+# The Asan İmza waiting page's heading (and title) for each state.
+ASAN_HEADINGS = {
+    asan_signin.Outcome.PENDING: _l("Confirm on your phone"),
+    asan_signin.Outcome.REFUSED: _l("You refused the request on your phone"),
+    asan_signin.Outcome.EXPIRED: _l("The request expired"),
+    asan_signin.Outcome.BLOCKED: _l("Your Asan İmza is blocked"),
+    asan_signin.Outcome.REVOKED: _l("Your Asan İmza certificate has been revoked"),
+}
+ASAN_FAILED_HEADING = _l("Your identity could not be confirmed")
 
 
 def bounded_next(raw: str | None) -> str:
@@ -267,7 +277,7 @@ class AuthController(Controller):
             {
                 "pending": pending,
                 "outcome": str(result.outcome),
-                "heading": asan_signin.outcome_heading(result.outcome),
+                "heading": str(ASAN_HEADINGS.get(result.outcome, ASAN_FAILED_HEADING)),
                 "expires_at": expires_at,
                 "seconds_left": max(0, int(pending.expires_at - time.time())),
                 "ttl_text": i18n.format_duration(ttl),

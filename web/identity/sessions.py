@@ -146,8 +146,9 @@ def current_auth(request: Request) -> dict[str, Any] | None:
     return request.session.get(AUTH_KEY) if request.session else None
 
 
-def enforce_timeouts(request: Request) -> None:
-    """Called before every request: expire idle or old sessions, with a notice."""
+def enforce_timeouts(request: Request, idle_limit: int) -> None:
+    """Called before every request: expire sessions idle for over `idle_limit` seconds
+    (`SESSION_IDLE_SECONDS`) or too old, with a notice."""
     if "session" not in request.scope:  # static files and /healthz carry no session
         return
     session = request.session
@@ -157,7 +158,6 @@ def enforce_timeouts(request: Request) -> None:
     now = time.time()
     idle = now - session.get("seen", now)
     age = now - auth.get("signed_in_at", now)
-    idle_limit = request.app.state.settings.session_idle_seconds
     resolution = min(SEEN_RESOLUTION_SECONDS, idle_limit // 10)
     if idle > idle_limit + resolution or age > ABSOLUTE_TIMEOUT_SECONDS:
         end_session(request, NOTICE_EXPIRED)

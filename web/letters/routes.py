@@ -201,10 +201,10 @@ class LettersController(Controller):
         request_max_body_size=None,  # receive_form applies the settings' limit
     )
     async def new_submit(
-        self, request: Request, user: SignedInUser, settings: AppSettings
+        self, request: Request, user: SignedInUser, settings: AppSettings, storage: FileStorage
     ) -> Response:
         person = user.person
-        async with receiving_files(request) as (batch, received):
+        async with receiving_files(request, storage, settings) as (batch, received):
             key = received.get(IDEMPOTENCY_FIELD, 100)
             values = {
                 "body": received.get("body", 12),

@@ -72,13 +72,12 @@ async def _check(name: str, probe: Callable[[], Awaitable[Any]]) -> tuple[str, s
     return name, OK
 
 
-async def readiness(state: Any) -> tuple[bool, dict[str, str]]:
-    """Ask every dependency at once; (all ready, {check: 'ok' or why not})."""
+async def readiness(*, redis: Any, storage: Any) -> tuple[bool, dict[str, str]]:
+    """Ask every dependency at once (the database, and Redis and the storage when the app
+    has them); (all ready, {check: 'ok' or why not})."""
     probes: dict[str, Callable[[], Awaitable[Any]]] = {"database": db.ping}
-    redis = getattr(state, "redis", None)
     if redis is not None:
         probes["redis"] = redis.ping
-    storage = getattr(state, "storage", None)
     if storage is not None:
         probes["storage"] = lambda: storage_ready(storage)
     checks = dict(await asyncio.gather(*(_check(n, p) for n, p in probes.items())))
