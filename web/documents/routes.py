@@ -39,7 +39,7 @@ from web.platform.paging import pagination_params
 from web.platform.rendering import redirect, render, wants_fragment
 from web.platform.text_input import whole_number
 from web.settings import Settings
-from web.storage.protocol import StorageBackend, UploadRejected
+from web.storage.protocol import DatabaseFull, StorageBackend, UploadRejected
 from web.storage.receiving import file_response, receiving_files, rejections_message
 
 CREATED_FLASH = "created_document"
@@ -267,6 +267,7 @@ class DocumentsController(Controller):
                 errors["files"] = rejections_message(received.rejections)
             elif not batch.staged:
                 errors["files"] = _("Choose at least one file: PDF, JPEG or PNG")
+            retry_later = False  # the database was full: nothing wrong with the form
             if details is not None and not errors:
                 try:
                     document = await documents.create_document(
@@ -279,11 +280,13 @@ class DocumentsController(Controller):
                     )
                 except UploadRejected as rejected:  # over the quota, or the disk is full
                     errors["files"] = rejections_message([rejected])
+                    retry_later = isinstance(rejected, DatabaseFull)
             if errors:
                 return invalid_form(
                     "documents/new.html.j2",
                     errors,
                     date_fields=("issued_on",),
+                    retry_later=retry_later,
                     **{
                         **await self._form_context(request, settings, values[IDEMPOTENCY_FIELD]),
                         "values": values,

@@ -41,7 +41,7 @@ from web.platform.middleware import client_address
 from web.platform.rendering import redirect, render
 from web.platform.text_input import whole_number
 from web.settings import Settings
-from web.storage.protocol import UploadRejected
+from web.storage.protocol import DatabaseFull, UploadRejected
 from web.storage.receiving import receiving_files, rejections_message
 
 SKIP_COMPRESSION = {"skip_compression": True}  # PDF/JPEG/PNG are compressed already
@@ -218,6 +218,7 @@ class LettersController(Controller):
             errors = form_errors(problems, APPEAL_MESSAGES)
             if received.rejections:
                 errors["files"] = rejections_message(received.rejections)
+            retry_later = False  # the database was full: nothing wrong with the form
             if not errors:
                 try:
                     letter = await service.register_letter(
@@ -235,12 +236,15 @@ class LettersController(Controller):
                     )
                 except UploadRejected as rejected:  # over the quota, or the disk is full
                     errors["files"] = rejections_message([rejected])
+                    retry_later = isinstance(rejected, DatabaseFull)
                 except service.AppealLimitReached as limit:
                     errors.update(form_errors(limit.problems, APPEAL_MESSAGES))
             if errors:
                 context = await _new_context(settings, values)
                 context["files_lost"] = received.files_sent > 0
-                return invalid_form("letters/new.html.j2", errors, **context)
+                return invalid_form(
+                    "letters/new.html.j2", errors, retry_later=retry_later, **context
+                )
         return redirect(request, f"/letters/{letter.id}/accepted")
 
     @get("/{letter_id:int}/files/{file_id:int}", name="letters_file", opt=SKIP_COMPRESSION)

@@ -254,6 +254,8 @@ def rejection_message(rejection: UploadRejected) -> str:
         )
     if code == RejectCode.STORAGE_FULL:
         return _("The files could not be saved now and nothing was saved. Please try again later")
+    if code == RejectCode.DATABASE_FULL:
+        return _("This could not be saved now and nothing was saved. Please try again later")
     if code == RejectCode.EMPTY_FILE:
         return _("“%(name)s” is empty", name=name)
     if code == RejectCode.QUOTA_EXCEEDED:
