@@ -146,6 +146,7 @@ class LettersController(Controller):
             person_id=user.person.id,
             address=client_address(request),
             limit=settings.letter_lookup_rate_limit_per_minute,
+            request=request,
         )
         if not allowed:
             return Template(
