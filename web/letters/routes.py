@@ -67,12 +67,12 @@ async def _body_items(selected: int | None) -> list[dict]:
     return items
 
 
-async def _result_context(letter) -> dict:
+async def _result_context(letter: service.TrackedLetter) -> dict:
     today = portal_time.today()
     return {
         "letter": letter,
-        "attachments": await service.attachments_of(letter),
-        "history": await service.public_history(letter),
+        "attachments": letter.attachments,
+        "history": await service.public_history_of(letter.id),
         "overdue": is_overdue(letter, today),
         "status_label": status_label,
     }
@@ -154,7 +154,7 @@ class LettersController(Controller):
                 status_code=429,
                 headers={"Retry-After": "60"},
             )
-        letter = await service.find_for_applicant(user.person, body_id, number, registered_on)
+        letter = await service.track_letter(user.person, body_id, number, registered_on)
         if letter is None:
             context = await _track_context(values=values, not_found=True)
         else:
@@ -165,7 +165,7 @@ class LettersController(Controller):
     async def result(
         self, request: Request, user: SignedInUser, letter_id: FromPath[int]
     ) -> Template:
-        letter = await service.letter_of(user.person, letter_id)
+        letter = await service.tracked_letter(user.person, letter_id)
         if letter is None:
             raise NotFoundException()
         context = await _track_context(**await _result_context(letter))
