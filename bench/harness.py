@@ -32,7 +32,7 @@ from tests.support.database import in_ci
 from web.devdata.demo_data import DEMO_PASSWORD
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
-SECONDS = int(os.environ.get("BENCH_SECONDS", 2 if QUICK else 10))
+SECONDS = int(os.environ.get("BENCH_SECONDS", 1 if QUICK else 10))
 REPETITIONS = 1 if QUICK else 3
 CONNECTIONS = 50
 CORES = os.cpu_count() or 1
