@@ -1,5 +1,6 @@
 """Command line: `python -m web migrate | seed | serve | worker |
-storage-check [--remove-orphans] | backup DIR | restore DIR | e-imza-demo [--out DIR] |
+storage-check [--remove-orphans] | tally-check [--repair] |
+backup DIR | restore DIR | e-imza-demo [--out DIR] |
 seed-bench PARTY COUNT`.
 
 `serve` is what `make run` uses: it applies migrations, seeds demo data in development,
@@ -108,6 +109,31 @@ async def _storage_check(remove: bool) -> int:
             "move recoverable files into place (missing files are only reported)."
         )
     return 1 if report.missing else 0 if remove or report.ok else 1
+
+
+async def _tally_check(repair: bool) -> int:
+    """Compare the documents' day tallies with a fresh count (web/documents/tally.py)."""
+    from web.documents.tally import differences, rebuild
+
+    await db.init_db(get_settings())
+    try:
+        found = await differences()
+        for item in found:
+            print(
+                f"  party {item.party_id} {item.day}: tallied {item.tallied}, "
+                f"counted {item.counted} (documents, of them mistaken)"
+            )
+        print(f"Document tallies: {len(found)} day(s) differ from the documents.")
+        if found and repair:
+            await rebuild()
+            left = await differences()
+            print(f"Rebuilt from the documents: {len(left)} day(s) differ now.")
+            return 1 if left else 0
+    finally:
+        await db.close_db()
+    if found:
+        print("Run again with --repair to rebuild the tallies from the documents.")
+    return 1 if found else 0
 
 
 # backup/restore copy the local disk's files; a bucket is backed up by its own means.
@@ -221,6 +247,8 @@ def main() -> None:
     check.add_argument(
         "--remove-orphans", action="store_true", help="delete files that no row points to"
     )
+    tally = sub.add_parser("tally-check", help="compare the documents' day tallies with a count")
+    tally.add_argument("--repair", action="store_true", help="rebuild them from the documents")
     backup = sub.add_parser("backup", help="copy the database and its files into a new directory")
     backup.add_argument("directory", type=Path)
     restore = sub.add_parser("restore", help="restore a backup into an empty place")
@@ -247,6 +275,8 @@ def main() -> None:
         raise SystemExit(_e_imza_demo(args.out))
     elif args.command == "seed-bench":
         raise SystemExit(asyncio.run(_seed_bench(args.party, args.count)))
+    elif args.command == "tally-check":
+        raise SystemExit(asyncio.run(_tally_check(args.repair)))
     elif args.command == "storage-check":
         raise SystemExit(asyncio.run(_storage_check(args.remove_orphans)))
     else:

@@ -6,6 +6,7 @@ index exactly when one exists). A dropped index fails here, not in production.""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 from datetime import date
 
 from tortoise import Tortoise
@@ -16,7 +17,16 @@ from tortoise.transactions import in_transaction
 from models.documents import ClearanceDocument, DocumentFile
 from models.letters import LetterAttachment, LetterEvent
 from web.devdata.bench_data import bench_party, seed_documents
-from web.documents.service import Period, page_ids, party_documents
+from web.documents.service import (
+    PAGE_SIZE,
+    Period,
+    page_ids,
+    party_documents,
+    party_page,
+    seek_page_ids,
+    tally_days,
+    tally_sum,
+)
 
 
 def _foreign_key_columns() -> list[tuple[str, str]]:
@@ -72,7 +82,7 @@ async def _plans(*queries: str) -> list[str]:
         for (party, person), count in zip(seeded, (2000, 1000), strict=True):
             await seed_documents(party, person, count, date(2026, 11, 30), with_files=False)
         await connection.execute_script(
-            "ANALYZE" if sqlite else "VACUUM ANALYZE clearance_document"
+            "ANALYZE" if sqlite else "VACUUM ANALYZE clearance_document, document_day_tally"
         )
         plans: list[str] = []
         async with in_transaction() as transaction:
@@ -132,3 +142,117 @@ async def test_a_pages_files_and_a_letters_history_use_their_foreign_key_index(d
     )
     for plan in plans:
         assert _uses_an_index(plan), plan
+
+
+async def test_a_periods_count_and_a_later_pages_seek_read_the_tally_index(db):
+    """“Sayı” sums the day tallies through their (party, day) index; a later page reads the
+    newest days from it backwards and the page's ids from the end of a day in the list index."""
+    some_days = [(date(2026, 11, 28), 40, 0), (date(2026, 11, 27), 40, 1)]
+    for period in (PERIOD, None):
+        query = party_documents(1, period)
+        sum_plan, days_plan, seek_plan = await _plans(
+            tally_sum(1, period).sql(params_inline=True),
+            tally_days(1, period, include_mistaken=False, limit=41).sql(params_inline=True),
+            seek_page_ids(query, some_days, 60, include_mistaken=False).sql(params_inline=True),
+        )
+        assert _uses_an_index(sum_plan) and "document_day_tally" in sum_plan, sum_plan
+        assert _uses_an_index(days_plan), days_plan
+        assert _reads_only_the_index(seek_plan), seek_plan
+
+
+# --------------------------------------------------------------------------- cost at size
+
+
+async def _sqlite_steps(work: Awaitable[object]) -> int:
+    """SQLite virtual-machine instructions `work` costs (counted in tens by a progress
+    handler on the connection's own thread): stable, unlike a timing."""
+    client = connections.get("default")
+    await client.execute_query("SELECT 1")  # connected
+    raw = client._connection
+    steps = [0]
+
+    def tick() -> int:
+        steps[0] += 1
+        return 0  # go on
+
+    await raw._execute(raw._conn.set_progress_handler, tick, 10)
+    try:
+        await work
+    finally:
+        await raw._execute(raw._conn.set_progress_handler, None, 10)
+    return steps[0] * 10
+
+
+async def _postgres_rows_read(sql: str) -> int:
+    """Rows PostgreSQL's plan nodes read to answer `sql` (EXPLAIN ANALYZE: rows returned
+    plus rows removed by a filter, times loops, summed over the scans), sequential and
+    bitmap scans priced out as in `_plans` (on tables this small the planner would rightly
+    read them whole; at size it takes the index, whose reads are what this measures)."""
+    async with in_transaction() as transaction:
+        for setting in ("enable_seqscan", "enable_bitmapscan"):
+            await transaction.execute_script(f"SET LOCAL {setting} = off")
+        _count, rows = await transaction.execute_query(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
+    plan = rows[0]["QUERY PLAN"]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+
+    def read(node) -> int:
+        own = 0
+        if "Scan" in node["Node Type"]:
+            removed = node.get("Rows Removed by Filter", 0) + node.get(
+                "Rows Removed by Index Recheck", 0
+            )
+            own = (node["Actual Rows"] + removed) * node["Actual Loops"]
+        return own + sum(read(child) for child in node.get("Plans", []))
+
+    return read(plan[0]["Plan"])
+
+
+async def _cost(sqlite: bool, party_id: int, period: Period | None, page: int) -> int:
+    """What page `page` of the party's list costs (page 0: counting the documents)."""
+    query = party_documents(party_id, period)
+    if sqlite:
+        return await _sqlite_steps(party_page(party_id, period, page) if page else query.count())
+    if not page:
+        return await _postgres_rows_read(query.count().sql(params_inline=True))
+    skip = (page - 1) * PAGE_SIZE
+    sqls = [tally_sum(party_id, period), page_ids(query, 1)]
+    if skip:  # what party_page runs for a later page
+        days = tally_days(party_id, period, include_mistaken=False, limit=skip + 1)
+        sqls[1:] = [days, seek_page_ids(query, await days, skip, include_mistaken=False)]
+    return sum([await _postgres_rows_read(sql.sql(params_inline=True)) for sql in sqls])
+
+
+async def test_a_search_costs_the_same_for_400_and_8000_documents(db):
+    """Page 1 and page 7 of a year's search and of every year, for a party with 400 and one
+    with 8,000 documents over the same year (every day has some): the same work within a
+    quarter. The control — counting the documents themselves, as “Sayı” did — grows ~20×,
+    so the measure would see it."""
+    connection = connections.get("default")
+    sqlite = connection.capabilities.dialect == "sqlite"
+    today = date(2026, 11, 30)
+    seeded = [await bench_party(identifier) for identifier in ("9000000011", "9000000012")]
+    try:
+        for (party, person), count in zip(seeded, (400, 8000), strict=True):
+            await seed_documents(party, person, count, today, with_files=False, spread_days=365)
+        if not sqlite:
+            await connection.execute_script("VACUUM ANALYZE clearance_document, document_day_tally")
+        costs: dict[str, list[int]] = {}
+        for party, _person in seeded:
+            for name, period, page in (
+                ("year p1", PERIOD, 1),
+                ("year p7", PERIOD, 7),
+                ("all p1", None, 1),
+                ("all p7", None, 7),
+                ("control", PERIOD, 0),
+            ):
+                costs.setdefault(name, []).append(await _cost(sqlite, party.id, period, page))
+        control = costs.pop("control")
+        print("cost (400 vs 8,000 documents):", costs, "counting the documents:", control)
+        assert control[1] > 10 * control[0], control
+        for name, (small, big) in costs.items():
+            assert big <= 1.25 * small + 50, (name, small, big, costs)
+    finally:
+        for party, person in seeded:
+            await ClearanceDocument.filter(party=party).delete()
+            await party.delete()
+            await person.delete()

@@ -41,7 +41,7 @@ from web.platform.middleware import client_address
 from web.platform.rendering import redirect, render
 from web.platform.text_input import whole_number
 from web.settings import Settings
-from web.storage.protocol import UploadRejected
+from web.storage.protocol import DatabaseFull, UploadRejected
 from web.storage.receiving import receiving_files, rejections_message
 
 SKIP_COMPRESSION = {"skip_compression": True}  # PDF/JPEG/PNG are compressed already
@@ -146,6 +146,7 @@ class LettersController(Controller):
             person_id=user.person.id,
             address=client_address(request),
             limit=settings.letter_lookup_rate_limit_per_minute,
+            request=request,
         )
         if not allowed:
             return Template(
@@ -201,10 +202,10 @@ class LettersController(Controller):
         request_max_body_size=None,  # receive_form applies the settings' limit
     )
     async def new_submit(
-        self, request: Request, user: SignedInUser, settings: AppSettings
+        self, request: Request, user: SignedInUser, settings: AppSettings, storage: FileStorage
     ) -> Response:
         person = user.person
-        async with receiving_files(request) as (batch, received):
+        async with receiving_files(request, storage, settings) as (batch, received):
             key = received.get(IDEMPOTENCY_FIELD, 100)
             values = {
                 "body": received.get("body", 12),
@@ -218,6 +219,7 @@ class LettersController(Controller):
             errors = form_errors(problems, APPEAL_MESSAGES)
             if received.rejections:
                 errors["files"] = rejections_message(received.rejections)
+            retry_later = False  # the database was full: nothing wrong with the form
             if not errors:
                 try:
                     letter = await service.register_letter(
@@ -235,12 +237,15 @@ class LettersController(Controller):
                     )
                 except UploadRejected as rejected:  # over the quota, or the disk is full
                     errors["files"] = rejections_message([rejected])
+                    retry_later = isinstance(rejected, DatabaseFull)
                 except service.AppealLimitReached as limit:
                     errors.update(form_errors(limit.problems, APPEAL_MESSAGES))
             if errors:
                 context = await _new_context(settings, values)
                 context["files_lost"] = received.files_sent > 0
-                return invalid_form("letters/new.html.j2", errors, **context)
+                return invalid_form(
+                    "letters/new.html.j2", errors, retry_later=retry_later, **context
+                )
         return redirect(request, f"/letters/{letter.id}/accepted")
 
     @get("/{letter_id:int}/files/{file_id:int}", name="letters_file", opt=SKIP_COMPRESSION)

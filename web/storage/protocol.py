@@ -52,6 +52,7 @@ class RejectCode(StrEnum):
     EMPTY_FILE = "empty_file"
     QUOTA_EXCEEDED = "quota_exceeded"
     STORAGE_FULL = "storage_full"
+    DATABASE_FULL = "database_full"
 
 
 class UploadRejected(StorageError):
@@ -79,6 +80,14 @@ class StorageFull(UploadRejected):
 
     def __init__(self, filename: str | None = None) -> None:
         super().__init__(RejectCode.STORAGE_FULL, filename, "no space left to store the upload")
+
+
+class DatabaseFull(UploadRejected):
+    """The database had no room for the rows (SQLITE_FULL, PostgreSQL 53100): nothing was
+    saved, no file of the upload is left, and the user can only try again later."""
+
+    def __init__(self) -> None:
+        super().__init__(RejectCode.DATABASE_FULL, None, "no space left in the database")
 
 
 # --------------------------------------------------------------------------- records

@@ -50,6 +50,8 @@ from web.storage.protocol import InvalidKey, RejectCode, StorageBackend, UploadR
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from web.settings import Settings
+
 log = structlog.get_logger("egomruk.storage")
 
 CSRF_FIELD = "_csrf_token"
@@ -187,16 +189,18 @@ class UploadInterrupted(ServiceUnavailableException):
 
 
 @asynccontextmanager
-async def receiving_files(request: Request) -> AsyncIterator[tuple[UploadBatch, ReceivedForm]]:
-    """Receive a form with files under the settings' upload limits (the same for every upload
-    route). Staged files are discarded on leaving unless `batch.commit_all()` ran.
+async def receiving_files(
+    request: Request, storage: StorageBackend, settings: Settings
+) -> AsyncIterator[tuple[UploadBatch, ReceivedForm]]:
+    """Receive a form with files into `storage` under the settings' upload limits (the same
+    for every upload route; the handler has both through `Provide`). Staged files are
+    discarded on leaving unless `batch.commit_all()` ran.
 
     uvicorn cancels the requests still running when the shutdown grace runs out; an upload
     cut off that way is logged as what it is (a warning, no traceback) and answered 503."""
-    settings = request.app.state.settings
     try:
         async with UploadBatch(
-            request.app.state.storage,
+            storage,
             max_files=settings.upload_max_files,
             max_file_bytes=settings.upload_max_file_bytes,
             max_total_bytes=settings.upload_max_document_bytes,
@@ -250,6 +254,8 @@ def rejection_message(rejection: UploadRejected) -> str:
         )
     if code == RejectCode.STORAGE_FULL:
         return _("The files could not be saved now and nothing was saved. Please try again later")
+    if code == RejectCode.DATABASE_FULL:
+        return _("This could not be saved now and nothing was saved. Please try again later")
     if code == RejectCode.EMPTY_FILE:
         return _("“%(name)s” is empty", name=name)
     if code == RejectCode.QUOTA_EXCEEDED:
