@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from models.documents import DocumentFile
 from tests.support.seaweedfs import SeaweedFS
 from web.storage.check import check_storage, remove_orphans
 from web.storage.health import storage_ready
@@ -228,8 +229,7 @@ async def test_a_download_while_the_bucket_is_unreachable_is_a_503_not_a_crash(t
     with pytest.raises(ServiceUnavailableException):
         await file_response(
             ObjectStorage(store, tmp_path),
-            key=new_key(),
-            filename="a.pdf",
-            content_type="application/pdf",
-            size=1,
+            DocumentFile(
+                storage_key=new_key(), original_name="a.pdf", content_type="application/pdf", size=1
+            ),
         )
