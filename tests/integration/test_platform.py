@@ -179,10 +179,12 @@ async def test_readiness_probes_the_storage_at_most_once_a_few_seconds(settings,
             await probe()
 
         monkeypatch.setattr(storage, "probe", counted_probe)
+        # Longer than this test takes on a busy machine: the count does not hang on timing.
+        monkeypatch.setattr(health, "STORAGE_CHECK_SECONDS", 600.0)
         together = await asyncio.gather(*(client.get("/healthz/ready") for _ in range(25)))
         one_by_one = [await client.get("/healthz/ready") for _ in range(25)]
         assert {r.status_code for r in together + one_by_one} == {200}
-        assert len(probes) <= 2  # once, or twice if the run crossed STORAGE_CHECK_SECONDS
+        assert len(probes) == 1
         # Later asks probe again: a disk that fills up is still noticed.
         before = len(probes)
         monkeypatch.setattr(health, "STORAGE_CHECK_SECONDS", 0.0)
