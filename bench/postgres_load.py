@@ -62,10 +62,19 @@ def _documents(env: dict[str, str]) -> list[Row]:
     return documents_rows(measured, "PostgreSQL")
 
 
+def _children(pid: int) -> list[str]:
+    """The child processes of `pid` (uvicorn's workers, and any helper it started)."""
+    try:
+        return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+
+
 def _workers(env: dict[str, str], redis_url: str) -> Row:
     one = Server({**env, "REDIS_URL": redis_url, "WEB_CONCURRENCY": "1"}, cpu=None)
     two = Server({**env, "REDIS_URL": redis_url, "WEB_CONCURRENCY": "2"}, cpu=None)
     with one, two:
+        print(f"WEB_CONCURRENCY=2: the server has {len(_children(two.pid))} child processes")
         targets = {}
         for name, server in (("lookup_1_worker", one), ("lookup_2_workers", two)):
             cookie = signed_in(server.url, CITIZEN_FIN)
