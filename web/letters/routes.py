@@ -8,7 +8,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath
-from litestar.response import Response, Stream, Template
+from litestar.response import Response, Template
 
 from models.letters import LetterChannel
 from web.catalog import service as catalog
@@ -21,7 +21,7 @@ from web.identity.guards import (
     signed_in,
 )
 from web.letters import access, lookup_limit, notifications, service
-from web.letters.attachments import attachment_response
+from web.letters.attachments import attachment_route
 from web.letters.status import is_overdue, status_label
 from web.platform import portal_time
 from web.platform.dependencies import AppSettings, FileStorage, Limits
@@ -44,7 +44,6 @@ from web.settings import Settings
 from web.storage.protocol import DatabaseFull, UploadRejected
 from web.storage.receiving import receiving_files, rejections_message
 
-SKIP_COMPRESSION = {"skip_compression": True}  # PDF/JPEG/PNG are compressed already
 TRACK_TEMPLATE = "letters/track.html.j2"
 APPEAL_MESSAGES = {
     "body_missing": _l("Choose the customs body you are writing to"),
@@ -248,16 +247,11 @@ class LettersController(Controller):
                 )
         return redirect(request, f"/letters/{letter.id}/accepted")
 
-    @get("/{letter_id:int}/files/{file_id:int}", name="letters_file", opt=SKIP_COMPRESSION)
-    async def file(
-        self,
-        user: SignedInUser,
-        storage: FileStorage,
-        letter_id: FromPath[int],
-        file_id: FromPath[int],
-    ) -> Stream:
-        letter = await service.letter_of(user.person, letter_id)
-        return await attachment_response(storage, await service.attachment_of(letter, file_id))
+    file = attachment_route(
+        "/{letter_id:int}/files/{file_id:int}",
+        "letters_file",
+        lambda user, letter_id: service.letter_of(user.person, letter_id),
+    )
 
     @get("/{letter_id:int}/accepted", name="letters_accepted")
     async def accepted(self, user: SignedInUser, letter_id: FromPath[int]) -> Template:

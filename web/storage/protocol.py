@@ -105,6 +105,16 @@ class StagedFile:
     content_type: str
     original_name: str  # sanitized
 
+    def stored(self) -> StoredFile:
+        """What `commit` answers: the same file, now in its place."""
+        return StoredFile(
+            key=self.key,
+            size=self.size,
+            sha256=self.sha256,
+            content_type=self.content_type,
+            original_name=self.original_name,
+        )
+
 
 @dataclass(frozen=True)
 class StoredFile:
