@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
 from litestar.response import Response, Stream, Template
 
@@ -39,7 +40,7 @@ from web.platform.paging import pagination_params
 from web.platform.rendering import redirect, render, wants_fragment
 from web.platform.text_input import whole_number
 from web.settings import Settings
-from web.storage.protocol import StorageBackend, UploadRejected
+from web.storage.protocol import DatabaseFull, UploadRejected
 from web.storage.receiving import file_response, receiving_files, rejections_message
 
 CREATED_FLASH = "created_document"
@@ -133,28 +134,45 @@ def _search_url(path: str, values: dict[str, Any], page: int) -> str:
     return path + ("?" + urlencode(query) if query else "")
 
 
-async def _file_of(document: ClearanceDocument | None, file_id: int) -> DocumentFile:
-    file = await documents.file_of_document(document, file_id) if document else None
-    if file is None:
-        raise NotFoundException()
-    return file
-
-
 def _wants_preview(request: Request, file: DocumentFile) -> bool:
     """`?preview=1` shows an image inline (in the details page's <img>). PDFs are always
     attachments: browsers' PDF viewers do not run under `Content-Security-Policy: sandbox`."""
     return request.query_params.get("preview") == "1" and file.content_type in PREVIEWABLE
 
 
-async def _download(request: Request, storage: StorageBackend, file: DocumentFile) -> Stream:
-    return await file_response(
-        storage,
-        key=file.storage_key,
-        filename=file.original_name,
-        content_type=file.content_type,
-        size=file.size,
-        inline=_wants_preview(request, file),
-    )
+def _download_route(name: str, viewer: str) -> HTTPRouteHandler:
+    """A document's file, for its owner (the party's own documents) or for an officer (any
+    document; the download is audited, preview or not). Another party's file is a 404."""
+
+    @get("/{document_id:int}/files/{file_id:int}", name=name, opt=SKIP_COMPRESSION)
+    async def download(
+        self,
+        request: Request,
+        storage: FileStorage,
+        document_id: FromPath[int],
+        file_id: FromPath[int],
+    ) -> Stream:
+        user = _user(request)
+        if viewer == "officer":
+            document = await documents.document_for_officer(document_id)
+        else:
+            document = await documents.document_of_party(user.party, document_id)
+        file = await documents.file_of_document(document, file_id) if document else None
+        if file is None:
+            raise NotFoundException()
+        preview = _wants_preview(request, file)
+        response = await file_response(storage, file, inline=preview)
+        if viewer == "officer":
+            await documents.audit(
+                user.person,
+                AuditAction.DOWNLOAD,
+                document=document,
+                file=file,
+                detail="preview" if preview else "",
+            )
+        return response
+
+    return download
 
 
 class DocumentsController(Controller):
@@ -267,6 +285,7 @@ class DocumentsController(Controller):
                 errors["files"] = rejections_message(received.rejections)
             elif not batch.staged:
                 errors["files"] = _("Choose at least one file: PDF, JPEG or PNG")
+            retry_later = False  # the database was full: nothing wrong with the form
             if details is not None and not errors:
                 try:
                     document = await documents.create_document(
@@ -279,11 +298,13 @@ class DocumentsController(Controller):
                     )
                 except UploadRejected as rejected:  # over the quota, or the disk is full
                     errors["files"] = rejections_message([rejected])
+                    retry_later = isinstance(rejected, DatabaseFull)
             if errors:
                 return invalid_form(
                     "documents/new.html.j2",
                     errors,
                     date_fields=("issued_on",),
+                    retry_later=retry_later,
                     **{
                         **await self._form_context(request, settings, values[IDEMPOTENCY_FIELD]),
                         "values": values,
@@ -336,20 +357,7 @@ class DocumentsController(Controller):
         await documents.mark_mistaken(document, user.person, reason)
         return redirect(request, f"/documents/{document.id}")
 
-    @get(
-        "/{document_id:int}/files/{file_id:int}",
-        name="documents_download",
-        opt=SKIP_COMPRESSION,
-    )
-    async def download(
-        self,
-        request: Request,
-        storage: FileStorage,
-        document_id: FromPath[int],
-        file_id: FromPath[int],
-    ) -> Stream:
-        document = await documents.document_of_party(_user(request).party, document_id)
-        return await _download(request, storage, await _file_of(document, file_id))
+    download = _download_route("documents_download", "owner")
 
 
 def _detail_context(document: ClearanceDocument, viewer: str) -> dict[str, Any]:
@@ -425,29 +433,7 @@ class OfficerDocumentsController(Controller):
         await documents.audit(_user(request).person, AuditAction.VIEW, document=document)
         return Template("documents/detail.html.j2", context=_detail_context(document, "officer"))
 
-    @get(
-        "/{document_id:int}/files/{file_id:int}",
-        name="officer_document_download",
-        opt=SKIP_COMPRESSION,
-    )
-    async def download(
-        self,
-        request: Request,
-        storage: FileStorage,
-        document_id: FromPath[int],
-        file_id: FromPath[int],
-    ) -> Stream:
-        document = await documents.document_for_officer(document_id)
-        file = await _file_of(document, file_id)
-        response = await _download(request, storage, file)
-        await documents.audit(
-            _user(request).person,
-            AuditAction.DOWNLOAD,
-            document=document,
-            file=file,
-            detail="preview" if _wants_preview(request, file) else "",
-        )
-        return response
+    download = _download_route("officer_document_download", "officer")
 
 
 class AuditLogController(Controller):

@@ -430,13 +430,7 @@ async def create_document(
             )
             for staged in batch.staged:
                 await DocumentFile.create(
-                    document=document,
-                    storage_key=staged.key,
-                    original_name=staged.original_name,
-                    content_type=staged.content_type,
-                    size=staged.size,
-                    sha256=staged.sha256,
-                    using_db=connection,
+                    document=document, **DocumentFile.values_of(staged), using_db=connection
                 )
     except AlreadySaved as already:
         return already.saved  # type: ignore[return-value]

@@ -55,6 +55,7 @@ from models.identity import (
     Role,
     normalize_username,
 )
+from web.identity import authority
 from web.identity.asan_imza.phone import normalize_az_mobile
 from web.platform.forms import Problem, Rejected
 
@@ -86,7 +87,10 @@ __all__ = [
     "password_problems",
     "record_asan_identity",
     "record_verified_person",
+    "revoke_party",
+    "set_active",
     "set_password",
+    "set_role",
     "verify_password",
     "verify_totp",
 ]
@@ -209,6 +213,25 @@ async def set_password(account: Account, password: str) -> None:
         raise PasswordRejected(*problems)
     account.password_hash = await _hash_off_loop(password)
     await account.save(update_fields=["password_hash", "updated_at"])
+    # Whoever knew the old password is signed out everywhere (OWASP session management).
+    await authority.end_sessions(account.person_id)
+
+
+async def set_role(account: Account, role: Role) -> None:
+    """A staff role given or taken: sessions signed in with this account apply it at their
+    next request (the guards check the role on every request)."""
+    account.role = Role(role)
+    await account.save(update_fields=["role", "updated_at"])
+    await authority.changed(account.person_id)
+
+
+async def set_active(account: Account, active: bool) -> None:
+    """Disable (or enable again) an account. Disabling ends every session of its person:
+    whoever holds one may be why it was disabled."""
+    account.is_active = active
+    await account.save(update_fields=["is_active", "updated_at"])
+    if not active:
+        await authority.end_sessions(account.person_id)
 
 
 async def create_account(
@@ -475,7 +498,19 @@ async def grant_party(
     ):
         membership.source = source
         await membership.save(update_fields=["source"])
+    if created:
+        # Inside a caller's transaction this is early; such callers announce it again after
+        # their commit (see `authority.changed`).
+        await authority.changed(person.id)
     return membership
+
+
+async def revoke_party(person: Person, party: Party) -> bool:
+    """The person may no longer act for the party (whatever the grant's source); whether
+    there was a grant. Their sessions stop acting for it at their next request."""
+    removed = await PartyMembership.filter(person_id=person.id, party_id=party.id).delete()
+    await authority.changed(person.id)
+    return bool(removed)
 
 
 async def _get_or_create_party(kind: PartyKind, identifier: str, name: str) -> Party:
@@ -485,7 +520,17 @@ async def _get_or_create_party(kind: PartyKind, identifier: str, name: str) -> P
     if not created and party.name != name:
         party.name = name
         await party.save(update_fields=["name", "updated_at"])
+        await _party_changed(party)
     return party
+
+
+async def _party_changed(party: Party) -> None:
+    """Every member's sessions show the party's new name (see `authority`). In a caller's
+    transaction this runs before the commit: a member's page may then cache the old name
+    until the next change, never more authority than the member has (names only)."""
+    members = await PartyMembership.filter(party_id=party.id).values_list("person_id", flat=True)
+    for person_id in set(members):
+        await authority.changed(person_id)
 
 
 async def get_or_create_personal_party(person: Person) -> Party:
@@ -559,6 +604,7 @@ async def record_asan_identity(
             .exclude(party_id__in=keep)
             .delete()
         )
+    await authority.changed(person.id)  # after the commit: every session reloads it
     return person
 
 
@@ -598,4 +644,5 @@ async def record_verified_person(
     async with in_transaction():
         person = await _upsert_person(fin, full_name=full_name)
         await _grant_shown_parties(person, shown, source)
+    await authority.changed(person.id)  # after the commit: every session reloads it
     return person

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -184,3 +185,48 @@ async def ping() -> bool:
     connection = connections.get("default")
     await connection.execute_query("SELECT 1")
     return True
+
+
+# --------------------------------------------------------------------------- engine errors
+
+# PostgreSQL answers these classes when the connection, not the statement, failed: the
+# outcome of a COMMIT is then unknown (08 connection, 57 shutdown, 58 I/O at the server).
+_OUTCOME_UNKNOWN_CLASSES = ("08", "57", "58")
+
+
+def _chain(exc: BaseException | None) -> list[BaseException]:
+    """`exc` and what caused it (Tortoise re-raises the engine's error inside `except`)."""
+    seen: list[BaseException] = []
+    while exc is not None and all(exc is not other for other in seen):
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return seen
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """The database has no room to write: SQLite's SQLITE_FULL ("database or disk is
+    full", also past `max_page_count`) or PostgreSQL's SQLSTATE 53100 (disk_full)."""
+    import asyncpg.exceptions
+
+    for error in _chain(exc):
+        sqlite_code = getattr(error, "sqlite_errorcode", None)
+        if isinstance(error, sqlite3.Error) and (sqlite_code or 0) & 0xFF == sqlite3.SQLITE_FULL:
+            return True
+        if isinstance(error, asyncpg.exceptions.DiskFullError):
+            return True
+    return False
+
+
+def commit_refused(exc: BaseException | None) -> bool:
+    """The database answered a COMMIT with an error, so the transaction did not commit.
+
+    False when the answer may have been lost (connection closed, timed out, cancelled):
+    the rows may then have committed, and files they name must stay."""
+    import asyncpg
+
+    for error in _chain(exc):
+        if isinstance(error, sqlite3.Error):  # in-process: an error is the whole answer
+            return True
+        if isinstance(error, asyncpg.PostgresError):
+            return not str(error.sqlstate or "").startswith(_OUTCOME_UNKNOWN_CLASSES)
+    return False

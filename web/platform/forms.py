@@ -19,6 +19,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Template
 
+from web.platform.health import RETRY_AFTER_SECONDS
 from web.platform.i18n import lazy_gettext as _l
 from web.platform.text_input import clean_text, whole_number
 
@@ -94,14 +95,17 @@ def invalid_form(
     /,
     *,
     date_fields: tuple[str, ...] = (),
+    retry_later: bool = False,
     **context: Any,
 ) -> Template:
     """The form again, status 422, with the typed values (in `context`) and the errors
-    both at the fields and in the summary."""
+    both at the fields and in the summary. `retry_later`: nothing was wrong with the form
+    but the server could not save it now (503 with Retry-After, like the outage page)."""
     return Template(
         template_name,
         context={**context, "errors": errors, "error_list": error_list(errors, date_fields)},
-        status_code=422,
+        status_code=503 if retry_later else 422,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)} if retry_later else None,
     )
 
 

@@ -32,7 +32,7 @@ DATABASE_OUTAGES = (
     DBConnectionError,
     asyncpg.exceptions.PostgresConnectionError,  # class 08: connection lost or refused
     asyncpg.exceptions.OperatorInterventionError,  # 57: shutting down, starting up
-    asyncpg.exceptions.InsufficientResourcesError,  # 53: too many connections, disk full
+    asyncpg.exceptions.InsufficientResourcesError,  # 53: too many connections, disk full (53100)
     asyncpg.exceptions.InterfaceError,  # "connection is closed" under a running query
     # Raised by the socket itself (connect refused, reset, timed out) on the way to the
     # database; Redis wraps its own in redis_errors.ConnectionError, checked first.
@@ -43,6 +43,8 @@ DATABASE_OUTAGES = (
 
 def outage_of(exc: BaseException | None) -> str | None:
     """'redis' or 'database' when `exc` (or what caused it) means that dependency is away."""
+    if db.is_disk_full(exc):  # SQLite says it as an OperationalError, not an outage class
+        return "database"
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))

@@ -50,6 +50,7 @@ from web.storage.protocol import InvalidKey, RejectCode, StorageBackend, UploadR
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from models.base import StoredFile
     from web.settings import Settings
 
 log = structlog.get_logger("egomruk.storage")
@@ -254,6 +255,8 @@ def rejection_message(rejection: UploadRejected) -> str:
         )
     if code == RejectCode.STORAGE_FULL:
         return _("The files could not be saved now and nothing was saved. Please try again later")
+    if code == RejectCode.DATABASE_FULL:
+        return _("This could not be saved now and nothing was saved. Please try again later")
     if code == RejectCode.EMPTY_FILE:
         return _("“%(name)s” is empty", name=name)
     if code == RejectCode.QUOTA_EXCEEDED:
@@ -290,28 +293,25 @@ def content_disposition(filename: str, *, inline: bool = False) -> str:
 
 
 async def file_response(
-    storage: StorageBackend,
-    *,
-    key: str,
-    filename: str,
-    content_type: str,
-    size: int,
-    inline: bool = False,
+    storage: StorageBackend, file: StoredFile | None, *, inline: bool = False
 ) -> Stream:
-    """Stream a stored file; a file missing from storage is a 404 like a missing row."""
+    """Stream a stored file (a document's file, a letter's attachment) under the name it was
+    sent with; a missing row, or a file missing from storage, is a 404."""
+    if file is None:
+        raise NotFoundException()
     try:
-        chunks = await storage.open(key)
+        chunks = await storage.open(file.storage_key)
     except (FileNotFoundError, InvalidKey) as error:
         raise NotFoundException() from error
     except OSError as error:  # the storage cannot be read now (object storage unreachable)
-        log.error("storage_read_failed", key=key, error=str(error))
+        log.error("storage_read_failed", key=file.storage_key, error=str(error))
         raise ServiceUnavailableException() from error
     return Stream(
         chunks,
-        media_type=content_type,
+        media_type=file.content_type,
         headers={
             **DOWNLOAD_HEADERS,
-            "Content-Disposition": content_disposition(filename, inline=inline),
-            "Content-Length": str(size),
+            "Content-Disposition": content_disposition(file.original_name, inline=inline),
+            "Content-Length": str(file.size),
         },
     )
