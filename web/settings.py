@@ -76,6 +76,8 @@ class Settings:
     data_dir: Path = setting("DATA_DIR", PROJECT_ROOT / "var")  # noqa: RUF009 - a field()
     secret_key: str = setting("SECRET_KEY", "")  # development: made once under DATA_DIR
     database_url: str = setting("DATABASE_URL", "")  # development: SQLite under DATA_DIR
+    # A statement running longer is stopped and its request answers 503 (both databases).
+    database_query_timeout_seconds: float = setting("DATABASE_QUERY_TIMEOUT_SECONDS", 60.0)
     redis_url: str = setting("REDIS_URL", "")  # several workers share limits and sessions
     log_level: str = setting("LOG_LEVEL", "INFO", str.upper)
 
@@ -347,6 +349,8 @@ def load_settings() -> Settings:
     values["startup_warnings"] = tuple(startup_warnings)
 
     _check_networks("TRUSTED_PROXIES", values["trusted_proxies"])
+    if not values["database_query_timeout_seconds"] > 0:
+        raise SettingsError("DATABASE_QUERY_TIMEOUT_SECONDS must be more than 0 seconds")
     if not values["body_idle_timeout_seconds"] > 0:
         raise SettingsError("BODY_IDLE_TIMEOUT_SECONDS must be more than 0 seconds")
     egov_issuer_url = values["egov_issuer_url"]

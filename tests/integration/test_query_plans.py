@@ -5,6 +5,7 @@ index exactly when one exists). A dropped index fails here, not in production.""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Awaitable
 from datetime import date
@@ -186,22 +187,20 @@ async def test_the_letter_lookup_uses_indexes_only(db):
 
 async def _sqlite_steps(work: Awaitable[object]) -> int:
     """SQLite virtual-machine instructions `work` costs (counted in tens by a progress
-    handler on the connection's own thread): stable, unlike a timing."""
+    handler on each connection's own thread, the readers' too): stable, unlike a timing."""
     client = connections.get("default")
-    await client.execute_query("SELECT 1")  # connected
-    raw = client._connection
-    steps = [0]
+    steps = itertools.count()
 
     def tick() -> int:
-        steps[0] += 1
+        next(steps)  # atomic under the GIL, whichever connection's thread calls it
         return 0  # go on
 
-    await raw._execute(raw._conn.set_progress_handler, tick, 10)
+    await client.each_connection(lambda raw: raw.set_progress_handler(tick, 10))
     try:
         await work
     finally:
-        await raw._execute(raw._conn.set_progress_handler, None, 10)
-    return steps[0] * 10
+        await client.each_connection(lambda raw: raw.set_progress_handler(None, 10))
+    return next(steps) * 10
 
 
 async def _postgres_rows_read(sql: str, values: list | None = None) -> int:
