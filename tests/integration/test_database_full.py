@@ -10,10 +10,7 @@ full filesystem under the SQLite database does the same without any injection.
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
-import subprocess
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -32,7 +29,8 @@ from tests.integration.test_upload_safety import (
     post_document,
     sign_in_citizen,
 )
-from tests.support.database import in_ci, run_sync
+from tests.support.database import run_sync
+from tests.support.tmpfs import tiny_tmpfs
 from web.platform import db
 from web.storage.batch import UploadBatch
 
@@ -187,23 +185,9 @@ def tiny_database_filesystem(settings):
     """A 2 MB tmpfs for a SQLite database of its own (migrated): needs root to mount."""
     if not settings.uses_sqlite:
         pytest.skip("the database file on a tmpfs is SQLite's")
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a tiny tmpfs needs root (the injected COMMIT tests cover the rest)")
-    mount_point = Path(tempfile.mkdtemp(prefix="egomruk-tinydb-"))
-    command = ["mount", "-t", "tmpfs", "-o", "size=3m,mode=0700", "tmpfs", str(mount_point)]
-    mounted = subprocess.run(command, capture_output=True, text=True, check=False)
-    if mounted.returncode != 0:
-        mount_point.rmdir()
-        reason = f"mount is not permitted here: {mounted.stderr.strip()}"
-        if in_ci() and os.environ.get("REQUIRE_TMPFS"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    try:
+    # Lazy unmount: a connection the test's own loop opened may still hold the database file.
+    with tiny_tmpfs("3m", covered_by="injected COMMIT", lazy_unmount=True) as mount_point:
         yield mount_point
-    finally:
-        # Lazy: a connection the test's own loop opened may still hold the database file.
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
-        mount_point.rmdir()
 
 
 def fill(directory: Path) -> None:

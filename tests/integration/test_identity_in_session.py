@@ -120,11 +120,13 @@ async def test_a_disabled_account_is_signed_out_everywhere(client):
     username, _ = await _person()
     devices = await _devices(client, username, 2)
     await accounts.set_active(await Account.get(username=username), False)
+    store = client.app.stores.get(sessions.STORE_NAME)
     for session_id in devices:
         _use_session(client, session_id)
         response = await client.get("/letters", follow_redirects=False)
         assert response.status_code == 303
         assert response.headers["location"].startswith("/login")
+        assert await store.get(session_id) is None  # the record goes, not only the cookie
 
 
 async def test_a_password_change_signs_out_every_session(client):
@@ -167,6 +169,19 @@ async def test_a_lost_version_reloads_and_never_serves_a_stale_copy(client):
     secret = client.app.state.settings.secret_key
     await store.delete(authority.version_keys(authority.tag(secret, person.id))[0])
     assert company.name not in (await client.get("/party")).text
+
+
+async def test_a_lost_announcement_is_stale_for_five_minutes_at_most(client, monkeypatch):
+    """Should the store fail right after a change was committed (no new token), the copy is
+    still read again once it is MAX_AGE_SECONDS old."""
+    username, person = await _person(companies=1)
+    company = (await accounts.parties_of(person))[1]
+    await sign_in(client, username, expect=303, party=company.name)
+    await PartyMembership.filter(person_id=person.id, party_id=company.id).delete()  # unannounced
+    assert company.name in await _home(client)  # the copy, within its age
+    real_time = authority.time.time
+    monkeypatch.setattr(authority.time, "time", lambda: real_time() + authority.MAX_AGE_SECONDS)
+    assert company.name not in await _home(client)
 
 
 async def test_a_session_from_before_tagged_ids_is_reloaded_and_given_one(client):

@@ -19,6 +19,8 @@ renamed; rewriting their records races with requests in flight that write the ol
 A token compare has neither problem (a stale write-back still carries the old token, so it is
 reloaded again). Tokens are random, not counters: a version key that expired or was evicted
 reads as missing, which never equals a token, so a lost key causes a reload, never a stale hit.
+A copy older than MAX_AGE_SECONDS is reloaded anyway (two statements per session every five
+minutes), so an announcement lost to a store failure after a commit is stale that long at most.
 `end_sessions(person_id)` also stores a time: sessions signed in before it end at their next
 request (sign out everywhere, a password change, a disabled account).
 
@@ -52,6 +54,9 @@ _TAG_CHARS = 16
 # before this scheme). Anything else is not an id this server issued.
 SESSION_ID = re.compile(r"(?:([0-9a-f]{16})\.)?[0-9a-f]{64}")
 PERSON_FIELDS = ("id", "fin", "full_name", "phone", "email")
+# A safety net for an announcement that was lost (the store failed right after a commit):
+# a copy is read again from the database after this long whatever its token says.
+MAX_AGE_SECONDS = 5 * 60
 
 
 def tag(secret: str, person_id: int) -> str:
@@ -131,13 +136,17 @@ def snapshot(person: Person, parties: list[Party], version: Version) -> dict[str
     a change committed in between then leaves an older token here, so it is reloaded."""
     return {
         "v": version.token,
+        "at": time.time(),
         "person": {name: getattr(person, name) for name in PERSON_FIELDS},
         "parties": [[p.id, str(p.kind), p.identifier, p.name] for p in parties],
     }
 
 
 def is_current(cached: dict[str, Any] | None, version: Version | None) -> bool:
-    return bool(cached) and version is not None and cached.get("v") == version.token
+    """The copy may be used: its token is the stored one, and it is younger than MAX_AGE."""
+    if not cached or version is None or cached.get("v") != version.token:
+        return False
+    return 0 <= time.time() - cached.get("at", 0) < MAX_AGE_SECONDS
 
 
 def person_of(cached: dict[str, Any]) -> Person:

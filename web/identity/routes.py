@@ -96,17 +96,20 @@ def _next_query(next_path: str) -> str:
 async def _finish_sign_in(
     request: Request,
     settings: Settings,
-    *,
     person_id: int,
-    role: Role,
     method: str,
     target: str,
-    account_id: int | None = None,
+    *,
+    account: Account | None = None,
     **extra: str,
 ) -> Response:
-    """Fresh session id, then the party choice when there is one, else straight on.
+    """Fresh session id, then the party choice when there is one, else straight on. A
+    password `account` brings its role (staff sign in only that way); every other means
+    signs a citizen in.
 
     `extra` is kept with the sign-in (E-Gov identity keeps its ID token for the logout)."""
+    role = account.role if account else Role.CITIZEN
+    account_id = account.id if account else None
     target = safe_next_path(target, "/")
     # Read before the database (see `authority.snapshot`).
     version = await authority.read_version(
@@ -174,14 +177,9 @@ class AuthController(Controller):
                 now=datetime.fromtimestamp(time.time(), UTC),
             )
             if tried.answer is Answer.SIGNED_IN:
+                account = tried.account
                 return await _finish_sign_in(
-                    request,
-                    settings,
-                    person_id=tried.account.person_id,
-                    role=tried.account.role,
-                    method="password",
-                    account_id=tried.account.id,
-                    target=next_path,
+                    request, settings, account.person_id, "password", next_path, account=account
                 )
             if tried.answer is Answer.TOTP_NEXT:
                 request.session[PENDING_TOTP] = {"account_id": tried.account.id, "next": next_path}
@@ -211,14 +209,9 @@ class AuthController(Controller):
         account = await Account.get_or_none(id=pending.get("account_id"), is_active=True)
         code = field(data, "code", 12).replace(" ", "")
         if account and await accounts.verify_totp(account, code, now=datetime.now(UTC)):
+            target = pending.get("next", "/")
             return await _finish_sign_in(
-                request,
-                settings,
-                person_id=account.person_id,
-                role=account.role,
-                method="password",
-                account_id=account.id,
-                target=pending.get("next", "/"),
+                request, settings, account.person_id, "password", target, account=account
             )
         errors = {
             "code": _("The code is not right or has expired. Enter the code your app shows now.")
@@ -278,14 +271,8 @@ class AuthController(Controller):
             return redirect(request, "/login/asan")
         result = await asan_signin.poll(asan, pending)
         if result.outcome is asan_signin.Outcome.SIGNED_IN:
-            return await _finish_sign_in(
-                request,
-                settings,
-                person_id=result.person_id,
-                role=Role.CITIZEN,
-                method="asan",
-                target=request.session.get(NEXT, "/"),
-            )
+            target = request.session.get(NEXT, "/")
+            return await _finish_sign_in(request, settings, result.person_id, "asan", target)
         if result.outcome is asan_signin.Outcome.PENDING:
             if wants_fragment(request):
                 return Response(content=b"", status_code=204)  # nothing new: nothing swapped
@@ -337,14 +324,9 @@ class AuthController(Controller):
         except EgovSignInError as exc:
             return _sign_in_failed("egov", exc.failure, exc)
         person = await accounts.record_verified_person(identity.fin, identity.full_name)
+        target = request.session.get(NEXT, "/")
         return await _finish_sign_in(
-            request,
-            settings,
-            person_id=person.id,
-            role=Role.CITIZEN,
-            method="egov",
-            target=request.session.get(NEXT, "/"),
-            id_token=identity.id_token,
+            request, settings, person.id, "egov", target, id_token=identity.id_token
         )
 
     # --- Elektron imza (TLS client certificate, through the TLS front) ----------------------
@@ -379,14 +361,7 @@ class AuthController(Controller):
         person = await accounts.record_verified_person(
             subject.fin, subject.full_name, company=company
         )
-        return await _finish_sign_in(
-            request,
-            settings,
-            person_id=person.id,
-            role=Role.CITIZEN,
-            method="e-imza",
-            target=next_path,
-        )
+        return await _finish_sign_in(request, settings, person.id, "e-imza", next_path)
 
     # --- on whose behalf, and sign-out -------------------------------------------------
 

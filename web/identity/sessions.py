@@ -127,6 +127,9 @@ class RotatingSessionBackend(ServerSideSessionBackend):
         if not scope_session:
             # Anonymous visitors get no session record; a stale or foreign cookie is cleared.
             if old_id and old_id != "null":
+                if known:  # ended without a notice: the record goes too, not only the cookie
+                    store = self.config.get_store_from_app(connection.scope["app"])
+                    await self.delete(old_id, store=store)
                 await super().store_in_message(Empty, message, connection)
             return
         rotate = state.get(_ROTATE)
