@@ -98,6 +98,8 @@ class Settings:
     # How long a simulated request waits for the phone.
     asan_simulator_ttl_seconds: int = setting("ASAN_SIMULATOR_TTL_SECONDS", 120)
     session_idle_seconds: int = setting("SESSION_IDLE_SECONDS", 30 * 60)  # signed out after
+    # The warning dialog opens this long before the idle sign-out (and says so).
+    session_warning_seconds: int = setting("SESSION_WARNING_SECONDS", 2 * 60)
     # Staff sign in with TOTP; unset: required in production (their accounts are the ones
     # worth guessing), not in development.
     staff_totp_required: str = setting("STAFF_TOTP_REQUIRED", "", str.lower)
@@ -175,6 +177,12 @@ class Settings:
             if self.asan_demo_ca_path
             else (self.data_dir / "asan-demo-ca")
         )
+
+    @property
+    def session_warning_lead_seconds(self) -> int:
+        """How long before the idle sign-out the warning opens: SESSION_WARNING_SECONDS, but
+        never longer than the idle time itself (the dialog then opens at once)."""
+        return max(1, min(self.session_warning_seconds, self.session_idle_seconds))
 
     @property
     def upload_dir(self) -> Path:
