@@ -8,8 +8,9 @@ socket (`Connection: close`), so nothing is left out or decoded before it is cou
 Signed-in pages are measured as the demo user who sees them, acting for a party with data
 (the demo citizen for Xəzər Logistika MMC: documents, letters). Exits 1 over budget.
 
-Run: `python -m bench.page_weight`. `tests/integration/test_page_weight.py` holds the same
-budget in the test suite (`measure`, through the in-process client).
+Run: `python -m bench.page_weight` (`BENCH_QUICK=1`: four pages, one of each kind).
+`tests/integration/test_page_weight.py` holds the same budget in the test suite (`measure`,
+through the in-process client).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from bench.harness import COMPANY_VOEN, Server, prepare_data, web_env
+from bench.harness import COMPANY_VOEN, QUICK, Server, prepare_data, web_env
 from web.devdata.demo_data import DEMO_PASSWORD
 
 BUDGET_BYTES = 60 * 1024
@@ -143,15 +144,18 @@ def signed_in(base: str, username: str, party: str) -> httpx.Cookies:
 
 def main() -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # The smoke run: one page of each kind (plain, redirected to sign-in, a party's, staff's).
+    pages = ["/", "/documents"] if QUICK else PAGES
+    signed_in_pages = [SIGNED_IN_PAGES[0], SIGNED_IN_PAGES[3]] if QUICK else SIGNED_IN_PAGES
     data_dir = Path(tempfile.mkdtemp(prefix="egomruk-bench-weight-"))
     env = web_env(data_dir)
     results: list[tuple[str, int, int, int]] = []
     try:
         prepare_data(env, documents=100, small=0)
         with Server(env, "uvicorn", cpu=None) as server:
-            for path in PAGES:
+            for path in pages:
                 results.append((path, *first_load(server.url, path, httpx.Cookies())))
-            for username, party, path in SIGNED_IN_PAGES:
+            for username, party, path in signed_in_pages:
                 cookies = signed_in(server.url, username, party)
                 results.append((f"{path} ({username})", *first_load(server.url, path, cookies)))
     finally:

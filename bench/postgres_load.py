@@ -62,10 +62,23 @@ def _documents(env: dict[str, str]) -> list[Row]:
     return documents_rows(measured, "PostgreSQL")
 
 
+def _workers_of(pid: int) -> int:
+    """How many worker processes uvicorn's supervisor `pid` runs (its spawned children; not
+    multiprocessing's resource tracker)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        commands = [Path(f"/proc/{child}/cmdline").read_bytes() for child in children]
+    except OSError:
+        return 0
+    return sum(b"spawn_main" in command for command in commands)
+
+
 def _workers(env: dict[str, str], redis_url: str) -> Row:
     one = Server({**env, "REDIS_URL": redis_url, "WEB_CONCURRENCY": "1"}, cpu=None)
     two = Server({**env, "REDIS_URL": redis_url, "WEB_CONCURRENCY": "2"}, cpu=None)
     with one, two:
+        if (running := _workers_of(two.pid)) != 2:
+            raise RuntimeError(f"WEB_CONCURRENCY=2 runs {running} worker processes, not 2")
         targets = {}
         for name, server in (("lookup_1_worker", one), ("lookup_2_workers", two)):
             cookie = signed_in(server.url, CITIZEN_FIN)

@@ -158,6 +158,11 @@ def _backup(directory: Path) -> int:
         f"Backup of the {result.database_kind} database and {result.files} file(s) "
         f"({result.bytes} bytes) written to {result.directory}."
     )
+    if result.asan_demo_ca_from is not None:
+        print(
+            f"It holds the Asan İmza demo CA from ASAN_DEMO_CA_DIR={result.asan_demo_ca_from} "
+            "(outside DATA_DIR): restore with the same ASAN_DEMO_CA_DIR set to put it back there."
+        )
     return 0
 
 
@@ -170,7 +175,10 @@ def _restore(directory: Path) -> int:
         return 1
     try:
         # The secret key first: loading the settings would otherwise generate a new one.
-        restore_data_extras(directory, data_dir_from_environment())
+        asan_ca = os.environ.get("ASAN_DEMO_CA_DIR")
+        restore_data_extras(
+            directory, data_dir_from_environment(), Path(asan_ca) if asan_ca else None
+        )
         result = asyncio.run(restore(get_settings(), directory))
     except BackupError as error:
         print(f"Restore failed: {error}")

@@ -13,6 +13,13 @@ import pytest
 
 from tests.support.database import in_ci
 
+# They make their own databases (SQLite, and PostgreSQL where it is reachable) whatever the
+# run's: the PostgreSQL pass of `make test` would only run them a second time.
+pytestmark = pytest.mark.skipif(
+    os.environ.get("TEST_DATABASE") == "postgres",
+    reason="the benchmarks pick their own databases; the SQLite pass runs them",
+)
+
 
 def _quick_pass(module: str, timeout: int = 100) -> str:
     """Run a benchmark's quick pass; its output, once it passed."""
@@ -47,6 +54,12 @@ def _measured(output: str, row: str) -> None:
 def test_sign_in_memory_benchmark_runs_within_its_budget():
     output = _quick_pass("bench.sign_in_memory")
     assert "concurrent sign-ins: RSS before" in output, output
+
+
+def test_page_weight_benchmark_reads_pages_off_a_real_server():
+    output = _quick_pass("bench.page_weight")
+    assert "/documents (vetendas)" in output, output
+    assert "heaviest page:" in output, output
 
 
 def test_upload_benchmark_posts_the_real_form_and_reads_the_servers_rss():

@@ -6,6 +6,7 @@ found through them, so it must hold what OFFSET paging over the documents would.
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import UTC, date, datetime, timedelta
 
 from tortoise.transactions import in_transaction
@@ -186,3 +187,64 @@ async def test_tally_check_finds_and_repairs_drift(db):
         await _counts_agree(party, None)
     finally:
         await _remove(seeded)
+
+
+_MIGRATE_TO = (  # as web.platform.db.migrate, up to a target
+    "import asyncio, sys\n"
+    "from tortoise import Tortoise\n"
+    "from tortoise.migrations.api.migrate import migrate\n"
+    "from web.platform.db import tortoise_config\n"
+    "from web.settings import get_settings\n"
+    "async def main():\n"
+    "    try:\n"
+    "        await migrate(config=tortoise_config(get_settings()), target=sys.argv[1])\n"
+    "    finally:\n"
+    "        await Tortoise.close_connections()\n"
+    "asyncio.run(main())\n"
+)
+_MARK_SOME_MISTAKEN = (
+    "import asyncio\n"
+    "from tortoise import Tortoise\n"
+    "from web.platform import db\n"
+    "from web.settings import get_settings\n"
+    "async def main():\n"
+    "    await db.init_db(get_settings())\n"
+    "    client = Tortoise.get_connection('default')\n"
+    "    await client.execute_script(\n"
+    "        'UPDATE clearance_document SET mistaken_at = created_at WHERE id % 7 = 0')\n"
+    "    await db.close_db()\n"
+    "asyncio.run(main())\n"
+)
+
+
+def test_migration_0008_backfills_the_tallies_of_existing_documents(tmp_path, settings):
+    """A database with documents from before the tallies (migrated up to 0007, seeded, some
+    marked by mistake), then `python -m web migrate`: tally-check finds every day right."""
+    import subprocess
+    import sys
+
+    from tests.support.database import provision_postgres_database
+
+    own = provision_postgres_database() if not settings.uses_sqlite else None
+    env = {**os.environ, "ENV": "development", "DATA_DIR": str(tmp_path), "LOG_LEVEL": "WARNING"}
+    env["DATABASE_URL"] = own.url if own else ""
+    try:
+
+        def run(*args: str) -> subprocess.CompletedProcess:
+            done = subprocess.run(
+                [sys.executable, *args], env=env, capture_output=True, text=True, timeout=60
+            )
+            return done
+
+        assert run("-c", _MIGRATE_TO, "models.0007_stored_files").returncode == 0
+        assert run("-m", "web", "seed-bench", "9100000007", "500").returncode == 0
+        assert run("-c", _MARK_SOME_MISTAKEN).returncode == 0
+        before = run("-m", "web", "tally-check")
+        assert before.returncode != 0  # no tally table yet
+        assert run("-m", "web", "migrate").returncode == 0
+        after = run("-m", "web", "tally-check")
+        assert after.returncode == 0, after.stdout + after.stderr
+        assert "0 day(s) differ" in after.stdout
+    finally:
+        if own:
+            own.drop()

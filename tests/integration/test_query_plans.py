@@ -5,6 +5,7 @@ index exactly when one exists). A dropped index fails here, not in production.""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Awaitable
 from datetime import date
@@ -18,16 +19,15 @@ from models.documents import ClearanceDocument, DocumentFile
 from models.letters import LetterAttachment, LetterEvent
 from web.devdata.bench_data import bench_party, seed_documents
 from web.documents.service import (
-    PAGE_SIZE,
     Period,
     page_ids,
     party_documents,
     party_page,
-    seek_page_ids,
-    tally_days,
+    seek_sql,
     tally_sum,
 )
 from web.letters.service import public_history_query, tracked_letter_query
+from web.platform.portal_time import db_datetime, start_of_day
 
 
 def _foreign_key_columns() -> list[tuple[str, str]]:
@@ -150,19 +150,20 @@ async def test_a_pages_files_and_a_letters_history_use_their_foreign_key_index(d
 
 
 async def test_a_periods_count_and_a_later_pages_seek_read_the_tally_index(db):
-    """“Sayı” sums the day tallies through their (party, day) index; a later page reads the
-    newest days from it backwards and the page's ids from the end of a day in the list index."""
-    some_days = [(date(2026, 11, 28), 40, 0), (date(2026, 11, 27), 40, 1)]
+    """“Sayı” sums the day tallies through their (party, day) index; a later page finds its
+    first day by a running sum over the same index and reads the page's ids from the end of
+    that day in the list index."""
+    before = db_datetime(start_of_day(date(2026, 11, 28)))
     for period in (PERIOD, None):
-        query = party_documents(1, period)
-        sum_plan, days_plan, seek_plan = await _plans(
+        query = party_documents(1, period).filter(created_at__lt=before)
+        sum_plan, seek_plan, ids_plan = await _plans(
             tally_sum(1, period).sql(params_inline=True),
-            tally_days(1, period, include_mistaken=False, limit=41).sql(params_inline=True),
-            seek_page_ids(query, some_days, 60, include_mistaken=False).sql(params_inline=True),
+            seek_sql(1, period, 60, include_mistaken=False),
+            page_ids(query, 1, 7).sql(params_inline=True),
         )
         assert _uses_an_index(sum_plan) and "document_day_tally" in sum_plan, sum_plan
-        assert _uses_an_index(days_plan), days_plan
-        assert _reads_only_the_index(seek_plan), seek_plan
+        assert _uses_an_index(seek_plan) and "document_day_tally" in seek_plan, seek_plan
+        assert _reads_only_the_index(ids_plan), ids_plan
 
 
 async def test_the_letter_lookup_uses_indexes_only(db):
@@ -186,25 +187,23 @@ async def test_the_letter_lookup_uses_indexes_only(db):
 
 async def _sqlite_steps(work: Awaitable[object]) -> int:
     """SQLite virtual-machine instructions `work` costs (counted in tens by a progress
-    handler on the connection's own thread): stable, unlike a timing."""
+    handler on each connection's own thread, the readers' too): stable, unlike a timing."""
     client = connections.get("default")
-    await client.execute_query("SELECT 1")  # connected
-    raw = client._connection
-    steps = [0]
+    steps = itertools.count()
 
     def tick() -> int:
-        steps[0] += 1
+        next(steps)  # atomic under the GIL, whichever connection's thread calls it
         return 0  # go on
 
-    await raw._execute(raw._conn.set_progress_handler, tick, 10)
+    await client.each_connection(lambda raw: raw.set_progress_handler(tick, 10))
     try:
         await work
     finally:
-        await raw._execute(raw._conn.set_progress_handler, None, 10)
-    return steps[0] * 10
+        await client.each_connection(lambda raw: raw.set_progress_handler(None, 10))
+    return next(steps) * 10
 
 
-async def _postgres_rows_read(sql: str) -> int:
+async def _postgres_rows_read(sql: str, values: list | None = None) -> int:
     """Rows PostgreSQL's plan nodes read to answer `sql` (EXPLAIN ANALYZE: rows returned
     plus rows removed by a filter, times loops, summed over the scans), sequential and
     bitmap scans priced out as in `_plans` (on tables this small the planner would rightly
@@ -212,7 +211,9 @@ async def _postgres_rows_read(sql: str) -> int:
     async with in_transaction() as transaction:
         for setting in ("enable_seqscan", "enable_bitmapscan"):
             await transaction.execute_script(f"SET LOCAL {setting} = off")
-        _count, rows = await transaction.execute_query(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
+        _count, rows = await transaction.execute_query(
+            f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", values
+        )
     plan = rows[0]["QUERY PLAN"]
     plan = json.loads(plan) if isinstance(plan, str) else plan
 
@@ -229,18 +230,31 @@ async def _postgres_rows_read(sql: str) -> int:
 
 
 async def _cost(sqlite: bool, party_id: int, period: Period | None, page: int) -> int:
-    """What page `page` of the party's list costs (page 0: counting the documents)."""
-    query = party_documents(party_id, period)
+    """What page `page` of the party's list costs the database (page 0: counting the
+    documents, as “Sayı” once did): SQLite VM steps for the whole call; on PostgreSQL the
+    rows read by each statement the call runs (recorded, then run again under EXPLAIN)."""
+    work = party_page(party_id, period, page) if page else party_documents(party_id, period).count()
     if sqlite:
-        return await _sqlite_steps(party_page(party_id, period, page) if page else query.count())
-    if not page:
-        return await _postgres_rows_read(query.count().sql(params_inline=True))
-    skip = (page - 1) * PAGE_SIZE
-    sqls = [tally_sum(party_id, period), page_ids(query, 1)]
-    if skip:  # what party_page runs for a later page
-        days = tally_days(party_id, period, include_mistaken=False, limit=skip + 1)
-        sqls[1:] = [days, seek_page_ids(query, await days, skip, include_mistaken=False)]
-    return sum([await _postgres_rows_read(sql.sql(params_inline=True)) for sql in sqls])
+        return await _sqlite_steps(work)
+    client = type(connections.get("default"))
+    statements: list[tuple[str, list | None]] = []
+    originals = {name: getattr(client, name) for name in ("execute_query", "execute_query_dict")}
+
+    def recording(original):
+        async def run(self, query, values=None):
+            statements.append((query, values))
+            return await original(self, query, values)
+
+        return run
+
+    for name, original in originals.items():
+        setattr(client, name, recording(original))
+    try:
+        await work
+    finally:
+        for name, original in originals.items():
+            setattr(client, name, original)
+    return sum([await _postgres_rows_read(sql, values) for sql, values in statements])
 
 
 async def test_a_search_costs_the_same_for_400_and_8000_documents(db):

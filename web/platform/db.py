@@ -1,7 +1,8 @@
 """Database configuration and lifecycle (Tortoise ORM 1.x).
 
-SQLite (WAL, busy timeout) is the embedded default; `DATABASE_URL=postgres://…` switches
-to PostgreSQL. `TORTOISE_ORM` is what the `tortoise` CLI reads (see pyproject).
+SQLite (WAL, busy timeout, read connections and a statement time limit: see
+`web/platform/sqlite.py`) is the embedded default; `DATABASE_URL=postgres://…` switches to
+PostgreSQL. `TORTOISE_ORM` is what the `tortoise` CLI reads (see pyproject).
 """
 
 from __future__ import annotations
@@ -19,12 +20,11 @@ from tortoise.connection import connections
 from tortoise.context import get_current_context
 
 from models import MODEL_MODULES
-from web.platform import portal_time
+from web.platform import portal_time, sqlite
 from web.settings import Settings, get_settings
 
 TIMEZONE = portal_time.TIME_ZONE_NAME
 CONNECT_TIMEOUT_SECONDS = 5
-QUERY_TIMEOUT_SECONDS = 60
 _OPENED = "_egomruk_opened_connections"
 
 
@@ -42,9 +42,12 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
     if settings.uses_sqlite:
         file_path = settings.database_url.removeprefix("sqlite://")
         connection: Any = {
-            "engine": "tortoise.backends.sqlite",
+            "engine": "web.platform.sqlite",
             "credentials": {
                 "file_path": file_path,
+                # A slow statement neither holds the other requests' reads nor runs for ever.
+                "readers": sqlite.READERS,
+                "statement_timeout": settings.database_query_timeout_seconds,
                 "journal_mode": "WAL",
                 "foreign_keys": "ON",
                 # Tortoise sets no busy timeout; without one a second writer fails at once.
@@ -55,9 +58,12 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
     else:
         connection = expand_db_url(settings.database_url)
         # Nothing may hang on a database that went silent: give up connecting after a few
-        # seconds and on a query after a minute (the page then answers 503, not never).
+        # seconds and on a query after DATABASE_QUERY_TIMEOUT_SECONDS (the page then answers
+        # 503, not never).
         connection["credentials"].setdefault("timeout", CONNECT_TIMEOUT_SECONDS)
-        connection["credentials"].setdefault("command_timeout", QUERY_TIMEOUT_SECONDS)
+        connection["credentials"].setdefault(
+            "command_timeout", settings.database_query_timeout_seconds
+        )
         connection["credentials"]["reset"] = _release_without_reset_all
     return {
         "connections": {"default": connection},
