@@ -1,6 +1,6 @@
 """Proof that a stylesheet change changes nothing on screen: computed styles before and after.
 
-    python -m e2e.computed_styles snapshot DIR   # on the old tree, then on the new one
+    python -m e2e.computed_styles snapshot DIR [VARIANT...]   # on the old tree, then the new
     python -m e2e.computed_styles compare OLD_DIR NEW_DIR
 
 `snapshot` starts the portal (`python -m web serve`, fresh SQLite and demo data), opens a
@@ -114,7 +114,7 @@ def _example_document(name: str, example: dict, stylesheets: str) -> str:
     )
 
 
-def snapshot(out_dir: Path) -> None:
+def snapshot(out_dir: Path, variants: list[str]) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     data_dir = Path(tempfile.mkdtemp(prefix="egomruk-styles-")) / "data"
     data_dir.mkdir()
@@ -125,7 +125,8 @@ def snapshot(out_dir: Path) -> None:
             if Path(SYSTEM_CHROMIUM).exists():
                 options["executable_path"] = SYSTEM_CHROMIUM
             browser = playwright.chromium.launch(**options)
-            for variant, settings in VARIANTS.items():
+            for variant in variants:
+                settings = VARIANTS[variant]
                 media = {k: settings[k] for k in ("forced_colors", "media") if k in settings}
                 context_options = {k: v for k, v in settings.items() if k not in media}
                 result: dict[str, dict[str, list[str]]] = {}
@@ -138,9 +139,10 @@ def snapshot(out_dir: Path) -> None:
                         context = browser.new_context(base_url=server.url, **context_options)
                         user = who or "-"
                     page = context.new_page()
-                    page.emulate_media(**media)
-                    if who:
+                    if who:  # on screen: print hides the buttons
                         sign_in(page, who, path, party=COMPANY if who == "vetendas" else None)
+                        page.wait_for_url(f"**{path}*")  # the sign-in's own redirect, done
+                    page.emulate_media(**media)
                     page.goto(path)
                     if submit:
                         # A script click: print hides buttons.
@@ -150,9 +152,11 @@ def snapshot(out_dir: Path) -> None:
                         page.wait_for_load_state("networkidle")
                     key = f"{who or '-'} {path}{' (submitted)' if submit else ''}"
                     result[key] = _dump(page, focus)
-                    acknowledge = page.get_by_role("button", name="Tanış oldum")
+                    acknowledge = page.locator("main form button", has_text="Tanış oldum")
                     if path == "/documents/obligation" and acknowledge.count():
-                        acknowledge.click()  # so that /documents/new shows its form
+                        # So that /documents/new shows its form (a script click: print
+                        # hides buttons).
+                        acknowledge.evaluate("b => b.click()")
                         page.wait_for_load_state("networkidle")
                     page.close()
                 context.close()
@@ -179,6 +183,10 @@ def snapshot(out_dir: Path) -> None:
         server.stop()
 
 
+def _by_name(styles: list[str]) -> dict[str, str]:
+    return dict(style.split(": ", 1) for style in styles)
+
+
 def compare(old_dir: Path, new_dir: Path, limit: int = 60) -> int:
     differences = 0
     for variant in VARIANTS:
@@ -199,19 +207,24 @@ def compare(old_dir: Path, new_dir: Path, limit: int = 60) -> int:
                     if differences <= limit:
                         print(f"{variant} | {page} | {element}: only in one snapshot")
                     continue
-                for old_value, new_value in zip(before, after, strict=False):
+                # By name: the browser lists custom properties in no fixed order.
+                old_styles, new_styles = _by_name(before), _by_name(after)
+                for name in sorted(old_styles.keys() | new_styles.keys()):
+                    old_value, new_value = old_styles.get(name), new_styles.get(name)
                     if old_value != new_value:
                         differences += 1
                         if differences <= limit:
-                            print(f"{variant} | {page} | {element}: {old_value} -> {new_value}")
+                            print(
+                                f"{variant} | {page} | {element} {name}: {old_value} → {new_value}"
+                            )
         print(f"{variant}: {len(old)} pages, {compared} elements compared")
     print(f"{differences} difference(s)")
     return 1 if differences else 0
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "snapshot":
-        snapshot(Path(sys.argv[2]))
+    if len(sys.argv) >= 3 and sys.argv[1] == "snapshot":
+        snapshot(Path(sys.argv[2]), sys.argv[3:] or list(VARIANTS))
     elif len(sys.argv) == 4 and sys.argv[1] == "compare":
         raise SystemExit(compare(Path(sys.argv[2]), Path(sys.argv[3])))
     else:
