@@ -73,6 +73,32 @@ class ClearanceDocument(TimestampedModel):
         return f"RS-{self.id:07d}"
 
 
+class DocumentDayTally(Model):
+    """How many documents a party entered on one Baku calendar day, and how many of those are
+    marked “Səhvən daxil edilib”: a period's “Sayı” sums at most one row a day instead of
+    counting every document (issue 12).
+
+    Kept by database triggers on `clearance_document` (migration 0008), so every writer —
+    the service, bulk seeding, a test's direct update, SQL by hand — moves the tally in the
+    same transaction as the document. `day` is the day the period filter puts the document
+    in: on SQLite the date the stored text starts with (Tortoise writes Baku time), on
+    PostgreSQL `created_at AT TIME ZONE 'Asia/Baku'`. `python -m web tally-check` compares
+    (and with `--repair` rebuilds) it from the documents."""
+
+    id = fields.IntField(primary_key=True)
+    # A party with documents cannot be deleted; once it has none, its tallies are zeros.
+    party = fields.ForeignKeyField(
+        "models.Party", related_name="document_day_tallies", on_delete=fields.CASCADE
+    )
+    day = fields.DateField()
+    documents = fields.IntField(default=0)
+    mistaken = fields.IntField(default=0)
+
+    class Meta:
+        table = "document_day_tally"
+        unique_together = (("party", "day"),)
+
+
 class DocumentFile(StoredFile):
     document = fields.ForeignKeyField(
         "models.ClearanceDocument", related_name="files", on_delete=fields.RESTRICT

@@ -1,5 +1,6 @@
 """Command line: `python -m web migrate | seed | serve | worker |
-storage-check [--remove-orphans] | backup DIR | restore DIR | e-imza-demo [--out DIR] |
+storage-check [--remove-orphans] | tally-check [--repair] |
+backup DIR | restore DIR | e-imza-demo [--out DIR] |
 seed-bench PARTY COUNT | bundle-css`.
 
 `serve` is what `make run` uses: it applies migrations, seeds demo data in development,
@@ -110,6 +111,31 @@ async def _storage_check(remove: bool) -> int:
     return 1 if report.missing else 0 if remove or report.ok else 1
 
 
+async def _tally_check(repair: bool) -> int:
+    """Compare the documents' day tallies with a fresh count (web/documents/tally.py)."""
+    from web.documents.tally import differences, rebuild
+
+    await db.init_db(get_settings())
+    try:
+        found = await differences()
+        for item in found:
+            print(
+                f"  party {item.party_id} {item.day}: tallied {item.tallied}, "
+                f"counted {item.counted} (documents, of them mistaken)"
+            )
+        print(f"Document tallies: {len(found)} day(s) differ from the documents.")
+        if found and repair:
+            await rebuild()
+            left = await differences()
+            print(f"Rebuilt from the documents: {len(left)} day(s) differ now.")
+            return 1 if left else 0
+    finally:
+        await db.close_db()
+    if found:
+        print("Run again with --repair to rebuild the tallies from the documents.")
+    return 1 if found else 0
+
+
 # backup/restore copy the local disk's files; a bucket is backed up by its own means.
 OBJECT_STORAGE_BACKUP = (
     "STORAGE_URL names object storage: back the bucket up with its versioning or replication "
@@ -132,6 +158,11 @@ def _backup(directory: Path) -> int:
         f"Backup of the {result.database_kind} database and {result.files} file(s) "
         f"({result.bytes} bytes) written to {result.directory}."
     )
+    if result.asan_demo_ca_from is not None:
+        print(
+            f"It holds the Asan İmza demo CA from ASAN_DEMO_CA_DIR={result.asan_demo_ca_from} "
+            "(outside DATA_DIR): restore with the same ASAN_DEMO_CA_DIR set to put it back there."
+        )
     return 0
 
 
@@ -144,7 +175,10 @@ def _restore(directory: Path) -> int:
         return 1
     try:
         # The secret key first: loading the settings would otherwise generate a new one.
-        restore_data_extras(directory, data_dir_from_environment())
+        asan_ca = os.environ.get("ASAN_DEMO_CA_DIR")
+        restore_data_extras(
+            directory, data_dir_from_environment(), Path(asan_ca) if asan_ca else None
+        )
         result = asyncio.run(restore(get_settings(), directory))
     except BackupError as error:
         print(f"Restore failed: {error}")
@@ -221,6 +255,8 @@ def main() -> None:
     check.add_argument(
         "--remove-orphans", action="store_true", help="delete files that no row points to"
     )
+    tally = sub.add_parser("tally-check", help="compare the documents' day tallies with a count")
+    tally.add_argument("--repair", action="store_true", help="rebuild them from the documents")
     backup = sub.add_parser("backup", help="copy the database and its files into a new directory")
     backup.add_argument("directory", type=Path)
     restore = sub.add_parser("restore", help="restore a backup into an empty place")
@@ -252,6 +288,8 @@ def main() -> None:
         from web.platform.css_bundle import BUNDLE, write
 
         print(f"{BUNDLE} {'written' if write() else 'already up to date'}.")
+    elif args.command == "tally-check":
+        raise SystemExit(asyncio.run(_tally_check(args.repair)))
     elif args.command == "storage-check":
         raise SystemExit(asyncio.run(_storage_check(args.remove_orphans)))
     else:

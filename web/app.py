@@ -26,14 +26,14 @@ from web.documents.routes import (
     DocumentsController,
     OfficerDocumentsController,
 )
-from web.identity import asan_signin
+from web.identity import asan_signin, authority
 from web.identity.asan_signin import build_asan_service
 from web.identity.e_imza import build_e_imza_service
 from web.identity.egov_oidc import build_egov_service
-from web.identity.guards import auth_context_middleware, provide_user
+from web.identity.guards import auth_context_middleware_factory, provide_user
 from web.identity.means import SIGN_IN_MEANS
 from web.identity.routes import AuthController, SessionController
-from web.identity.sessions import session_config
+from web.identity.sessions import STORE_NAME, session_config
 from web.letters.registry_routes import RegistryController
 from web.letters.routes import LettersController
 from web.platform import db, rate_limits
@@ -130,6 +130,8 @@ def create_app(
         # Temp files of uploads a crash or kill cut off (uploads of live workers are kept).
         await sweep_temp(app.state.storage)
         app.state.redis = stores.redis
+        # Changes of a person's authority reach the copies in their sessions (authority.py).
+        unregister = authority.register(app.stores.get(STORE_NAME), settings.secret_key)
         sweeper = asyncio.create_task(
             housekeeping(_chores(app), HOUSEKEEPING_INTERVAL_SECONDS, stop)
         )
@@ -137,6 +139,7 @@ def create_app(
             yield
         finally:
             stop.set()
+            unregister()
             await asyncio.gather(sweeper, return_exceptions=True)
             await asyncio.gather(*background, return_exceptions=True)
             await db.close_db()
@@ -212,7 +215,7 @@ def create_app(
         middleware=[
             general_limit,
             session_config(settings).middleware,
-            auth_context_middleware,
+            auth_context_middleware_factory(settings),
         ],
         stores=StoreRegistry(default_factory=stores),
         state=State({"settings": settings}),

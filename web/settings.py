@@ -76,6 +76,8 @@ class Settings:
     data_dir: Path = setting("DATA_DIR", PROJECT_ROOT / "var")  # noqa: RUF009 - a field()
     secret_key: str = setting("SECRET_KEY", "")  # development: made once under DATA_DIR
     database_url: str = setting("DATABASE_URL", "")  # development: SQLite under DATA_DIR
+    # A statement running longer is stopped and its request answers 503 (both databases).
+    database_query_timeout_seconds: float = setting("DATABASE_QUERY_TIMEOUT_SECONDS", 60.0)
     redis_url: str = setting("REDIS_URL", "")  # several workers share limits and sessions
     log_level: str = setting("LOG_LEVEL", "INFO", str.upper)
 
@@ -96,6 +98,8 @@ class Settings:
     # How long a simulated request waits for the phone.
     asan_simulator_ttl_seconds: int = setting("ASAN_SIMULATOR_TTL_SECONDS", 120)
     session_idle_seconds: int = setting("SESSION_IDLE_SECONDS", 30 * 60)  # signed out after
+    # The warning dialog opens this long before the idle sign-out (and says so).
+    session_warning_seconds: int = setting("SESSION_WARNING_SECONDS", 2 * 60)
     # Staff sign in with TOTP; unset: required in production (their accounts are the ones
     # worth guessing), not in development.
     staff_totp_required: str = setting("STAFF_TOTP_REQUIRED", "", str.lower)
@@ -173,6 +177,12 @@ class Settings:
             if self.asan_demo_ca_path
             else (self.data_dir / "asan-demo-ca")
         )
+
+    @property
+    def session_warning_lead_seconds(self) -> int:
+        """How long before the idle sign-out the warning opens: SESSION_WARNING_SECONDS, but
+        never longer than the idle time itself (the dialog then opens at once)."""
+        return max(1, min(self.session_warning_seconds, self.session_idle_seconds))
 
     @property
     def upload_dir(self) -> Path:
@@ -347,6 +357,8 @@ def load_settings() -> Settings:
     values["startup_warnings"] = tuple(startup_warnings)
 
     _check_networks("TRUSTED_PROXIES", values["trusted_proxies"])
+    if not values["database_query_timeout_seconds"] > 0:
+        raise SettingsError("DATABASE_QUERY_TIMEOUT_SECONDS must be more than 0 seconds")
     if not values["body_idle_timeout_seconds"] > 0:
         raise SettingsError("BODY_IDLE_TIMEOUT_SECONDS must be more than 0 seconds")
     egov_issuer_url = values["egov_issuer_url"]

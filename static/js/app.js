@@ -12,7 +12,7 @@
    - [data-prevent-double-click] buttons ignore a second click within a second;
    - [data-countdown] shows the time left and announces when 30 seconds remain;
    - [data-file-upload] becomes GOV.UK's enhanced file upload (drop zone, files listed);
-   - signed in, a modal dialog warns two minutes before the idle sign-out ("Continue"
+   - signed in, a modal dialog warns data-warn-seconds before the idle sign-out ("Continue"
      POSTs /session/keep-alive) and keeps a [data-draft] form's text on the server. */
 (function () {
   "use strict";

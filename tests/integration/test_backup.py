@@ -92,3 +92,34 @@ async def test_a_backup_taken_under_upload_load_restores_clean_and_complete():
     assert rows_at_source > len(rows)  # uploads committed after the dump: not in this backup
     assert wrong == []
     assert refused.returncode == 1 and "not empty" in refused.stdout
+
+
+def test_an_asan_demo_ca_outside_data_dir_is_backed_up_and_restored_there(tmp_path):
+    """ASAN_DEMO_CA_DIR may be outside DATA_DIR (instances share it): the backup holds it
+    all the same, says so, and the restore puts it back where ASAN_DEMO_CA_DIR says."""
+    shared = tmp_path / "shared-asan-ca"
+    (shared / "issued").mkdir(parents=True)
+    ca = {"ca_cert.pem": os.urandom(300), "ca_key.pem": os.urandom(200), "issued/1.pem": b"x"}
+    for name, content in ca.items():
+        (shared / name).write_bytes(content)
+    backup_dir = tmp_path / "backup"
+    with server_place(ASAN_DEMO_CA_DIR=str(shared)) as source:
+        assert source.cli("migrate").returncode == 0
+        backed_up = source.cli("backup", str(backup_dir))
+        assert not (Path(source.env["DATA_DIR"]) / "asan-demo-ca").exists()
+    assert backed_up.returncode == 0, backed_up.stdout + backed_up.stderr
+    assert f"ASAN_DEMO_CA_DIR={shared}" in backed_up.stdout  # said, not silently left out
+    entries = json.loads((backup_dir / "manifest.json").read_text())["entries"]
+    assert {f"data/asan-demo-ca/{name}" for name in ca} <= set(entries)
+
+    elsewhere = tmp_path / "restored-asan-ca"
+    with server_place(ASAN_DEMO_CA_DIR=str(elsewhere)) as target:
+        restored = target.cli("restore", str(backup_dir))
+        assert restored.returncode == 0, restored.stdout + restored.stderr
+        assert not (Path(target.env["DATA_DIR"]) / "asan-demo-ca").exists()
+    assert {name: (elsewhere / name).read_bytes() for name in ca} == ca
+    with server_place() as target:  # without ASAN_DEMO_CA_DIR: under DATA_DIR, as before
+        restored = target.cli("restore", str(backup_dir))
+        assert restored.returncode == 0, restored.stdout + restored.stderr
+        in_data = Path(target.env["DATA_DIR"]) / "asan-demo-ca"
+        assert {name: (in_data / name).read_bytes() for name in ca} == ca

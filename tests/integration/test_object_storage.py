@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from models.documents import DocumentFile
 from tests.support.seaweedfs import SeaweedFS
 from web.storage.check import check_storage, remove_orphans
 from web.storage.health import storage_ready
@@ -183,7 +184,8 @@ async def test_readiness_says_so_when_the_bucket_is_missing(seaweedfs, tmp_path)
     assert "object storage" in reason
 
 
-async def test_readiness_says_so_when_the_server_is_unreachable(tmp_path):
+def unreachable_storage(tmp_path: Path) -> ObjectStorage:
+    """An object storage whose server is not there (a free port nobody listens on)."""
     from tests.support.server import free_port
 
     store = s3_store(
@@ -193,7 +195,11 @@ async def test_readiness_says_so_when_the_server_is_unreachable(tmp_path):
         access_key_id="k",
         secret_access_key="s",
     )
-    ready, reason = await storage_ready(ObjectStorage(store, tmp_path))
+    return ObjectStorage(store, tmp_path)
+
+
+async def test_readiness_says_so_when_the_server_is_unreachable(tmp_path):
+    ready, reason = await storage_ready(unreachable_storage(tmp_path))
     assert not ready and "object storage" in reason
 
 
@@ -215,21 +221,12 @@ async def test_a_bucket_that_refuses_the_upload_means_try_later_and_nothing_save
 async def test_a_download_while_the_bucket_is_unreachable_is_a_503_not_a_crash(tmp_path):
     from litestar.exceptions import ServiceUnavailableException
 
-    from tests.support.server import free_port
     from web.storage.receiving import file_response
 
-    store = s3_store(
-        "portal",
-        "p",
-        endpoint_url=f"http://127.0.0.1:{free_port()}",
-        access_key_id="k",
-        secret_access_key="s",
-    )
     with pytest.raises(ServiceUnavailableException):
         await file_response(
-            ObjectStorage(store, tmp_path),
-            key=new_key(),
-            filename="a.pdf",
-            content_type="application/pdf",
-            size=1,
+            unreachable_storage(tmp_path),
+            DocumentFile(
+                storage_key=new_key(), original_name="a.pdf", content_type="application/pdf", size=1
+            ),
         )

@@ -14,9 +14,9 @@ async def test_first_load_fits_the_budget(client, path):
 
 
 @pytest.mark.usefixtures("seeded")
-@pytest.mark.parametrize(("username", "path"), SIGNED_IN_PAGES)
-async def test_pages_behind_sign_in_fit_the_budget(client, username, path):
-    await sign_in(client, username)
+@pytest.mark.parametrize(("username", "party", "path"), SIGNED_IN_PAGES)
+async def test_pages_behind_sign_in_fit_the_budget(client, username, party, path):
+    await sign_in(client, username, party=party)
     page = await client.get(path)
     assert page.status_code == 200, path
     sizes = await measure(client, path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from typing import Annotated
 
@@ -161,6 +162,35 @@ async def test_readiness_names_storage_low_on_space(settings):
         # Which check failed, not why: the reason is in the log (anyone may ask this page).
         assert ready.json()["checks"]["storage"] == "unavailable"
         assert ready.json()["checks"]["database"] == "ok"
+
+
+async def test_readiness_probes_the_storage_at_most_once_a_few_seconds(settings, monkeypatch):
+    """The storage check writes a file: 50 quick calls to /healthz/ready write one, not 50."""
+    from web.platform import health
+
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        storage = client.app.state.storage
+        probes = []
+        probe = storage.probe
+
+        async def counted_probe():
+            probes.append(1)
+            await asyncio.sleep(0.05)  # in flight while the others arrive
+            await probe()
+
+        monkeypatch.setattr(storage, "probe", counted_probe)
+        # Longer than this test takes on a busy machine: the count does not hang on timing.
+        monkeypatch.setattr(health, "STORAGE_CHECK_SECONDS", 600.0)
+        together = await asyncio.gather(*(client.get("/healthz/ready") for _ in range(25)))
+        one_by_one = [await client.get("/healthz/ready") for _ in range(25)]
+        assert {r.status_code for r in together + one_by_one} == {200}
+        assert len(probes) == 1
+        # Later asks probe again: a disk that fills up is still noticed.
+        before = len(probes)
+        monkeypatch.setattr(health, "STORAGE_CHECK_SECONDS", 0.0)
+        storage.min_free_bytes = 1 << 62
+        assert (await client.get("/healthz/ready")).status_code == 503
+        assert len(probes) == before + 1
 
 
 async def test_static_files_are_versioned_and_cached_for_long(client):

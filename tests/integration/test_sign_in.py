@@ -133,6 +133,39 @@ async def test_idle_session_expires_with_a_polite_notice(client, monkeypatch):
     assert (await client.get("/letters", follow_redirects=False)).status_code == 303
 
 
+@pytest.mark.parametrize(
+    ("idle", "warning", "lead", "said"),
+    [
+        (
+            600,
+            300,
+            300,
+            {"en": "in 5 minutes.", "az": "vaxt: 5 dəqiqə.", "ru": "осталось: 5 минут."},
+        ),
+        # The warning cannot open before the session starts: it says the whole idle time.
+        (
+            90,
+            120,
+            90,
+            {"en": "in 90 seconds.", "az": "vaxt: 90 saniyə.", "ru": "осталось: 90 секунд."},
+        ),
+    ],
+)
+async def test_the_idle_warning_says_the_time_left_from_the_settings(
+    make_app, idle, warning, lead, said
+):
+    app = make_app(session_idle_seconds=idle, session_warning_seconds=warning)
+    async with AsyncTestClient(app=app) as client:
+        await sign_in(client, "vetendas2")
+        for language, text in said.items():
+            client.cookies.set("lang", language)
+            page = (await client.get("/letters/new")).text
+            dialog = page[page.index('id="timeout-dialog"') :]
+            assert f'data-warn-seconds="{lead}"' in dialog  # when app.js opens it
+            assert text in dialog, language
+            assert "2 minutes" not in dialog and "2 dəqiqə" not in dialog
+
+
 async def test_keep_alive_extends_the_session_and_drafts_come_back_once(client, monkeypatch):
     await sign_in(client, "vetendas2")
     token = await _csrf(client)

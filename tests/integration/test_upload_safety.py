@@ -10,9 +10,6 @@ import asyncio
 import errno
 import os
 import re
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,7 +20,7 @@ from models.identity import Party, Person
 from models.letters import CustomsBody, Letter, LetterAttachment
 from tests.integration.letters_support import sign_in as sign_in_citizen
 from tests.integration.test_documents import PDF, acknowledge, details, new_trader, pdf_of
-from tests.support.database import in_ci
+from tests.support.tmpfs import tiny_tmpfs
 from tests.support.web import csrf_token
 from web.storage import local_disk
 from web.storage.check import check
@@ -303,22 +300,8 @@ async def test_readiness_fails_below_the_minimum_free_space(settings):
 @pytest.fixture
 def tiny_filesystem():
     """A real 1 MB filesystem (tmpfs): needs root and permission to mount."""
-    mount_point = Path(tempfile.mkdtemp(prefix="egomruk-tiny-"))
-    command = ["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(mount_point)]
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a tiny tmpfs needs root (the injected-ENOSPC tests cover the rest)")
-    mounted = subprocess.run(command, capture_output=True, text=True, check=False)
-    if mounted.returncode != 0:
-        mount_point.rmdir()
-        reason = f"mount is not permitted here: {mounted.stderr.strip()}"
-        if in_ci() and os.environ.get("REQUIRE_TMPFS"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    try:
+    with tiny_tmpfs("1m", covered_by="injected-ENOSPC") as mount_point:
         yield mount_point
-    finally:
-        subprocess.run(["umount", str(mount_point)], check=False)
-        mount_point.rmdir()
 
 
 async def test_a_really_full_filesystem_leaves_nothing_partial(make_app, tiny_filesystem):

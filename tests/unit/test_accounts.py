@@ -16,11 +16,9 @@ from web.identity.accounts import (
     password_problems,
     verify_password,
 )
+from web.platform.forms import Problem
 
-SHORT = TOO_SHORT.msgid
-LONG = TOO_LONG.msgid
-COMMON = TOO_COMMON.msgid
-SAME = EQUALS_USERNAME.msgid
+SHORT, LONG, COMMON, SAME = TOO_SHORT, TOO_LONG, TOO_COMMON, EQUALS_USERNAME
 
 
 @pytest.mark.parametrize(
@@ -48,13 +46,13 @@ SAME = EQUALS_USERNAME.msgid
     ],
 )
 def test_password_problems(password: str, username: str, problems: list[str]) -> None:
-    assert password_problems(password, username=username) == problems
+    assert [problem.code for problem in password_problems(password, username=username)] == problems
 
 
-def test_problems_are_plain_message_ids() -> None:
-    problems = password_problems("abc", username="x")
-    assert problems == ["The password must be at least 8 characters long."]
-    assert all(type(problem) is str for problem in problems)
+def test_problems_are_domain_problems_not_words() -> None:
+    assert password_problems("abc", username="x") == [
+        Problem("password_too_short", "password", {"min": 8})
+    ]
 
 
 @pytest.mark.parametrize(

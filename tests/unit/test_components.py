@@ -155,6 +155,20 @@ def test_yaml_documents_params_and_examples(name: str) -> None:
     assert len(names) == len(set(names)), "example names must be unique"
 
 
+def test_hidden_examples_are_rendered_too() -> None:
+    """Hidden (test-only) examples are left out of the 2-5 count, not out of the tests:
+    `all_examples` (these unit tests and e2e/test_components_axe.py) includes them."""
+    hidden = {
+        f"{name}-{example['name']}"
+        for name in COMPONENT_NAMES
+        if (COMPONENTS_DIR / name / f"{name}.yaml").exists()
+        for example in load_spec(name).get("examples") or []
+        if example.get("hidden")
+    }
+    assert hidden, "no hidden example to check (tag.yaml has one)"
+    assert hidden <= {case.id for case in all_examples()}
+
+
 def undocumented_keys(values: Any, documented: list[dict[str, Any]], path: str) -> list[str]:
     """Keys in example `values` that the `documented` params list does not name; nested
     objects (and lists of objects) are checked against their own documented `params`."""

@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime
 import pytest
 
 from web.documents import service as documents
+from web.documents.routes import DETAILS_MESSAGES, PERIOD_MESSAGES
 from web.platform import portal_time
-from web.platform.forms import check_date, date_from_parts, date_from_text, error_list
+from web.platform.forms import check_date, date_from_parts, date_from_text, error_list, form_errors
 from web.platform.paging import pagination_params
 from web.storage.receiving import content_disposition
 
@@ -57,15 +58,30 @@ def parts(text: str) -> dict[str, str]:
 
 def test_period_parsing():
     empty = parts("")
-    assert documents.parse_period(empty, empty, TODAY) == (documents.default_period(TODAY), {})
-    assert documents.parse_period(empty, empty, TODAY, optional=True) == (None, {})
-    period, errors = documents.parse_period(parts("01.11.2026"), parts("01.11.2026"), TODAY)
-    assert errors == {} and period == documents.Period(date(2026, 11, 1), date(2026, 11, 1))
-    _, errors = documents.parse_period(parts("02.11.2026"), parts("01.11.2026"), TODAY)
-    assert list(errors) == ["to"]
-    _, errors = documents.parse_period(parts("01.13.2026"), empty, TODAY)
-    assert list(errors) == ["from", "to"]
-    assert errors["from"].parts == ("month",)
+    assert documents.parse_period(empty, empty, TODAY) == (documents.default_period(TODAY), [])
+    assert documents.parse_period(empty, empty, TODAY, optional=True) == (None, [])
+    period, problems = documents.parse_period(parts("01.11.2026"), parts("01.11.2026"), TODAY)
+    assert problems == [] and period == documents.Period(date(2026, 11, 1), date(2026, 11, 1))
+    _, problems = documents.parse_period(parts("02.11.2026"), parts("01.11.2026"), TODAY)
+    assert [(p.code, p.input) for p in problems] == [("period_reversed", "to")]
+    _, problems = documents.parse_period(parts("01.13.2026"), empty, TODAY)
+    assert [(p.code, p.input) for p in problems] == [
+        ("date_not_real", "from"),
+        ("to_missing", "to"),
+    ]
+    assert problems[0].params["parts"] == ("month",)
+
+
+def test_the_edge_words_the_period_problems_and_marks_the_date_fields():
+    empty = parts("")
+    _, problems = documents.parse_period(parts("02.11.2026"), parts("01.11.2026"), TODAY)
+    errors = form_errors(problems, PERIOD_MESSAGES)
+    assert errors == {"to": "Son gün ilk gündən əvvəl ola bilməz"}
+    assert errors["to"].parts == ("day", "month", "year")
+    assert error_list(errors) == [{"text": errors["to"], "href": "#to-day"}]
+    _, problems = documents.parse_period(parts("3.11."), empty, TODAY)
+    errors = form_errors(problems, PERIOD_MESSAGES)
+    assert errors["from"].parts == ("year",) and errors["from"] == "Tarixdə il olmalıdır"
 
 
 def test_a_missing_part_of_a_date_is_named_and_marked_alone():
@@ -103,12 +119,12 @@ def valid(**changes):
 
 
 def test_details_are_checked_and_normalised():
-    details, errors = documents.validate_details(valid(), TODAY)
-    assert errors == {}
+    details, problems = documents.validate_details(valid(), TODAY)
+    assert problems == []
     assert details.declaration_number == "10200010/031126/0001234"
     assert details.note is None
-    _, errors = documents.validate_details(valid(declaration_number=""), TODAY)
-    assert errors == {}  # optional
+    _, problems = documents.validate_details(valid(declaration_number=""), TODAY)
+    assert problems == []  # optional
 
 
 @pytest.mark.parametrize(
@@ -125,13 +141,14 @@ def test_details_are_checked_and_normalised():
     ],
 )
 def test_each_field_has_its_error(changes, field):
-    details, errors = documents.validate_details(valid(**changes), TODAY)
-    assert details is None and list(errors) == [field]
+    details, problems = documents.validate_details(valid(**changes), TODAY)
+    assert details is None and [problem.input for problem in problems] == [field]
+    assert set(form_errors(problems, DETAILS_MESSAGES)) == {field}  # every code is worded
 
 
 def test_bounds_of_the_note_and_number():
-    _, errors = documents.validate_details(valid(note="ə" * 500, number="x" * 100), TODAY)
-    assert errors == {}
+    _, problems = documents.validate_details(valid(note="ə" * 500, number="x" * 100), TODAY)
+    assert problems == []
 
 
 def test_pagination_shows_ends_neighbours_and_gaps():

@@ -41,10 +41,13 @@ async def seed_documents(
     today: date,
     *,
     with_files: bool = True,
+    spread_days: int = SPREAD_DAYS,
     connection: BaseDBAsyncClient | None = None,
 ) -> None:
-    """`count` documents for `party`, newest today, one every few minutes back in time."""
-    step = timedelta(days=SPREAD_DAYS) / max(count, 1)
+    """`count` documents for `party`, newest today, evenly back over `spread_days` (three
+    years: one every 16 minutes for 100,000). Their day tallies follow by themselves (the
+    triggers of migration 0008, in the same transaction as each batch)."""
+    step = timedelta(days=spread_days) / max(count, 1)
     newest = start_of_day(today) + timedelta(hours=12)
     for first in range(0, count, BATCH):
         documents = [

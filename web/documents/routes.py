@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
 from litestar.response import Response, Stream, Template
 
@@ -21,20 +22,58 @@ from web.identity.guards import CurrentUser, citizen_acting_for_party, current_u
 from web.identity.sessions import flash, take_flash
 from web.platform import portal_time
 from web.platform.dependencies import AppSettings, FileStorage
-from web.platform.forms import FormData, date_parts, error_list, field, invalid_form, parts_of
+from web.platform.forms import (
+    DATE_MESSAGES,
+    FormData,
+    date_parts,
+    error_list,
+    field,
+    form_errors,
+    invalid_form,
+    parts_of,
+)
 from web.platform.i18n import gettext as _
+from web.platform.i18n import lazy_gettext as _l
 from web.platform.idempotency import FIELD as IDEMPOTENCY_FIELD
 from web.platform.idempotency import form_idempotency_key, idempotency_key_of
 from web.platform.paging import pagination_params
 from web.platform.rendering import redirect, render, wants_fragment
 from web.platform.text_input import whole_number
 from web.settings import Settings
-from web.storage.protocol import StorageBackend, UploadRejected
+from web.storage.protocol import DatabaseFull, UploadRejected
 from web.storage.receiving import file_response, receiving_files, rejections_message
 
 CREATED_FLASH = "created_document"
 SKIP_COMPRESSION = {"skip_compression": True}  # PDF/JPEG/PNG are compressed already
 PREVIEWABLE = frozenset({"image/jpeg", "image/png"})
+# The words for the service's problems (`web/platform/forms.py: form_errors`).
+PERIOD_MESSAGES = {
+    **DATE_MESSAGES,
+    "from_missing": _l("Enter the first day of the period"),
+    "to_missing": _l("Enter the last day of the period"),
+    "period_reversed": _l("The last day must be the same as or after the first day"),
+}
+OFFICER_SEARCH_MESSAGES = {
+    **PERIOD_MESSAGES,
+    "party_invalid": _l("Enter a FIN (7 characters) or a VÖEN (10 digits)"),
+    "party_or_declaration_missing": _l("Enter a FIN or VÖEN, or a declaration number"),
+}
+DETAILS_MESSAGES = {
+    **DATE_MESSAGES,
+    "kind_missing": _l("Choose the type of the document"),
+    "number_missing": _l("Enter the number of the document"),
+    "number_too_long": _l("The number must be %(max)d characters or fewer"),
+    "issued_on_missing": _l("Enter the date of the document"),
+    "issued_on_future": _l("The date of the document cannot be in the future"),
+    "declaration_number_invalid": _l(
+        "Enter the declaration number as on the declaration, for example %(example)s"
+    ),
+    "note_too_long": _l("The note must be %(max)d characters or fewer"),
+}
+REASON_MESSAGES = {
+    "reason_missing": _l("Enter why the document was entered by mistake"),
+    "reason_too_long": _l("The reason must be %(max)d characters or fewer"),
+}
 
 
 def _user(request: Request) -> CurrentUser:
@@ -95,28 +134,45 @@ def _search_url(path: str, values: dict[str, Any], page: int) -> str:
     return path + ("?" + urlencode(query) if query else "")
 
 
-async def _file_of(document: ClearanceDocument | None, file_id: int) -> DocumentFile:
-    file = await documents.file_of_document(document, file_id) if document else None
-    if file is None:
-        raise NotFoundException()
-    return file
-
-
 def _wants_preview(request: Request, file: DocumentFile) -> bool:
     """`?preview=1` shows an image inline (in the details page's <img>). PDFs are always
     attachments: browsers' PDF viewers do not run under `Content-Security-Policy: sandbox`."""
     return request.query_params.get("preview") == "1" and file.content_type in PREVIEWABLE
 
 
-async def _download(request: Request, storage: StorageBackend, file: DocumentFile) -> Stream:
-    return await file_response(
-        storage,
-        key=file.storage_key,
-        filename=file.original_name,
-        content_type=file.content_type,
-        size=file.size,
-        inline=_wants_preview(request, file),
-    )
+def _download_route(name: str, viewer: str) -> HTTPRouteHandler:
+    """A document's file, for its owner (the party's own documents) or for an officer (any
+    document; the download is audited, preview or not). Another party's file is a 404."""
+
+    @get("/{document_id:int}/files/{file_id:int}", name=name, opt=SKIP_COMPRESSION)
+    async def download(
+        self,
+        request: Request,
+        storage: FileStorage,
+        document_id: FromPath[int],
+        file_id: FromPath[int],
+    ) -> Stream:
+        user = _user(request)
+        if viewer == "officer":
+            document = await documents.document_for_officer(document_id)
+        else:
+            document = await documents.document_of_party(user.party, document_id)
+        file = await documents.file_of_document(document, file_id) if document else None
+        if file is None:
+            raise NotFoundException()
+        preview = _wants_preview(request, file)
+        response = await file_response(storage, file, inline=preview)
+        if viewer == "officer":
+            await documents.audit(
+                user.person,
+                AuditAction.DOWNLOAD,
+                document=document,
+                file=file,
+                detail="preview" if preview else "",
+            )
+        return response
+
+    return download
 
 
 class DocumentsController(Controller):
@@ -134,7 +190,8 @@ class DocumentsController(Controller):
             "mistaken": "1" if _query(request, "mistaken") == "1" else "",
         }
         today = portal_time.today()
-        period, errors = documents.parse_period(values["from"], values["to"], today)
+        period, problems = documents.parse_period(values["from"], values["to"], today)
+        errors = form_errors(problems, PERIOD_MESSAGES)
         default_period = not any(values["from"].values()) and not any(values["to"].values())
         context: dict[str, Any] = {
             "service": catalog.CLEARANCE_DOCUMENTS,
@@ -209,22 +266,26 @@ class DocumentsController(Controller):
         opt={"exclude_from_csrf": True, **SKIP_COMPRESSION},  # checked in receive_form
         request_max_body_size=None,  # receive_form applies the settings' limit
     )
-    async def create(self, request: Request, settings: AppSettings) -> Response | Template:
+    async def create(
+        self, request: Request, settings: AppSettings, storage: FileStorage
+    ) -> Response | Template:
         user = _user(request)
         if await documents.acknowledgment_of(user.party) is None:
             return redirect(request, "/documents/new")
-        async with receiving_files(request) as (batch, received):
+        async with receiving_files(request, storage, settings) as (batch, received):
             values: dict[str, Any] = {
                 name: received.get(name, 5000, multiline=name == "note")
                 for name in ("kind", "number", "declaration_number", "note")
             }
             values[IDEMPOTENCY_FIELD] = received.get(IDEMPOTENCY_FIELD, 100)
             values["issued_on"] = date_parts(received.fields, "issued_on")
-            details, errors = documents.validate_details(values, portal_time.today())
+            details, problems = documents.validate_details(values, portal_time.today())
+            errors = form_errors(problems, DETAILS_MESSAGES)
             if received.rejections:
                 errors["files"] = rejections_message(received.rejections)
             elif not batch.staged:
                 errors["files"] = _("Choose at least one file: PDF, JPEG or PNG")
+            retry_later = False  # the database was full: nothing wrong with the form
             if details is not None and not errors:
                 try:
                     document = await documents.create_document(
@@ -237,11 +298,13 @@ class DocumentsController(Controller):
                     )
                 except UploadRejected as rejected:  # over the quota, or the disk is full
                     errors["files"] = rejections_message([rejected])
+                    retry_later = isinstance(rejected, DatabaseFull)
             if errors:
                 return invalid_form(
                     "documents/new.html.j2",
                     errors,
                     date_fields=("issued_on",),
+                    retry_later=retry_later,
                     **{
                         **await self._form_context(request, settings, values[IDEMPOTENCY_FIELD]),
                         "values": values,
@@ -285,34 +348,16 @@ class DocumentsController(Controller):
         if document is None:
             raise NotFoundException()
         reason = field(data, "reason", 2 * documents.REASON_MAX, multiline=True)
-        error = None
-        if not reason:
-            error = _("Enter why the document was entered by mistake")
-        elif len(reason) > documents.REASON_MAX:
-            error = _("The reason must be %(max)d characters or fewer", max=documents.REASON_MAX)
-        if error:
+        if problems := documents.reason_problems(reason):
             return invalid_form(
                 "documents/detail.html.j2",
-                {"reason": error},
+                form_errors(problems, REASON_MESSAGES),
                 **{**_detail_context(document, "owner"), "values": {"reason": reason}},
             )
         await documents.mark_mistaken(document, user.person, reason)
         return redirect(request, f"/documents/{document.id}")
 
-    @get(
-        "/{document_id:int}/files/{file_id:int}",
-        name="documents_download",
-        opt=SKIP_COMPRESSION,
-    )
-    async def download(
-        self,
-        request: Request,
-        storage: FileStorage,
-        document_id: FromPath[int],
-        file_id: FromPath[int],
-    ) -> Stream:
-        document = await documents.document_of_party(_user(request).party, document_id)
-        return await _download(request, storage, await _file_of(document, file_id))
+    download = _download_route("documents_download", "owner")
 
 
 def _detail_context(document: ClearanceDocument, viewer: str) -> dict[str, Any]:
@@ -345,13 +390,14 @@ class OfficerDocumentsController(Controller):
             "to": documents.period_parts(request.query_params, "to"),
         }
         searched = any(any(v.values()) if isinstance(v, dict) else v for v in values.values())
-        period, errors = documents.parse_period(
+        period, problems = documents.parse_period(
             values["from"], values["to"], portal_time.today(), optional=True
         )
-        if values["party"] and not documents.FIN_OR_VOEN_RE.match(values["party"]):
-            errors = {"party": _("Enter a FIN (7 characters) or a VÖEN (10 digits)"), **errors}
-        if searched and not values["party"] and not values["declaration"]:
-            errors = {"party": _("Enter a FIN or VÖEN, or a declaration number"), **errors}
+        if searched:
+            problems = (
+                documents.officer_search_problems(values["party"], values["declaration"]) + problems
+            )
+        errors = form_errors(problems, OFFICER_SEARCH_MESSAGES)
         context: dict[str, Any] = {
             "values": values,
             "search_errors": errors,
@@ -387,29 +433,7 @@ class OfficerDocumentsController(Controller):
         await documents.audit(_user(request).person, AuditAction.VIEW, document=document)
         return Template("documents/detail.html.j2", context=_detail_context(document, "officer"))
 
-    @get(
-        "/{document_id:int}/files/{file_id:int}",
-        name="officer_document_download",
-        opt=SKIP_COMPRESSION,
-    )
-    async def download(
-        self,
-        request: Request,
-        storage: FileStorage,
-        document_id: FromPath[int],
-        file_id: FromPath[int],
-    ) -> Stream:
-        document = await documents.document_for_officer(document_id)
-        file = await _file_of(document, file_id)
-        response = await _download(request, storage, file)
-        await documents.audit(
-            _user(request).person,
-            AuditAction.DOWNLOAD,
-            document=document,
-            file=file,
-            detail="preview" if _wants_preview(request, file) else "",
-        )
-        return response
+    download = _download_route("officer_document_download", "officer")
 
 
 class AuditLogController(Controller):

@@ -21,20 +21,28 @@ from math import ceil
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.connection import connections
 from tortoise.exceptions import IntegrityError
-from tortoise.functions import Count
+from tortoise.functions import Count, Sum
 
 from models.documents import (
     AuditAction,
     AuditEntry,
     ClearanceDocument,
+    DocumentDayTally,
     DocumentFile,
     DocumentKind,
     ObligationAcknowledgment,
 )
 from models.identity import Party, Person
-from web.platform.forms import DateError, check_date, date_from_text, date_parts, parts_of
-from web.platform.i18n import gettext as _
+from web.platform.forms import (
+    DATE_PARTS,
+    Problem,
+    date_from_text,
+    date_parts,
+    parts_of,
+    read_date,
+)
 from web.platform.i18n import lazy_gettext as _l
 from web.platform.idempotency import AlreadySaved
 from web.platform.portal_time import db_datetime, start_of_day, utcnow
@@ -102,23 +110,19 @@ def period_parts(query: Any, name: str) -> dict[str, str]:
 
 def parse_period(
     from_parts: dict[str, str], to_parts: dict[str, str], today: date, *, optional: bool = False
-) -> tuple[Period | None, dict[str, str]]:
-    """The period a search asks for (two three-field dates), or errors keyed by field id
-    (`from`, `to`). Nothing typed: the last 30 days (or no period at all when `optional`)."""
+) -> tuple[Period | None, list[Problem]]:
+    """The period a search asks for (two three-field dates), or its problems (inputs `from`,
+    `to`). Nothing typed: the last 30 days (or no period at all when `optional`)."""
     if not any(from_parts.values()) and not any(to_parts.values()):
-        return (None if optional else default_period(today)), {}
-    errors: dict[str, str] = {}
-    start, from_error = check_date(from_parts, missing=_("Enter the first day of the period"))
-    end, to_error = check_date(to_parts, missing=_("Enter the last day of the period"))
-    if from_error:
-        errors["from"] = from_error
-    if to_error:
-        errors["to"] = to_error
+        return (None if optional else default_period(today)), []
+    start, from_problem = read_date(from_parts, "from", missing="from_missing")
+    end, to_problem = read_date(to_parts, "to", missing="to_missing")
+    problems = [problem for problem in (from_problem, to_problem) if problem]
     if start and end and start > end:
-        errors["to"] = DateError(_("The last day must be the same as or after the first day"))
-    if errors:
-        return None, errors
-    return Period(start, end), {}  # type: ignore[arg-type]
+        problems.append(Problem("period_reversed", "to", {"parts": DATE_PARTS}))
+    if problems:
+        return None, problems
+    return Period(start, end), []  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- listing
@@ -143,31 +147,35 @@ def _in_period(query, period: Period | None):
     return query.filter(created_at__gte=first, created_at__lt=after)
 
 
-def page_ids(query, number: int):
-    """The ids of page `number`, newest first: read from the index, no table rows."""
+def page_ids(query, number: int, skip: int | None = None):
+    """The ids of page `number` (or after `skip` documents), newest first: read from the
+    (party, entered, id) index backwards, no table rows."""
     return (
         query.order_by("-created_at", "-id")
-        .offset((number - 1) * PAGE_SIZE)
+        .offset((number - 1) * PAGE_SIZE if skip is None else skip)
         .limit(PAGE_SIZE)
         .values_list("id", flat=True)
     )
 
 
-async def _page(query, page: int, *, with_party: bool = False) -> Page:
-    """One page, newest first, at a cost that does not grow with the party's documents:
-    the count and the page's ids come from the (party, mistaken, entered, id) index alone;
-    only the page's 20 rows are read, and only their files are counted."""
-    total = await query.count()
-    pages = max(1, ceil(total / PAGE_SIZE))
-    number = min(max(page, 1), pages)
-    ids = await page_ids(query, number)
+async def _rows_of(ids: list[int], *, with_party: bool = False) -> list[ClearanceDocument]:
+    """The page's documents with their file counts, in the order of `ids`."""
     if not ids:
-        return Page(items=[], total=total, number=number)
+        return []
     rows = ClearanceDocument.filter(id__in=ids).annotate(file_count=Count("files"))
     if with_party:
         rows = rows.prefetch_related("party")
     by_id = {document.id: document for document in await rows}
-    return Page(items=[by_id[id_] for id_ in ids], total=total, number=number)
+    return [by_id[id_] for id_ in ids]
+
+
+async def _page(query, page: int, *, with_party: bool = False) -> Page:
+    """One page of a search that is not one party's (a declaration number's documents: few,
+    read through its index): counted, then the page's ids, then their rows."""
+    total = await query.count()
+    number = min(max(page, 1), max(1, ceil(total / PAGE_SIZE)))
+    ids = list(await page_ids(query, number))
+    return Page(items=await _rows_of(ids, with_party=with_party), total=total, number=number)
 
 
 def party_documents(party_id: int, period: Period | None, *, include_mistaken: bool = False):
@@ -178,10 +186,95 @@ def party_documents(party_id: int, period: Period | None, *, include_mistaken: b
     return _in_period(query, period)
 
 
+def party_tallies(party_id: int, period: Period | None):
+    """The party's day tallies within the period (at most one row a day)."""
+    query = DocumentDayTally.filter(party_id=party_id)
+    if period is None:
+        return query
+    return query.filter(day__gte=period.start, day__lte=period.end)
+
+
+def tally_sum(party_id: int, period: Period | None):
+    """“Sayı” as one row: documents and those of them marked by mistake, summed by day."""
+    return (
+        party_tallies(party_id, period)
+        .annotate(documents_sum=Sum("documents"), mistaken_sum=Sum("mistaken"))
+        .values("documents_sum", "mistaken_sum")
+    )
+
+
+async def period_count(party_id: int, period: Period | None, *, include_mistaken: bool) -> int:
+    """How many documents the party entered in the period, from the day tallies: the cost
+    is one index entry per day with documents, whatever the number of documents."""
+    [row] = await tally_sum(party_id, period)
+    documents = row["documents_sum"] or 0
+    return documents if include_mistaken else documents - (row["mistaken_sum"] or 0)
+
+
+def seek_sql(party_id: int, period: Period | None, skip: int, *, include_mistaken: bool) -> str:
+    """SQL for the period's newest days with documents to show, and how many each, as many
+    as can hold the first `skip + 1` documents (each has at least one): newest first, from
+    the (party, day) index. Plain rows, not models: building models for up to a few thousand
+    days cost more than the OFFSET it saves. (The values are an int and dates, ours.)"""
+    shown = "documents" if include_mistaken else "documents - mistaken"
+    within = (
+        f"AND day >= '{period.start.isoformat()}' AND day <= '{period.end.isoformat()}' "
+        if period is not None
+        else ""
+    )
+    return (
+        f"SELECT day, {shown} AS shown FROM document_day_tally "  # noqa: S608 - typed values
+        f'WHERE "party_id"={int(party_id)} {within}AND {shown} > 0 '
+        f"ORDER BY day DESC LIMIT {int(skip) + 1}"
+    )
+
+
+async def seek_page_ids(
+    query, party_id: int, period: Period | None, skip: int, *, include_mistaken: bool
+) -> list[int]:
+    """The ids of the page after `skip` documents: the newer days are passed whole (their
+    counts come from the tallies), so the list index is read only from the end of the day
+    the page starts on."""
+    sql = seek_sql(party_id, period, skip, include_mistaken=include_mistaken)
+    _n, days = await connections.get("default").execute_query(sql)
+    for row in days:
+        if skip < row["shown"]:
+            day = row["day"] if isinstance(row["day"], date) else date.fromisoformat(row["day"])
+            before = db_datetime(start_of_day(day + timedelta(days=1)))
+            return list(await page_ids(query.filter(created_at__lt=before), 1, skip))
+        skip -= row["shown"]
+    return list(await page_ids(query, 1, skip))  # only when the tallies fell short (drift)
+
+
+async def party_page(
+    party_id: int,
+    period: Period | None,
+    page: int,
+    *,
+    include_mistaken: bool = False,
+    with_party: bool = False,
+) -> Page:
+    """One page of one party's documents, newest first, at a cost that grows with neither
+    the party's documents nor the page number: the count sums the day tallies; page 1 reads
+    its 20 ids from the end of the (party, entered, id) index; a later page finds in the
+    tallies the day its first document was entered on and skips only within that day."""
+    query = party_documents(party_id, period, include_mistaken=include_mistaken)
+    total = await period_count(party_id, period, include_mistaken=include_mistaken)
+    number = min(max(page, 1), max(1, ceil(total / PAGE_SIZE)))
+    skip = (number - 1) * PAGE_SIZE
+    if not total:
+        ids = []
+    elif not skip:
+        ids = list(await page_ids(query, 1))
+    else:
+        ids = await seek_page_ids(query, party_id, period, skip, include_mistaken=include_mistaken)
+    return Page(items=await _rows_of(ids, with_party=with_party), total=total, number=number)
+
+
 async def list_documents(
     party: Party, period: Period, *, page: int = 1, include_mistaken: bool = False
 ) -> Page:
-    return await _page(party_documents(party.id, period, include_mistaken=include_mistaken), page)
+    return await party_page(party.id, period, page, include_mistaken=include_mistaken)
 
 
 async def _with_details(document: ClearanceDocument | None) -> ClearanceDocument | None:
@@ -234,43 +327,55 @@ def normalize_declaration_number(raw: str) -> str:
 
 def validate_details(
     values: dict[str, Any], today: date
-) -> tuple[DocumentDetails | None, dict[str, str]]:
-    """Check the typed fields of “Yeni sənəd” (`issued_on` as `{day, month, year}`). Errors are
-    keyed by field name, in form order."""
-    errors: dict[str, str] = {}
+) -> tuple[DocumentDetails | None, list[Problem]]:
+    """Check the typed fields of “Yeni sənəd” (`issued_on` as `{day, month, year}`); the
+    problems come in form order."""
+    problems: list[Problem] = []
     kind = values.get("kind", "")
     if kind not in DocumentKind._value2member_map_:
-        errors["kind"] = _("Choose the type of the document")
+        problems.append(Problem("kind_missing", "kind"))
     number = values.get("number", "")
     if not number:
-        errors["number"] = _("Enter the number of the document")
+        problems.append(Problem("number_missing", "number"))
     elif len(number) > NUMBER_MAX:
-        errors["number"] = _("The number must be %(max)d characters or fewer", max=NUMBER_MAX)
-    issued_on, date_error = check_date(
-        values.get("issued_on") or {}, missing=_("Enter the date of the document")
+        problems.append(Problem("number_too_long", "number", {"max": NUMBER_MAX}))
+    issued_on, date_problem = read_date(
+        values.get("issued_on") or {}, "issued_on", missing="issued_on_missing"
     )
-    if date_error:
-        errors["issued_on"] = date_error
+    if date_problem:
+        problems.append(date_problem)
     elif issued_on > today:  # type: ignore[operator]
-        errors["issued_on"] = _("The date of the document cannot be in the future")
+        problems.append(Problem("issued_on_future", "issued_on"))
     declaration = normalize_declaration_number(values.get("declaration_number", ""))
     if declaration and not DECLARATION_NUMBER_RE.match(declaration):
-        errors["declaration_number"] = _(
-            "Enter the declaration number as on the declaration, for example %(example)s",
-            example=DECLARATION_NUMBER_EXAMPLE,
+        problems.append(
+            Problem(
+                "declaration_number_invalid",
+                "declaration_number",
+                {"example": DECLARATION_NUMBER_EXAMPLE},
+            )
         )
     note = values.get("note", "")
     if len(note) > NOTE_MAX:
-        errors["note"] = _("The note must be %(max)d characters or fewer", max=NOTE_MAX)
-    if errors:
-        return None, errors
+        problems.append(Problem("note_too_long", "note", {"max": NOTE_MAX}))
+    if problems:
+        return None, problems
     return DocumentDetails(
         kind=DocumentKind(kind),
         number=number,
         issued_on=issued_on,  # type: ignore[arg-type]
         declaration_number=declaration or None,
         note=note or None,
-    ), {}
+    ), []
+
+
+def reason_problems(reason: str) -> list[Problem]:
+    """Why a “Səhvən daxil edilib” reason cannot be kept: missing or too long."""
+    if not reason:
+        return [Problem("reason_missing", "reason")]
+    if len(reason) > REASON_MAX:
+        return [Problem("reason_too_long", "reason", {"max": REASON_MAX})]
+    return []
 
 
 async def used_bytes(party: Party, connection: BaseDBAsyncClient | None = None) -> int:
@@ -325,13 +430,7 @@ async def create_document(
             )
             for staged in batch.staged:
                 await DocumentFile.create(
-                    document=document,
-                    storage_key=staged.key,
-                    original_name=staged.original_name,
-                    content_type=staged.content_type,
-                    size=staged.size,
-                    sha256=staged.sha256,
-                    using_db=connection,
+                    document=document, **DocumentFile.values_of(staged), using_db=connection
                 )
     except AlreadySaved as already:
         return already.saved  # type: ignore[return-value]
@@ -359,11 +458,26 @@ def normalize_party_identifier(raw: str) -> str:
     return "".join(raw.split()).upper()
 
 
+def officer_search_problems(identifier: str, declaration_number: str) -> list[Problem]:
+    """An officer's search names a party (a FIN or a VÖEN) or a declaration number."""
+    if identifier and not FIN_OR_VOEN_RE.match(identifier):
+        return [Problem("party_invalid", "party")]
+    if not identifier and not declaration_number:
+        return [Problem("party_or_declaration_missing", "party")]
+    return []
+
+
 async def officer_search(
     identifier: str, declaration_number: str, period: Period | None, *, page: int = 1
 ) -> Page:
     """Any party's documents (marked-by-mistake ones included) by FIN/VÖEN, declaration
     number and period."""
+    if identifier and not declaration_number:
+        parties = await Party.filter(identifier=identifier).limit(2).values_list("id", flat=True)
+        if len(parties) == 1:  # (a FIN and a VÖEN never look alike)
+            return await party_page(
+                parties[0], period, page, include_mistaken=True, with_party=True
+            )
     query = ClearanceDocument.all()
     if identifier:
         query = query.filter(party__identifier=identifier)

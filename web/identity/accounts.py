@@ -55,8 +55,9 @@ from models.identity import (
     Role,
     normalize_username,
 )
+from web.identity import authority
 from web.identity.asan_imza.phone import normalize_az_mobile
-from web.platform.i18n import lazy_gettext as _l
+from web.platform.forms import Problem, Rejected
 
 __all__ = [
     "EQUALS_USERNAME",
@@ -86,7 +87,10 @@ __all__ = [
     "password_problems",
     "record_asan_identity",
     "record_verified_person",
+    "revoke_party",
+    "set_active",
     "set_password",
+    "set_role",
     "verify_password",
     "verify_totp",
 ]
@@ -105,11 +109,11 @@ TOTP_VALID_WINDOW = 1  # steps either side of the current one
 
 COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent / "common_passwords.txt"
 
-# Message ids of `password_problems` (English; the caller translates them with gettext).
-TOO_SHORT = _l("The password must be at least 8 characters long.")
-TOO_LONG = _l("The password must be at most 128 characters long.")
-TOO_COMMON = _l("This password is too common and easy to guess. Choose another one.")
-EQUALS_USERNAME = _l("The password must not be the same as the user name.")
+# The codes of `password_problems` (no page sets a password yet: one would word them).
+TOO_SHORT = "password_too_short"
+TOO_LONG = "password_too_long"
+TOO_COMMON = "password_too_common"
+EQUALS_USERNAME = "password_equals_username"
 
 
 # --- Passwords ------------------------------------------------------------------------------
@@ -183,36 +187,51 @@ def is_common_password(password: str) -> bool:
     return password.lower() in _common_passwords()
 
 
-def password_problems(password: str, *, username: str) -> list[str]:
-    """Message ids of everything wrong with a new password; empty when it is acceptable."""
-    problems: list[str] = []
+def password_problems(password: str, *, username: str) -> list[Problem]:
+    """Everything wrong with a new password (input `password`); empty when it is acceptable."""
+    problems: list[Problem] = []
     if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(TOO_SHORT.msgid)
+        problems.append(Problem(TOO_SHORT, "password", {"min": MIN_PASSWORD_LENGTH}))
     elif len(password) > MAX_PASSWORD_LENGTH:
-        problems.append(TOO_LONG.msgid)
+        problems.append(Problem(TOO_LONG, "password", {"max": MAX_PASSWORD_LENGTH}))
     if is_common_password(password):
-        problems.append(TOO_COMMON.msgid)
+        problems.append(Problem(TOO_COMMON, "password"))
     normalized_username = normalize_username(username) if username else ""
     if normalized_username and password.strip().lower() == normalized_username:
-        problems.append(EQUALS_USERNAME.msgid)
+        problems.append(Problem(EQUALS_USERNAME, "password"))
     return problems
 
 
-class PasswordRejected(ValueError):
-    """A new password failed `password_problems`; `problems` holds the message ids."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__(", ".join(problems))
-        self.problems = problems
+class PasswordRejected(Rejected):
+    """A new password failed `password_problems`; `problems` says why."""
 
 
 async def set_password(account: Account, password: str) -> None:
     """Validate and store a new password for the account (raises `PasswordRejected`)."""
     problems = password_problems(password, username=account.username)
     if problems:
-        raise PasswordRejected(problems)
+        raise PasswordRejected(*problems)
     account.password_hash = await _hash_off_loop(password)
     await account.save(update_fields=["password_hash", "updated_at"])
+    # Whoever knew the old password is signed out everywhere (OWASP session management).
+    await authority.end_sessions(account.person_id)
+
+
+async def set_role(account: Account, role: Role) -> None:
+    """A staff role given or taken: sessions signed in with this account apply it at their
+    next request (the guards check the role on every request)."""
+    account.role = Role(role)
+    await account.save(update_fields=["role", "updated_at"])
+    await authority.changed(account.person_id)
+
+
+async def set_active(account: Account, active: bool) -> None:
+    """Disable (or enable again) an account. Disabling ends every session of its person:
+    whoever holds one may be why it was disabled."""
+    account.is_active = active
+    await account.save(update_fields=["is_active", "updated_at"])
+    if not active:
+        await authority.end_sessions(account.person_id)
 
 
 async def create_account(
@@ -232,7 +251,7 @@ async def create_account(
         raise ValueError("a user name has 1 to 150 characters")
     problems = password_problems(password, username=normalized)
     if problems:
-        raise PasswordRejected(problems)
+        raise PasswordRejected(*problems)
     return await Account.create(
         person=person,
         username=normalized,
@@ -479,7 +498,19 @@ async def grant_party(
     ):
         membership.source = source
         await membership.save(update_fields=["source"])
+    if created:
+        # Inside a caller's transaction this is early; such callers announce it again after
+        # their commit (see `authority.changed`).
+        await authority.changed(person.id)
     return membership
+
+
+async def revoke_party(person: Person, party: Party) -> bool:
+    """The person may no longer act for the party (whatever the grant's source); whether
+    there was a grant. Their sessions stop acting for it at their next request."""
+    removed = await PartyMembership.filter(person_id=person.id, party_id=party.id).delete()
+    await authority.changed(person.id)
+    return bool(removed)
 
 
 async def _get_or_create_party(kind: PartyKind, identifier: str, name: str) -> Party:
@@ -489,7 +520,17 @@ async def _get_or_create_party(kind: PartyKind, identifier: str, name: str) -> P
     if not created and party.name != name:
         party.name = name
         await party.save(update_fields=["name", "updated_at"])
+        await _party_changed(party)
     return party
+
+
+async def _party_changed(party: Party) -> None:
+    """Every member's sessions show the party's new name (see `authority`). In a caller's
+    transaction this runs before the commit: a member's page may then cache the old name
+    until the next change, never more authority than the member has (names only)."""
+    members = await PartyMembership.filter(party_id=party.id).values_list("person_id", flat=True)
+    for person_id in set(members):
+        await authority.changed(person_id)
 
 
 async def get_or_create_personal_party(person: Person) -> Party:
@@ -563,6 +604,7 @@ async def record_asan_identity(
             .exclude(party_id__in=keep)
             .delete()
         )
+    await authority.changed(person.id)  # after the commit: every session reloads it
     return person
 
 
@@ -602,4 +644,5 @@ async def record_verified_person(
     async with in_transaction():
         person = await _upsert_person(fin, full_name=full_name)
         await _grant_shown_parties(person, shown, source)
+    await authority.changed(person.id)  # after the commit: every session reloads it
     return person

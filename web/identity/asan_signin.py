@@ -32,7 +32,6 @@ from web.identity.asan_imza import (
 )
 from web.identity.asan_imza.db_store import DatabaseReplayGuard
 from web.identity.asan_imza.pki import DemoCA
-from web.platform.i18n import gettext as _
 from web.settings import Settings
 
 
@@ -50,17 +49,6 @@ class Outcome(StrEnum):
 # SIGNED answer readable (the simulator forgets transactions SIMULATOR_KEEP after they end).
 USED_ID_RETENTION = timedelta(days=1)
 SIMULATOR_KEEP = timedelta(hours=1)
-
-
-def outcome_heading(outcome: Outcome) -> str:
-    """The waiting page's heading (and title) for each state."""
-    return {
-        Outcome.PENDING: _("Confirm on your phone"),
-        Outcome.REFUSED: _("You refused the request on your phone"),
-        Outcome.EXPIRED: _("The request expired"),
-        Outcome.BLOCKED: _("Your Asan İmza is blocked"),
-        Outcome.REVOKED: _("Your Asan İmza certificate has been revoked"),
-    }.get(outcome, _("Your identity could not be confirmed"))
 
 
 @dataclass

@@ -1,12 +1,14 @@
 """Who is asking: the signed-in person, their role and the party they act for.
 
-`auth_context_middleware` runs inside the session middleware on every request: it
-enforces the idle and absolute timeouts and loads the current user once into
-`request.state.user` (None when signed out). Guards then decide, server-side, per route.
+The middleware `auth_context_middleware_factory(settings)` builds runs inside the session
+middleware on every request: it enforces the idle and absolute timeouts and loads the
+current user once into `request.state.user` (None when signed out). Guards then decide,
+server-side, per route.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -18,7 +20,8 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from models.identity import Party, Person, Role
-from web.identity import accounts, sessions
+from web.identity import authority, sessions
+from web.settings import Settings
 
 
 @dataclass
@@ -34,6 +37,9 @@ class CurrentUser:
         return self.role != Role.CITIZEN
 
 
+NO_VERSION = authority.Version(None)
+
+
 class SignInRequired(HTTPException):
     status_code = 401
 
@@ -42,38 +48,63 @@ class PartyChoiceRequired(HTTPException):
     status_code = 409
 
 
-async def load_user(auth: dict) -> CurrentUser | None:
-    person = await Person.get_or_none(id=auth.get("person_id"))
-    if person is None:
-        return None
-    parties = await accounts.parties_of(person)
-    chosen = next((party for party in parties if party.id == auth.get("party_id")), None)
+def _user(auth: dict) -> CurrentUser:
+    cached = auth["identity"]
+    parties = authority.parties_of(cached)
     return CurrentUser(
-        person=person,
+        person=authority.person_of(cached),
         role=Role(auth.get("role", Role.CITIZEN)),
         method=auth.get("method", "password"),
         parties=parties,
-        party=chosen,
+        party=next((party for party in parties if party.id == auth.get("party_id")), None),
     )
 
 
-def auth_context_middleware(app: ASGIApp) -> ASGIApp:
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        state = scope.setdefault("state", {})
-        state["user"] = None
-        state["notice"] = None
-        if scope["type"] == "http" and "session" in scope:
-            request: Request = Request(scope)
-            sessions.enforce_timeouts(request)
-            state["notice"] = sessions.take_notice(request)
-            auth = sessions.current_auth(request)
-            if auth:
-                state["user"] = await load_user(auth)
-                if state["user"] is None:  # the person was removed: the session is void
-                    sessions.end_session(request)
-        await app(scope, receive, send)
+async def load_user(request: Request, auth: dict, secret: str) -> CurrentUser | None:
+    """The signed-in person from the session's copy (no SQL) while its authority version is
+    current; else reloaded from the database once and the copy replaced (`authority`).
+    None when the session must end. `secret`: the app's, which keys the person's tag."""
+    state = request.scope["state"]
+    person_tag, version = state.get(sessions.AUTHORITY_KEY, (None, None))
+    read_with_session = person_tag is not None and person_tag == authority.tag(
+        secret, auth.get("person_id")
+    )
+    if read_with_session and auth.get("signed_in_at", 0) <= version.ended_at:
+        return None  # signed out everywhere (or the account disabled) after this sign-in
+    if not (read_with_session and authority.is_current(auth.get("identity"), version)):
+        fresh = await authority.reload(auth, version if read_with_session else NO_VERSION)
+        if fresh is None:
+            return None
+        request.session[sessions.AUTH_KEY] = auth = fresh
+        if not read_with_session:
+            sessions.rotate(request)  # an id from before tags: the next one carries the tag
+    return _user(auth)
 
-    return middleware
+
+def auth_context_middleware_factory(settings: Settings) -> Callable[[ASGIApp], ASGIApp]:
+    """The middleware, built once in `create_app` with the app's idle timeout and secret."""
+    idle_limit = settings.session_idle_seconds
+    secret = settings.secret_key
+
+    def auth_context_middleware(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            state = scope.setdefault("state", {})
+            state["user"] = None
+            state["notice"] = None
+            if scope["type"] == "http" and "session" in scope:
+                request: Request = Request(scope)
+                sessions.enforce_timeouts(request, idle_limit)
+                state["notice"] = sessions.take_notice(request)
+                auth = sessions.current_auth(request)
+                if auth:
+                    state["user"] = await load_user(request, auth, secret)
+                    if state["user"] is None:  # the person or their account is gone, or ended
+                        sessions.end_session(request)
+            await app(scope, receive, send)
+
+        return middleware
+
+    return auth_context_middleware
 
 
 def current_user(connection: ASGIConnection) -> CurrentUser | None:

@@ -14,7 +14,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
 from models.identity import Account, Role
-from web.identity import accounts, asan_signin, drafts, e_imza, password_signin, sessions
+from web.identity import accounts, asan_signin, authority, drafts, e_imza, password_signin, sessions
 from web.identity.asan_imza import normalize_az_mobile
 from web.identity.egov_oidc import EgovSignInError, PendingEgovSignIn
 from web.identity.guards import current_user, signed_in
@@ -27,10 +27,12 @@ from web.platform import i18n
 from web.platform.dependencies import AppSettings
 from web.platform.forms import FormData, field, invalid_form
 from web.platform.i18n import gettext as _
+from web.platform.i18n import lazy_gettext as _l
 from web.platform.middleware import client_address
 from web.platform.rendering import redirect, render, wants_fragment
 from web.platform.safety import safe_next_path
 from web.platform.text_input import clean_text, whole_number
+from web.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -46,6 +48,15 @@ EGOV_CALLBACK = "/login/egov/callback"
 # Where to go after signing in travels in the query string and the forms' hidden field, not
 # in a session: anonymous visitors have none. A longer path than this is not a page of ours.
 MAX_NEXT_LENGTH = 2000
+# The Asan İmza waiting page's heading (and title) for each state.
+ASAN_HEADINGS = {
+    asan_signin.Outcome.PENDING: _l("Confirm on your phone"),
+    asan_signin.Outcome.REFUSED: _l("You refused the request on your phone"),
+    asan_signin.Outcome.EXPIRED: _l("The request expired"),
+    asan_signin.Outcome.BLOCKED: _l("Your Asan İmza is blocked"),
+    asan_signin.Outcome.REVOKED: _l("Your Asan İmza certificate has been revoked"),
+}
+ASAN_FAILED_HEADING = _l("Your identity could not be confirmed")
 
 
 def bounded_next(raw: str | None) -> str:
@@ -83,13 +94,30 @@ def _next_query(next_path: str) -> str:
 
 
 async def _finish_sign_in(
-    request: Request, *, person_id: int, role: Role, method: str, target: str, **extra: str
+    request: Request,
+    settings: Settings,
+    person_id: int,
+    method: str,
+    target: str,
+    *,
+    account: Account | None = None,
+    **extra: str,
 ) -> Response:
-    """Fresh session id, then the party choice when there is one, else straight on.
+    """Fresh session id, then the party choice when there is one, else straight on. A
+    password `account` brings its role (staff sign in only that way); every other means
+    signs a citizen in.
 
     `extra` is kept with the sign-in (E-Gov identity keeps its ID token for the logout)."""
+    role = account.role if account else Role.CITIZEN
+    account_id = account.id if account else None
     target = safe_next_path(target, "/")
-    signed_in = await complete_sign_in(person_id=person_id, role=role, method=method)
+    # Read before the database (see `authority.snapshot`).
+    version = await authority.read_version(
+        sessions.store_of(request), settings.secret_key, person_id
+    )
+    signed_in = await complete_sign_in(
+        person_id=person_id, role=role, method=method, version=version, account_id=account_id
+    )
     sessions.begin_session(request, {**signed_in.auth, **extra})
     log.info("signed_in", method=method, person_id=person_id, role=str(role))
     if signed_in.must_choose_party:
@@ -149,12 +177,9 @@ class AuthController(Controller):
                 now=datetime.fromtimestamp(time.time(), UTC),
             )
             if tried.answer is Answer.SIGNED_IN:
+                account = tried.account
                 return await _finish_sign_in(
-                    request,
-                    person_id=tried.account.person_id,
-                    role=tried.account.role,
-                    method="password",
-                    target=next_path,
+                    request, settings, account.person_id, "password", next_path, account=account
                 )
             if tried.answer is Answer.TOTP_NEXT:
                 request.session[PENDING_TOTP] = {"account_id": tried.account.id, "next": next_path}
@@ -175,19 +200,18 @@ class AuthController(Controller):
         return Template("auth/totp.html.j2", context={"errors": {}})
 
     @post("/login/totp", name="login_totp_submit")
-    async def totp_submit(self, request: Request, data: FormData) -> Response:
+    async def totp_submit(
+        self, request: Request, settings: AppSettings, data: FormData
+    ) -> Response:
         pending = request.session.get(PENDING_TOTP)
         if not pending:
             return redirect(request, "/login/password")
         account = await Account.get_or_none(id=pending.get("account_id"), is_active=True)
         code = field(data, "code", 12).replace(" ", "")
         if account and await accounts.verify_totp(account, code, now=datetime.now(UTC)):
+            target = pending.get("next", "/")
             return await _finish_sign_in(
-                request,
-                person_id=account.person_id,
-                role=account.role,
-                method="password",
-                target=pending.get("next", "/"),
+                request, settings, account.person_id, "password", target, account=account
             )
         errors = {
             "code": _("The code is not right or has expired. Enter the code your app shows now.")
@@ -247,13 +271,8 @@ class AuthController(Controller):
             return redirect(request, "/login/asan")
         result = await asan_signin.poll(asan, pending)
         if result.outcome is asan_signin.Outcome.SIGNED_IN:
-            return await _finish_sign_in(
-                request,
-                person_id=result.person_id,
-                role=Role.CITIZEN,
-                method="asan",
-                target=request.session.get(NEXT, "/"),
-            )
+            target = request.session.get(NEXT, "/")
+            return await _finish_sign_in(request, settings, result.person_id, "asan", target)
         if result.outcome is asan_signin.Outcome.PENDING:
             if wants_fragment(request):
                 return Response(content=b"", status_code=204)  # nothing new: nothing swapped
@@ -267,7 +286,7 @@ class AuthController(Controller):
             {
                 "pending": pending,
                 "outcome": str(result.outcome),
-                "heading": asan_signin.outcome_heading(result.outcome),
+                "heading": str(ASAN_HEADINGS.get(result.outcome, ASAN_FAILED_HEADING)),
                 "expires_at": expires_at,
                 "seconds_left": max(0, int(pending.expires_at - time.time())),
                 "ttl_text": i18n.format_duration(ttl),
@@ -293,7 +312,9 @@ class AuthController(Controller):
         return Redirect(url, status_code=303)
 
     @get(EGOV_CALLBACK, name="login_egov_callback")
-    async def egov_callback(self, request: Request, egov: EgovSignIn) -> Response:
+    async def egov_callback(
+        self, request: Request, egov: EgovSignIn, settings: AppSettings
+    ) -> Response:
         if egov is None:
             return Redirect("/login/egov/unavailable", status_code=303)
         # Single use: whatever the answer, this state is spent.
@@ -303,20 +324,20 @@ class AuthController(Controller):
         except EgovSignInError as exc:
             return _sign_in_failed("egov", exc.failure, exc)
         person = await accounts.record_verified_person(identity.fin, identity.full_name)
+        target = request.session.get(NEXT, "/")
         return await _finish_sign_in(
-            request,
-            person_id=person.id,
-            role=Role.CITIZEN,
-            method="egov",
-            target=request.session.get(NEXT, "/"),
-            id_token=identity.id_token,
+            request, settings, person.id, "egov", target, id_token=identity.id_token
         )
 
     # --- Elektron imza (TLS client certificate, through the TLS front) ----------------------
 
     @get(E_IMZA_PATH, name="login_e_imza")
     async def e_imza_sign_in(
-        self, request: Request, e_imza_service: EImzaSignIn, next: FromQuery[str | None] = None
+        self,
+        request: Request,
+        e_imza_service: EImzaSignIn,
+        settings: AppSettings,
+        next: FromQuery[str | None] = None,
     ) -> Response:
         front = e_imza.front_headers(request, e_imza_service)
         next_path = bounded_next(next)
@@ -340,9 +361,7 @@ class AuthController(Controller):
         person = await accounts.record_verified_person(
             subject.fin, subject.full_name, company=company
         )
-        return await _finish_sign_in(
-            request, person_id=person.id, role=Role.CITIZEN, method="e-imza", target=next_path
-        )
+        return await _finish_sign_in(request, settings, person.id, "e-imza", next_path)
 
     # --- on whose behalf, and sign-out -------------------------------------------------
 

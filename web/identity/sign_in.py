@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from models.identity import Person, Role
-from web.identity import accounts
+from web.identity import accounts, authority
 from web.letters.service import claim_paper_letters
 
 
@@ -22,8 +22,19 @@ class SignedIn:
     must_choose_party: bool
 
 
-async def complete_sign_in(*, person_id: int, role: Role, method: str) -> SignedIn:
-    """Link the citizen's paper letters, find their parties, choose the only one."""
+async def complete_sign_in(
+    *,
+    person_id: int,
+    role: Role,
+    method: str,
+    version: authority.Version,
+    account_id: int | None = None,
+) -> SignedIn:
+    """Link the citizen's paper letters, find their parties, choose the only one.
+
+    `version` is the person's authority version, read before this (`authority.snapshot`);
+    `account_id` (a password sign-in) lets a later change of that account reach the session.
+    """
     person = await Person.get(id=person_id)
     if role == Role.CITIZEN:
         await claim_paper_letters(person)
@@ -33,5 +44,8 @@ async def complete_sign_in(*, person_id: int, role: Role, method: str) -> Signed
         "role": str(role),
         "method": method,
         "party_id": parties[0].id if len(parties) == 1 else None,
+        "identity": authority.snapshot(person, parties, version),
     }
+    if account_id is not None:
+        auth["account_id"] = account_id
     return SignedIn(auth=auth, must_choose_party=len(parties) > 1 and role == Role.CITIZEN)

@@ -9,21 +9,21 @@ same 404 as a missing page (`staff_with`).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
-from litestar.response import Response, Stream, Template
+from litestar.response import Response, Template
 
 from models.identity import Role
 from models.letters import CustomsBody, Letter, LetterChannel, LetterStatus
 from web.identity.guards import CurrentUser, SignedInUser, staff_with
 from web.letters import access, service
-from web.letters.attachments import attachment_response
+from web.letters.attachments import attachment_route
 from web.letters.status import SETTABLE_STATUSES, is_final, is_overdue, status_label
 from web.platform import portal_time
-from web.platform.dependencies import AppSettings, FileStorage
+from web.platform.dependencies import AppSettings
 from web.platform.forms import (
     FormData,
     Rejected,
@@ -197,72 +197,49 @@ class RegistryController(Controller):
             "registry/letter.html.j2", context=await _letter_context(settings, letter, done=done)
         )
 
-    @get(
+    file = attachment_route(
         "/letters/{letter_id:int}/files/{file_id:int}",
-        name="registry_file",
-        opt={"skip_compression": True},
+        "registry_file",
+        lambda user, letter_id: _letter(user, letter_id),  # defined below the controller
     )
-    async def file(
+
+    @post(
+        [f"/letters/{{letter_id:int}}/{name}" for name in STAFF_FORMS],
+        name="registry_staff_action",
+    )
+    async def staff_action(
         self,
+        request: Request,
         user: SignedInUser,
-        storage: FileStorage,
+        settings: AppSettings,
         letter_id: FromPath[int],
-        file_id: FromPath[int],
-    ) -> Stream:
+        data: FormData,
+    ) -> Response:
+        """Forward, change status and extend alike (the path's last part names the form): the
+        letter (404 when missing), the action with the notes typed under its form
+        (`<name>-public`, `<name>-internal`), then the letter page with a notice, or the form
+        again with the problems at its fields (the inputs' ids carry the form's name; a
+        problem with the letter itself goes to the form's first field)."""
+        name = request.url.path.rstrip("/").rsplit("/", 1)[-1]
         letter = await _letter(user, letter_id)
-        return await attachment_response(storage, await service.attachment_of(letter, file_id))
-
-    @post("/letters/{letter_id:int}/forward", name="registry_forward")
-    async def forward(
-        self,
-        request: Request,
-        user: SignedInUser,
-        settings: AppSettings,
-        letter_id: FromPath[int],
-        data: FormData,
-    ) -> Response:
-        async def run(letter: Letter, action: service.StaffAction) -> None:
-            await service.forward(
-                letter,
-                action,
-                unit_id=whole_number(field(data, "unit", 12)),
-                executor_id=whole_number(field(data, "executor", 12)),
-            )
-
-        return await _staff_action(request, user, settings, letter_id, data, "forward", run)
-
-    @post("/letters/{letter_id:int}/status", name="registry_status")
-    async def status(
-        self,
-        request: Request,
-        user: SignedInUser,
-        settings: AppSettings,
-        letter_id: FromPath[int],
-        data: FormData,
-    ) -> Response:
-        async def run(letter: Letter, action: service.StaffAction) -> None:
-            await service.change_status(letter, action, status=field(data, "status", 32))
-
-        return await _staff_action(request, user, settings, letter_id, data, "status", run)
-
-    @post("/letters/{letter_id:int}/extend", name="registry_extend")
-    async def extend(
-        self,
-        request: Request,
-        user: SignedInUser,
-        settings: AppSettings,
-        letter_id: FromPath[int],
-        data: FormData,
-    ) -> Response:
-        async def run(letter: Letter, action: service.StaffAction) -> None:
-            await service.extend(
-                letter,
-                action,
-                working_days=whole_number(field(data, "days", 4)),
-                max_working_days=settings.letter_extension_max_working_days,
-            )
-
-        return await _staff_action(request, user, settings, letter_id, data, "extend", run)
+        action = service.StaffAction(
+            actor=user.person,
+            public_note=field(data, f"{name}-public", 2000),
+            internal_note=field(data, f"{name}-internal", 2000),
+        )
+        first_field, done = STAFF_FORMS[name]
+        try:
+            await _act(name, letter, action, data, settings)
+        except Rejected as rejected:
+            field_ids = {
+                **{key: f"{name}-{key}" for key in ("unit", "executor", "status", "days")},
+                "letter": f"{name}-{first_field}",
+            }
+            errors = form_errors(rejected.problems, STAFF_ACTION_MESSAGES, field_ids)
+            values = {key: field(data, key, 2000) for key in data if key != "_csrf_token"}
+            context = await _letter_context(settings, letter, values=values)
+            return invalid_form("registry/letter.html.j2", errors, **context)
+        return redirect(request, f"/registry/letters/{letter.id}?done={done}")
 
     # --- call centre ---------------------------------------------------------------------
 
@@ -369,40 +346,26 @@ async def _body(body_id: int) -> CustomsBody:
     return body
 
 
-async def _staff_action(
-    request: Request,
-    user: CurrentUser,
-    settings: Settings,
-    letter_id: int,
-    data: Mapping,
-    name: str,
-    run: Callable[[Letter, service.StaffAction], Awaitable[None]],
-) -> Response:
-    """Forward, change status and extend alike: the letter (404 when missing), the action
-    with the notes typed under its form (`<name>-public`, `<name>-internal`), then the
-    letter page with a notice, or the form again with the problems at its fields (the
-    inputs' ids carry the form's name; a problem with the letter itself goes to the form's
-    first field)."""
-    letter = await _letter(user, letter_id)
-    action = service.StaffAction(
-        actor=user.person,
-        public_note=field(data, f"{name}-public", 2000),
-        internal_note=field(data, f"{name}-internal", 2000),
-    )
-    try:
-        await run(letter, action)
-    except Rejected as rejected:
-        first_field, _done = STAFF_FORMS[name]
-        field_ids = {
-            **{key: f"{name}-{key}" for key in ("unit", "executor", "status", "days")},
-            "letter": f"{name}-{first_field}",
-        }
-        errors = form_errors(rejected.problems, STAFF_ACTION_MESSAGES, field_ids)
-        values = {key: field(data, key, 2000) for key in data if key != "_csrf_token"}
-        context = await _letter_context(settings, letter, values=values)
-        return invalid_form("registry/letter.html.j2", errors, **context)
-    _first_field, done = STAFF_FORMS[name]
-    return redirect(request, f"/registry/letters/{letter.id}?done={done}")
+async def _act(
+    name: str, letter: Letter, action: service.StaffAction, data: Mapping, settings: Settings
+) -> None:
+    """The staff action `name` with what its form typed (raises `Rejected`)."""
+    if name == "forward":
+        await service.forward(
+            letter,
+            action,
+            unit_id=whole_number(field(data, "unit", 12)),
+            executor_id=whole_number(field(data, "executor", 12)),
+        )
+    elif name == "status":
+        await service.change_status(letter, action, status=field(data, "status", 32))
+    else:
+        await service.extend(
+            letter,
+            action,
+            working_days=whole_number(field(data, "days", 4)),
+            max_working_days=settings.letter_extension_max_working_days,
+        )
 
 
 async def _new_context(values: dict) -> dict:

@@ -8,7 +8,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath
-from litestar.response import Response, Stream, Template
+from litestar.response import Response, Template
 
 from models.letters import LetterChannel
 from web.catalog import service as catalog
@@ -21,7 +21,7 @@ from web.identity.guards import (
     signed_in,
 )
 from web.letters import access, lookup_limit, notifications, service
-from web.letters.attachments import attachment_response
+from web.letters.attachments import attachment_route
 from web.letters.status import is_overdue, status_label
 from web.platform import portal_time
 from web.platform.dependencies import AppSettings, FileStorage, Limits
@@ -41,10 +41,9 @@ from web.platform.middleware import client_address
 from web.platform.rendering import redirect, render
 from web.platform.text_input import whole_number
 from web.settings import Settings
-from web.storage.protocol import UploadRejected
+from web.storage.protocol import DatabaseFull, UploadRejected
 from web.storage.receiving import receiving_files, rejections_message
 
-SKIP_COMPRESSION = {"skip_compression": True}  # PDF/JPEG/PNG are compressed already
 TRACK_TEMPLATE = "letters/track.html.j2"
 APPEAL_MESSAGES = {
     "body_missing": _l("Choose the customs body you are writing to"),
@@ -68,12 +67,12 @@ async def _body_items(selected: int | None) -> list[dict]:
     return items
 
 
-async def _result_context(letter) -> dict:
+async def _result_context(letter: service.TrackedLetter) -> dict:
     today = portal_time.today()
     return {
         "letter": letter,
-        "attachments": await service.attachments_of(letter),
-        "history": await service.public_history(letter),
+        "attachments": letter.attachments,
+        "history": await service.public_history_of(letter.id),
         "overdue": is_overdue(letter, today),
         "status_label": status_label,
     }
@@ -146,6 +145,7 @@ class LettersController(Controller):
             person_id=user.person.id,
             address=client_address(request),
             limit=settings.letter_lookup_rate_limit_per_minute,
+            request=request,
         )
         if not allowed:
             return Template(
@@ -154,7 +154,7 @@ class LettersController(Controller):
                 status_code=429,
                 headers={"Retry-After": "60"},
             )
-        letter = await service.find_for_applicant(user.person, body_id, number, registered_on)
+        letter = await service.track_letter(user.person, body_id, number, registered_on)
         if letter is None:
             context = await _track_context(values=values, not_found=True)
         else:
@@ -165,7 +165,7 @@ class LettersController(Controller):
     async def result(
         self, request: Request, user: SignedInUser, letter_id: FromPath[int]
     ) -> Template:
-        letter = await service.letter_of(user.person, letter_id)
+        letter = await service.tracked_letter(user.person, letter_id)
         if letter is None:
             raise NotFoundException()
         context = await _track_context(**await _result_context(letter))
@@ -201,10 +201,10 @@ class LettersController(Controller):
         request_max_body_size=None,  # receive_form applies the settings' limit
     )
     async def new_submit(
-        self, request: Request, user: SignedInUser, settings: AppSettings
+        self, request: Request, user: SignedInUser, settings: AppSettings, storage: FileStorage
     ) -> Response:
         person = user.person
-        async with receiving_files(request) as (batch, received):
+        async with receiving_files(request, storage, settings) as (batch, received):
             key = received.get(IDEMPOTENCY_FIELD, 100)
             values = {
                 "body": received.get("body", 12),
@@ -218,6 +218,7 @@ class LettersController(Controller):
             errors = form_errors(problems, APPEAL_MESSAGES)
             if received.rejections:
                 errors["files"] = rejections_message(received.rejections)
+            retry_later = False  # the database was full: nothing wrong with the form
             if not errors:
                 try:
                     letter = await service.register_letter(
@@ -235,24 +236,22 @@ class LettersController(Controller):
                     )
                 except UploadRejected as rejected:  # over the quota, or the disk is full
                     errors["files"] = rejections_message([rejected])
+                    retry_later = isinstance(rejected, DatabaseFull)
                 except service.AppealLimitReached as limit:
                     errors.update(form_errors(limit.problems, APPEAL_MESSAGES))
             if errors:
                 context = await _new_context(settings, values)
                 context["files_lost"] = received.files_sent > 0
-                return invalid_form("letters/new.html.j2", errors, **context)
+                return invalid_form(
+                    "letters/new.html.j2", errors, retry_later=retry_later, **context
+                )
         return redirect(request, f"/letters/{letter.id}/accepted")
 
-    @get("/{letter_id:int}/files/{file_id:int}", name="letters_file", opt=SKIP_COMPRESSION)
-    async def file(
-        self,
-        user: SignedInUser,
-        storage: FileStorage,
-        letter_id: FromPath[int],
-        file_id: FromPath[int],
-    ) -> Stream:
-        letter = await service.letter_of(user.person, letter_id)
-        return await attachment_response(storage, await service.attachment_of(letter, file_id))
+    file = attachment_route(
+        "/{letter_id:int}/files/{file_id:int}",
+        "letters_file",
+        lambda user, letter_id: service.letter_of(user.person, letter_id),
+    )
 
     @get("/{letter_id:int}/accepted", name="letters_accepted")
     async def accepted(self, user: SignedInUser, letter_id: FromPath[int]) -> Template:

@@ -317,23 +317,141 @@ async def claim_paper_letters(person: Person) -> None:
             )
 
 
-async def find_for_applicant(
+@dataclass(frozen=True)
+class AttachedFile:
+    """An attachment as the tracking page lists it (a download link, its size)."""
+
+    id: int
+    original_name: str
+    size: int
+
+
+@dataclass(frozen=True)
+class TrackedLetter:
+    """What the citizen's tracking page shows of a letter, and nothing more: read with its
+    body, unit, executor and attachments in one statement (`tracked_letter_query`)."""
+
+    id: int
+    number: str
+    registered_on: date
+    body_name: str
+    unit_name: str | None
+    executor_name: str | None
+    executor_phone: str | None
+    status: LetterStatus
+    due_on: date
+    extended: bool
+    status_changed_at: datetime
+    attachments: tuple[AttachedFile, ...]
+
+
+@dataclass(frozen=True)
+class PublicEvent:
+    """A step of a letter's history as the applicant sees it (never the internal note)."""
+
+    id: int
+    at: datetime
+    to_status: LetterStatus
+    from_unit_name: str
+    to_unit_name: str
+    from_executor_name: str
+    to_executor_name: str
+    public_note: str
+
+
+_LETTER_COLUMNS = (
+    "id",
+    "number",
+    "registered_on",
+    "status",
+    "due_on",
+    "extended",
+    "status_changed_at",
+)
+_RELATED_COLUMNS = {
+    "body_name": "body__name",
+    "unit_name": "unit__name",
+    "executor_name": "executor__full_name",
+    "executor_phone": "executor__phone",
+}
+_FILE_COLUMNS = {
+    "file_id": "attachments__id",
+    "file_name": "attachments__original_name",
+    "file_size": "attachments__size",
+}
+
+
+def tracked_letter_query(
+    person_id: int, *, letter_id: int | None = None, key: tuple[int, str, date] | None = None
+):
+    """The statement behind `track_letter` / `tracked_letter`: the letter found by its id, or
+    by (body, number, registration date), and the applicant, left-joined to its body, unit,
+    executor and attachments (one row per attachment; a letter has a few). Ordered by the
+    columns the filter fixes, so neither database sorts (the model's default order would)."""
+    if letter_id is not None:
+        query = Letter.filter(id=letter_id, applicant_id=person_id).order_by("id")
+    else:
+        body_id, number_key, registered_on = key  # type: ignore[misc]
+        query = Letter.filter(
+            body_id=body_id,
+            number_key=number_key,
+            registered_on=registered_on,
+            applicant_id=person_id,
+        ).order_by("body_id", "number_key")
+    return query.values(*_LETTER_COLUMNS, **_RELATED_COLUMNS, **_FILE_COLUMNS)
+
+
+async def _tracked(query) -> TrackedLetter | None:
+    rows = await query
+    if not rows:
+        return None
+    files = sorted(
+        (
+            AttachedFile(row["file_id"], row["file_name"], row["file_size"])
+            for row in rows
+            if row["file_id"] is not None  # the left join's row of a letter without files
+        ),
+        key=lambda file: file.id,
+    )
+    first = rows[0]
+    letter = {name: first[name] for name in (*_LETTER_COLUMNS, *_RELATED_COLUMNS)}
+    return TrackedLetter(**letter, attachments=tuple(files))
+
+
+async def track_letter(
     person: Person, body_id: int | None, number: str, registered_on: date | None
-) -> Letter | None:
+) -> TrackedLetter | None:
     """The letter only when body, number, date and applicant all match; otherwise None,
-    whichever part was wrong (one query either way)."""
+    whichever part was wrong (one statement either way)."""
     if body_id is None or registered_on is None:
         return None
-    return (
-        await Letter.filter(
-            body_id=body_id,
-            number_key=normalize_number(number)[:40],
-            registered_on=registered_on,
-            applicant_id=person.id,
-        )
-        .select_related("body", "unit", "executor")
-        .first()
+    key = (body_id, normalize_number(number)[:40], registered_on)
+    return await _tracked(tracked_letter_query(person.id, key=key))
+
+
+async def tracked_letter(person: Person, letter_id: int) -> TrackedLetter | None:
+    """The person's own letter by its id (the tracking page's address), else None."""
+    return await _tracked(tracked_letter_query(person.id, letter_id=letter_id))
+
+
+def public_history_query(letter_id: int):
+    """The statement behind `public_history_of`: the columns the applicant sees, by the
+    (letter, at) index."""
+    return LetterEvent.filter(letter_id=letter_id).values(
+        "id",
+        "at",
+        "to_status",
+        "from_unit_name",
+        "to_unit_name",
+        "from_executor_name",
+        "to_executor_name",
+        "public_note",
     )
+
+
+async def public_history_of(letter_id: int) -> list[PublicEvent]:
+    """The applicant's view of a letter's history, newest first."""
+    return [PublicEvent(**row) for row in await public_history_query(letter_id)]
 
 
 async def letter_of(person: Person, letter_id: int) -> Letter | None:

@@ -6,6 +6,7 @@ importing each other."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Protocol
 
 from models.letters import Letter, LetterStatus
 from web.platform.i18n import lazy_gettext as _l
@@ -44,5 +45,12 @@ def is_final(letter: Letter) -> bool:
     return LetterStatus(letter.status) in FINAL_STATUSES
 
 
-def is_overdue(letter: Letter, today: date) -> bool:
+class Due(Protocol):
+    """A letter or what a page read of one (`service.TrackedLetter`)."""
+
+    status: LetterStatus
+    due_on: date
+
+
+def is_overdue(letter: Due, today: date) -> bool:
     return letter.status not in FINAL_STATUSES and today > letter.due_on

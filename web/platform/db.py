@@ -1,13 +1,15 @@
 """Database configuration and lifecycle (Tortoise ORM 1.x).
 
-SQLite (WAL, busy timeout) is the embedded default; `DATABASE_URL=postgres://…` switches
-to PostgreSQL. `TORTOISE_ORM` is what the `tortoise` CLI reads (see pyproject).
+SQLite (WAL, busy timeout, read connections and a statement time limit: see
+`web/platform/sqlite.py`) is the embedded default; `DATABASE_URL=postgres://…` switches to
+PostgreSQL. `TORTOISE_ORM` is what the `tortoise` CLI reads (see pyproject).
 """
 
 from __future__ import annotations
 
 import asyncio
 import fcntl
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,12 +20,11 @@ from tortoise.connection import connections
 from tortoise.context import get_current_context
 
 from models import MODEL_MODULES
-from web.platform import portal_time
+from web.platform import portal_time, sqlite
 from web.settings import Settings, get_settings
 
 TIMEZONE = portal_time.TIME_ZONE_NAME
 CONNECT_TIMEOUT_SECONDS = 5
-QUERY_TIMEOUT_SECONDS = 60
 _OPENED = "_egomruk_opened_connections"
 
 
@@ -41,9 +42,12 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
     if settings.uses_sqlite:
         file_path = settings.database_url.removeprefix("sqlite://")
         connection: Any = {
-            "engine": "tortoise.backends.sqlite",
+            "engine": "web.platform.sqlite",
             "credentials": {
                 "file_path": file_path,
+                # A slow statement neither holds the other requests' reads nor runs for ever.
+                "readers": sqlite.READERS,
+                "statement_timeout": settings.database_query_timeout_seconds,
                 "journal_mode": "WAL",
                 "foreign_keys": "ON",
                 # Tortoise sets no busy timeout; without one a second writer fails at once.
@@ -54,9 +58,12 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
     else:
         connection = expand_db_url(settings.database_url)
         # Nothing may hang on a database that went silent: give up connecting after a few
-        # seconds and on a query after a minute (the page then answers 503, not never).
+        # seconds and on a query after DATABASE_QUERY_TIMEOUT_SECONDS (the page then answers
+        # 503, not never).
         connection["credentials"].setdefault("timeout", CONNECT_TIMEOUT_SECONDS)
-        connection["credentials"].setdefault("command_timeout", QUERY_TIMEOUT_SECONDS)
+        connection["credentials"].setdefault(
+            "command_timeout", settings.database_query_timeout_seconds
+        )
         connection["credentials"]["reset"] = _release_without_reset_all
     return {
         "connections": {"default": connection},
@@ -184,3 +191,48 @@ async def ping() -> bool:
     connection = connections.get("default")
     await connection.execute_query("SELECT 1")
     return True
+
+
+# --------------------------------------------------------------------------- engine errors
+
+# PostgreSQL answers these classes when the connection, not the statement, failed: the
+# outcome of a COMMIT is then unknown (08 connection, 57 shutdown, 58 I/O at the server).
+_OUTCOME_UNKNOWN_CLASSES = ("08", "57", "58")
+
+
+def _chain(exc: BaseException | None) -> list[BaseException]:
+    """`exc` and what caused it (Tortoise re-raises the engine's error inside `except`)."""
+    seen: list[BaseException] = []
+    while exc is not None and all(exc is not other for other in seen):
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return seen
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """The database has no room to write: SQLite's SQLITE_FULL ("database or disk is
+    full", also past `max_page_count`) or PostgreSQL's SQLSTATE 53100 (disk_full)."""
+    import asyncpg.exceptions
+
+    for error in _chain(exc):
+        sqlite_code = getattr(error, "sqlite_errorcode", None)
+        if isinstance(error, sqlite3.Error) and (sqlite_code or 0) & 0xFF == sqlite3.SQLITE_FULL:
+            return True
+        if isinstance(error, asyncpg.exceptions.DiskFullError):
+            return True
+    return False
+
+
+def commit_refused(exc: BaseException | None) -> bool:
+    """The database answered a COMMIT with an error, so the transaction did not commit.
+
+    False when the answer may have been lost (connection closed, timed out, cancelled):
+    the rows may then have committed, and files they name must stay."""
+    import asyncpg
+
+    for error in _chain(exc):
+        if isinstance(error, sqlite3.Error):  # in-process: an error is the whole answer
+            return True
+        if isinstance(error, asyncpg.PostgresError):
+            return not str(error.sqlstate or "").startswith(_OUTCOME_UNKNOWN_CLASSES)
+    return False

@@ -19,7 +19,8 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Template
 
-from web.platform.i18n import gettext as _
+from web.platform.health import RETRY_AFTER_SECONDS
+from web.platform.i18n import lazy_gettext as _l
 from web.platform.text_input import clean_text, whole_number
 
 FormData = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -61,12 +62,16 @@ def form_errors(
 ) -> dict[str, str]:
     """`{field_id: message}` from a service's problems: `messages` maps each code to its
     (lazy) translatable text, `field_ids` an input to its field id when they differ. The
-    first problem of an input wins."""
+    first problem of an input wins. A problem with `parts` (from `read_date`) becomes a
+    `DateError` marking those fields."""
     errors: dict[str, str] = {}
     for problem in problems:
         field_id = (field_ids or {}).get(problem.input, problem.input)
         text = str(messages[problem.code])
-        errors.setdefault(field_id, text % dict(problem.params) if problem.params else text)
+        text = text % dict(problem.params) if problem.params else text
+        if "parts" in problem.params:  # a three-field date's problem marks these fields
+            text = DateError(text, problem.params["parts"])
+        errors.setdefault(field_id, text)
     return errors
 
 
@@ -90,14 +95,17 @@ def invalid_form(
     /,
     *,
     date_fields: tuple[str, ...] = (),
+    retry_later: bool = False,
     **context: Any,
 ) -> Template:
     """The form again, status 422, with the typed values (in `context`) and the errors
-    both at the fields and in the summary."""
+    both at the fields and in the summary. `retry_later`: nothing was wrong with the form
+    but the server could not save it now (503 with Retry-After, like the outage page)."""
     return Template(
         template_name,
         context={**context, "errors": errors, "error_list": error_list(errors, date_fields)},
-        status_code=422,
+        status_code=503 if retry_later else 422,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)} if retry_later else None,
     )
 
 
@@ -122,26 +130,30 @@ class DateError(str):
         return error
 
 
-def _missing_parts_message(missing: tuple[str, ...]) -> str:
-    return {
-        ("day",): _("The date must include a day"),
-        ("month",): _("The date must include a month"),
-        ("year",): _("The date must include a year"),
-        ("day", "month"): _("The date must include a day and a month"),
-        ("day", "year"): _("The date must include a day and a year"),
-        ("month", "year"): _("The date must include a month and a year"),
-    }[missing]
+# The words for `read_date`'s problems; a form adds the code it passes as `missing`.
+DATE_MESSAGES = {
+    "date_missing_day": _l("The date must include a day"),
+    "date_missing_month": _l("The date must include a month"),
+    "date_missing_year": _l("The date must include a year"),
+    "date_missing_day_month": _l("The date must include a day and a month"),
+    "date_missing_day_year": _l("The date must include a day and a year"),
+    "date_missing_month_year": _l("The date must include a month and a year"),
+    "date_not_real": _l("Enter a real date, like 03 11 2026"),
+}
 
 
-def check_date(parts: dict[str, str], *, missing: str) -> tuple[date | None, DateError | None]:
-    """A `date_input`'s date, or the error to show: `missing` when nothing was typed, which
-    part is missing, or which part is not a real day, month or year."""
+def read_date(
+    parts: dict[str, str], input: str, *, missing: str
+) -> tuple[date | None, Problem | None]:
+    """A `date_input`'s date, or its problem (`parts` names the fields to mark): `missing`
+    when nothing was typed, `date_missing_<parts>` when some part is missing, `date_not_real`
+    when a part is not a real day, month or year."""
     typed = {part: (parts.get(part) or "").strip() for part in DATE_PARTS}
     empty = tuple(part for part in DATE_PARTS if not typed[part])
     if len(empty) == len(DATE_PARTS):
-        return None, DateError(missing)
+        return None, Problem(missing, input, {"parts": DATE_PARTS})
     if empty:
-        return None, DateError(_missing_parts_message(empty), empty)
+        return None, Problem("date_missing_" + "_".join(empty), input, {"parts": empty})
     value = date_from_parts(typed)
     if value is not None:
         return value, None
@@ -155,7 +167,17 @@ def check_date(parts: dict[str, str], *, missing: str) -> tuple[date | None, Dat
             wrong = ("month",)
         else:
             wrong = ("day",)
-    return None, DateError(_("Enter a real date, like 03 11 2026"), wrong)
+    return None, Problem("date_not_real", input, {"parts": wrong})
+
+
+def check_date(parts: dict[str, str], *, missing: str) -> tuple[date | None, DateError | None]:
+    """`read_date` worded at once, for a form checked in its routes: `missing` is the
+    message when nothing was typed."""
+    value, problem = read_date(parts, "date", missing="date_missing")
+    if problem is None:
+        return value, None
+    error = form_errors([problem], {**DATE_MESSAGES, "date_missing": missing})["date"]
+    return None, error  # type: ignore[return-value]
 
 
 def parts_of(value: date) -> dict[str, str]:

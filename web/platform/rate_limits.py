@@ -19,6 +19,7 @@ the counts. Every key is prefixed (`key_prefix`), and keyed by the client addres
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 
 from limits import RateLimitItem, RateLimitItemPerMinute
@@ -28,10 +29,13 @@ from litestar import Request
 from litestar.enums import ScopeType
 from litestar.exceptions import TooManyRequestsException
 from litestar.middleware import ASGIMiddleware
+from litestar.stores.redis import RedisStore
 from litestar.types import ASGIApp, Receive, Scope, Send
 from redis.asyncio import BlockingConnectionPool
+from redis.commands.core import AsyncScript
 
 from web.platform.middleware import client_address, limit_key
+from web.platform.stores import KeyWrite
 from web.settings import Settings
 
 KEY_PREFIX = "egomruk-limits"
@@ -56,6 +60,32 @@ def build_storage(settings: Settings, key_prefix: str = KEY_PREFIX) -> Storage:
     return MemoryStorage()
 
 
+# `hit_both` on Redis: the library's moving window (acquire_moving_window.lua, amount 1)
+# for two keys, and SET … XX of a third when given.
+_HIT_BOTH = """
+local function acquire(key, timestamp, limit, expiry)
+    local entry = redis.call('lindex', key, limit - 1)
+    if entry and tonumber(entry) >= tonumber(timestamp) - expiry then
+        return false
+    end
+    redis.call('lpush', key, timestamp)
+    redis.call('ltrim', key, 0, limit - 1)
+    redis.call('expire', key, expiry)
+    return true
+end
+local written = 0
+if KEYS[3] and redis.call('set', KEYS[3], ARGV[4], 'EX', ARGV[5], 'XX') then
+    written = 1
+end
+local limit, expiry = tonumber(ARGV[2]), tonumber(ARGV[3])
+local allowed = 0
+if acquire(KEYS[1], ARGV[1], limit, expiry) and acquire(KEYS[2], ARGV[1], limit, expiry) then
+    allowed = 1
+end
+return {allowed, written}
+"""
+
+
 class RateLimits:
     """The app's limiter (one per app, on `app.state.rate_limits`)."""
 
@@ -63,6 +93,7 @@ class RateLimits:
         self.storage = storage
         self.sliding = SlidingWindowCounterRateLimiter(storage)
         self.exact = MovingWindowRateLimiter(storage)
+        self._hit_both: AsyncScript | None = None
 
     def __deepcopy__(self, memo: dict) -> RateLimits:
         return self  # Litestar copies routers and their middleware; the counts are shared
@@ -70,6 +101,36 @@ class RateLimits:
     async def hit(self, item: RateLimitItem, *key: str, exact: bool = False) -> bool:
         """Count one request against `item` for `key`; False when it is over the limit."""
         return await (self.exact if exact else self.sliding).hit(item, *key)
+
+    async def hit_both(
+        self,
+        item: RateLimitItem,
+        first: tuple[str, ...],
+        second: tuple[str, ...],
+        *,
+        write: KeyWrite | None = None,
+    ) -> tuple[bool, bool | None]:
+        """Two exact (moving-window) counts in one round trip, and a pending write of a
+        key-value store on the same server with them: (allowed, written; None: no write).
+
+        `second` is counted only when `first` allows (a refused request is not counted).
+        On Redis: one script, atomic, same keys and data as the library's moving window.
+        `write` is `stores.set_if_present` (never recreates a key deleted meanwhile)."""
+        if isinstance(self.storage, RedisStorage) and (
+            write is None or isinstance(write.store, RedisStore)
+        ):
+            keys = [self.storage.bridge.prefixed_key(item.key_for(*key)) for key in (first, second)]
+            args: list[object] = [repr(time.time()), item.amount, item.get_expiry()]
+            if write is not None:
+                keys.append(write.store._make_key(write.key))
+                args += [write.data, write.expires_in]
+            if self._hit_both is None:
+                self._hit_both = self.storage.bridge.get_connection().register_script(_HIT_BOTH)
+            allowed, written = await self._hit_both(keys=keys, args=args)
+            return bool(allowed), (bool(written) if write is not None else None)
+        allowed = await self.exact.hit(item, *first) and await self.exact.hit(item, *second)
+        written = await write.apply() if write is not None else None
+        return allowed, written
 
 
 class RateLimitMiddleware(ASGIMiddleware):

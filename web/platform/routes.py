@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, get
-from litestar.datastructures import Cookie
+from litestar import Controller, Response, get
+from litestar.datastructures import Cookie, State
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
@@ -23,10 +23,13 @@ class SystemController(Controller):
         return {"status": "ok"}
 
     @get(["/healthz/ready", "/healthz"], name="healthz_ready", exclude_from_csrf=True, cache=False)
-    async def ready(self, request: Request) -> Response[dict[str, Any]]:
+    async def ready(self, state: State) -> Response[dict[str, Any]]:
         """Every dependency answers (send me traffic only if this is 200). `/healthz` is
-        the same check: whoever watched it before wanted to know the database answers."""
-        ready, checks = await health.readiness(request.app.state)
+        the same check: whoever watched it before wanted to know the database answers.
+        (`state` is what the app opened in its lifespan: Redis, the storage.)"""
+        ready, checks = await health.readiness(
+            redis=state.get("redis"), storage=state.get("storage")
+        )
         body = {"status": "ok" if ready else "unavailable", "checks": checks}
         if ready:
             return Response(body)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import structlog
-from litestar.stores.base import Store
+from litestar.stores.base import StorageObject, Store
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
 from redis.asyncio import Redis
@@ -67,6 +68,62 @@ class StoreFactory:
     async def close(self) -> None:
         if self.redis is not None:
             await self.redis.aclose()
+
+
+@dataclass(frozen=True, slots=True)
+class KeyWrite:
+    """A `set_if_present` to run later, possibly together with other operations (one round
+    trip: see `RateLimits.hit_both`)."""
+
+    store: Store
+    key: str
+    data: bytes
+    expires_in: int
+
+    async def apply(self) -> bool:
+        return await set_if_present(self.store, self.key, self.data, self.expires_in)
+
+
+async def get_many(store: Store, keys: list[str]) -> list[bytes | None]:
+    """Several keys in one round trip (Redis MGET; one locked read of a memory store)."""
+    if isinstance(store, RedisStore):
+        return await store._redis.mget([store._make_key(key) for key in keys])
+    if isinstance(store, MemoryStore):
+        async with store._lock:
+            return [_memory_value(store, key) for key in keys]
+    return [await store.get(key) for key in keys]
+
+
+async def set_if_present(store: Store, key: str, value: bytes, expires_in: int) -> bool:
+    """Replace a key only while it exists, atomically (Redis SET … XX; under the memory
+    store's lock): a key deleted meanwhile (a sign-out) is never brought back. False then."""
+    if isinstance(store, RedisStore):
+        return bool(await store._redis.set(store._make_key(key), value, ex=expires_in, xx=True))
+    if isinstance(store, MemoryStore):
+        async with store._lock:
+            return _memory_replace(store, key, value, expires_in)
+    if not await store.exists(key):
+        return False
+    await store.set(key, value, expires_in=expires_in)
+    return True
+
+
+def _memory_value(store: MemoryStore, key: str) -> bytes | None:
+    """A memory store's value, for callers holding its lock (as `MemoryStore.get` does)."""
+    stored = store._store.get(key)
+    if stored is None:
+        return None
+    if stored.expired:
+        store._store.pop(key)
+        return None
+    return stored.data
+
+
+def _memory_replace(store: MemoryStore, key: str, value: bytes, expires_in: int) -> bool:
+    if _memory_value(store, key) is None:
+        return False
+    store._store[key] = StorageObject.new(data=value, expires_in=expires_in)
+    return True
 
 
 async def housekeeping(

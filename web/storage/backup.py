@@ -14,7 +14,8 @@ Layout of DIR::
     database.sqlite3 | database.pgdump
     files/ab/cd/<key>        the stored files the dump names
     data/secret_key          DATA_DIR's generated secret key, when there is one
-    data/asan-demo-ca/…      the Asan İmza demo CA, when there is one
+    data/asan-demo-ca/…      the Asan İmza demo CA, when there is one (from ASAN_DEMO_CA_DIR
+                             when that is set, wherever it is; restored there too)
     data/e-imza-demo-ca/…    the Elektron imza demo CA, when there is one
 
 The manifest lists every file with its size and SHA-256. `restore` checks all of them
@@ -49,6 +50,7 @@ POSTGRES_DUMP = "database.pgdump"
 # Under DATA_DIR, copied when present: the development secret key and the demo CAs (their
 # certificates are in phones' simulators and in browsers: a new CA would not match them).
 DATA_EXTRAS = ("secret_key", "asan-demo-ca", "e-imza-demo-ca")
+ASAN_CA = "asan-demo-ca"  # may live outside DATA_DIR (ASAN_DEMO_CA_DIR, shared by instances)
 COPY_CHUNK = 1024 * 1024
 
 
@@ -100,6 +102,8 @@ class BackupResult:
     database_kind: str
     files: int
     bytes: int
+    # The Asan İmza demo CA copied from ASAN_DEMO_CA_DIR outside DATA_DIR (None: not so).
+    asan_demo_ca_from: Path | None = None
 
 
 # --------------------------------------------------------------------------- copying
@@ -241,16 +245,28 @@ def _copy_files_and_extras(
             f"(run `python -m web storage-check`): {', '.join(missing[:5])}"
         )
     for name in DATA_EXTRAS:
-        source = settings.data_dir / name
+        source = _extra_place(name, settings.data_dir, settings.asan_demo_ca_dir)
         sources = sorted(p for p in source.rglob("*") if p.is_file()) if source.is_dir() else []
         if source.is_file():
             sources = [source]
         for path in sources:
-            relative = "data/" + path.relative_to(settings.data_dir).as_posix()
+            relative = f"data/{name}/{path.relative_to(source).as_posix()}".removesuffix("/.")
             target = directory / relative
             target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             size, sha = _copy_durably(path, target)
             manifest.entries[relative] = {"size": size, "sha256": sha}
+
+
+def _extra_place(name: str, data_dir: Path, asan_demo_ca_dir: Path | None) -> Path:
+    """Where DATA_EXTRAS' `name` lives: under DATA_DIR, but the Asan İmza demo CA wherever
+    ASAN_DEMO_CA_DIR says (the instances' signatures and the phones' simulators trust it)."""
+    if name == ASAN_CA and asan_demo_ca_dir is not None:
+        return asan_demo_ca_dir
+    return data_dir / name
+
+
+def _outside(path: Path, data_dir: Path) -> bool:
+    return not path.resolve().is_relative_to(data_dir.resolve())
 
 
 async def backup(settings: Settings, directory: Path) -> BackupResult:
@@ -280,7 +296,9 @@ async def backup(settings: Settings, directory: Path) -> BackupResult:
     os.replace(temp, directory / MANIFEST)
     fsync_dir(directory)
     total = sum(int(e["size"]) for p, e in manifest.entries.items() if p.startswith("files/"))
-    return BackupResult(directory, kind, len(manifest.keys), total)
+    ca = settings.asan_demo_ca_dir
+    ca_outside = ca.is_dir() and _outside(ca, settings.data_dir)
+    return BackupResult(directory, kind, len(manifest.keys), total, ca if ca_outside else None)
 
 
 # --------------------------------------------------------------------------- restore
@@ -328,21 +346,28 @@ def _restore_files(directory: Path, manifest: Manifest, storage: LocalDiskStorag
         fsync_dir(final.parent)
 
 
-def restore_data_extras(directory: Path, data_dir: Path) -> None:
-    """Put the backup's secret key and demo CA into DATA_DIR. Run before the settings are
-    loaded: in development, loading them generates a secret key when there is none."""
+def restore_data_extras(
+    directory: Path, data_dir: Path, asan_demo_ca_dir: Path | None = None
+) -> None:
+    """Put the backup's secret key and demo CAs into DATA_DIR (the Asan İmza one into
+    `asan_demo_ca_dir`, ASAN_DEMO_CA_DIR, when set). Run before the settings are loaded: in
+    development, loading them generates a secret key when there is none."""
     directory = directory.resolve()
     manifest = Manifest.read(directory)
     extras = {p: e for p, e in manifest.entries.items() if p.startswith("data/")}
     _verify(directory, replace(manifest, entries=extras), check_keys=False)
-    _restore_extras(directory, manifest, data_dir)
+    _restore_extras(directory, manifest, data_dir, asan_demo_ca_dir)
 
 
-def _restore_extras(directory: Path, manifest: Manifest, data_dir: Path) -> None:
+def _restore_extras(
+    directory: Path, manifest: Manifest, data_dir: Path, asan_demo_ca_dir: Path | None
+) -> None:
     for relative in manifest.entries:
         if not relative.startswith("data/"):
             continue
-        target = data_dir / relative.removeprefix("data/")
+        name, _, inside = relative.removeprefix("data/").partition("/")
+        place = _extra_place(name, data_dir, asan_demo_ca_dir)
+        target = place / inside if inside else place
         source = directory / relative
         if target.exists():
             if _sha256_of(target) != _sha256_of(source):
@@ -397,7 +422,9 @@ async def restore(settings: Settings, directory: Path) -> BackupResult:
     async for _key in storage.list_keys():
         raise BackupError(f"{settings.upload_dir} already holds files: restore into an empty place")
     await asyncio.to_thread(_restore_files, directory, manifest, storage)
-    await asyncio.to_thread(_restore_extras, directory, manifest, settings.data_dir)
+    await asyncio.to_thread(
+        _restore_extras, directory, manifest, settings.data_dir, settings.asan_demo_ca_dir
+    )
     await _restore_database(settings, directory, manifest)
     total = sum(int(e["size"]) for p, e in manifest.entries.items() if p.startswith("files/"))
     return BackupResult(directory, kind, len(manifest.keys), total)

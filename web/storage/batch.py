@@ -18,9 +18,11 @@ A row naming a file can only commit after the file is durable where the row says
 crash at any moment leaves at worst a file that no row names (an orphan, found and removed
 by `storage-check`), never a row without its file. Before the move, any error (a rejected
 file, `QuotaExceeded`, a database error) rolls the rows back and the batch removes its temp
-files. A failed move removes the files already moved and rolls the rows back. Only a failure
-of the database's own COMMIT leaves moved files behind: whether the rows committed is then
-unknown, so they stay (as orphans at worst).
+files. A failed move removes the files already moved and rolls the rows back. A COMMIT the
+database refused (a full disk: SQLITE_FULL, PostgreSQL 53100) removes the moved files after
+the rollback; only a COMMIT whose answer was lost (connection gone, cancelled) leaves them,
+since the rows may have committed (orphans at worst). A full database, at any statement or
+at the COMMIT, is raised as `DatabaseFull`, an upload refusal the form shows.
 """
 
 from __future__ import annotations
@@ -32,12 +34,15 @@ from types import TracebackType
 from typing import Protocol, Self
 
 import structlog
-from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
+from tortoise.connection import connections
 from tortoise.transactions import in_transaction
 
+from web.platform import db
 from web.storage.local_disk import DEFAULT_CHUNK_SIZE
 from web.storage.names import sanitize_filename
 from web.storage.protocol import (
+    DatabaseFull,
     RejectCode,
     StagedFile,
     StorageBackend,
@@ -153,6 +158,12 @@ class UploadBatch:
         self._stored = stored
         return list(stored)
 
+    async def uncommit(self) -> None:
+        """Remove the files `commit_all` moved into place: the rows naming them did not
+        commit (the database refused the COMMIT)."""
+        stored, self._stored, self._staged = self._stored or [], [], []
+        await self._remove_stored(stored)
+
     async def _remove_stored(self, stored: list[StoredFile]) -> None:
         for item in stored:
             try:
@@ -188,7 +199,24 @@ async def files_then_rows(batch: UploadBatch | None) -> AsyncIterator[BaseDBAsyn
     """A database transaction for rows that name the batch's files: the files are made
     durable in their final place after the block's last statement and before the COMMIT
     (see the module docstring). `None` (no files) is a plain transaction."""
-    async with in_transaction() as connection:
-        yield connection
-        if batch is not None:
-            await batch.commit_all()
+    moved = False
+    # Inside another transaction this block is a savepoint: the outer one commits.
+    outermost = not isinstance(connections.get("default"), TransactionalDBClient)
+    try:
+        async with in_transaction() as connection:
+            yield connection
+            if batch is not None:
+                await batch.commit_all()
+                moved = True
+                if outermost:
+                    # Committed here, inside the block: a refused COMMIT is then rolled
+                    # back while the transaction still holds the connection (Tortoise's
+                    # next BEGIN on SQLite would otherwise commit what was left pending).
+                    await connection.commit()
+    except Exception as error:
+        if moved and outermost and batch is not None and db.commit_refused(error):
+            log.error("database_commit_refused", error=repr(error))
+            await asyncio.shield(batch.uncommit())
+        if db.is_disk_full(error):
+            raise DatabaseFull() from error
+        raise

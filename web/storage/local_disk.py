@@ -281,13 +281,7 @@ class LocalDiskStorage:
             if is_full_disk(error):
                 raise StorageFull(staged.original_name) from error
             raise
-        return StoredFile(
-            key=staged.key,
-            size=staged.size,
-            sha256=staged.sha256,
-            content_type=staged.content_type,
-            original_name=staged.original_name,
-        )
+        return staged.stored()
 
     async def discard(self, staged: StagedFile) -> None:
         """Remove the temp file; a second call (or a call after `commit`) does nothing."""

@@ -146,13 +146,7 @@ class ObjectStorage:
         elif not await self.exists(staged.key):
             raise FileNotFoundError(f"neither a temp file nor an object for {staged.key}")
         await self.staging.discard(staged)
-        return StoredFile(
-            key=staged.key,
-            size=staged.size,
-            sha256=staged.sha256,
-            content_type=staged.content_type,
-            original_name=staged.original_name,
-        )
+        return staged.stored()
 
     async def _upload(self, key: str, source: Path, *, filename: str | None = None) -> None:
         size = source.stat().st_size

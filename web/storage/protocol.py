@@ -52,6 +52,7 @@ class RejectCode(StrEnum):
     EMPTY_FILE = "empty_file"
     QUOTA_EXCEEDED = "quota_exceeded"
     STORAGE_FULL = "storage_full"
+    DATABASE_FULL = "database_full"
 
 
 class UploadRejected(StorageError):
@@ -81,6 +82,14 @@ class StorageFull(UploadRejected):
         super().__init__(RejectCode.STORAGE_FULL, filename, "no space left to store the upload")
 
 
+class DatabaseFull(UploadRejected):
+    """The database had no room for the rows (SQLITE_FULL, PostgreSQL 53100): nothing was
+    saved, no file of the upload is left, and the user can only try again later."""
+
+    def __init__(self) -> None:
+        super().__init__(RejectCode.DATABASE_FULL, None, "no space left in the database")
+
+
 # --------------------------------------------------------------------------- records
 
 
@@ -95,6 +104,16 @@ class StagedFile:
     sha256: str  # lowercase hex
     content_type: str
     original_name: str  # sanitized
+
+    def stored(self) -> StoredFile:
+        """What `commit` answers: the same file, now in its place."""
+        return StoredFile(
+            key=self.key,
+            size=self.size,
+            sha256=self.sha256,
+            content_type=self.content_type,
+            original_name=self.original_name,
+        )
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,9 @@ from web.storage.protocol import InvalidKey, RejectCode, StorageBackend, UploadR
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from models.base import StoredFile
+    from web.settings import Settings
+
 log = structlog.get_logger("egomruk.storage")
 
 CSRF_FIELD = "_csrf_token"
@@ -187,16 +190,18 @@ class UploadInterrupted(ServiceUnavailableException):
 
 
 @asynccontextmanager
-async def receiving_files(request: Request) -> AsyncIterator[tuple[UploadBatch, ReceivedForm]]:
-    """Receive a form with files under the settings' upload limits (the same for every upload
-    route). Staged files are discarded on leaving unless `batch.commit_all()` ran.
+async def receiving_files(
+    request: Request, storage: StorageBackend, settings: Settings
+) -> AsyncIterator[tuple[UploadBatch, ReceivedForm]]:
+    """Receive a form with files into `storage` under the settings' upload limits (the same
+    for every upload route; the handler has both through `Provide`). Staged files are
+    discarded on leaving unless `batch.commit_all()` ran.
 
     uvicorn cancels the requests still running when the shutdown grace runs out; an upload
     cut off that way is logged as what it is (a warning, no traceback) and answered 503."""
-    settings = request.app.state.settings
     try:
         async with UploadBatch(
-            request.app.state.storage,
+            storage,
             max_files=settings.upload_max_files,
             max_file_bytes=settings.upload_max_file_bytes,
             max_total_bytes=settings.upload_max_document_bytes,
@@ -250,6 +255,8 @@ def rejection_message(rejection: UploadRejected) -> str:
         )
     if code == RejectCode.STORAGE_FULL:
         return _("The files could not be saved now and nothing was saved. Please try again later")
+    if code == RejectCode.DATABASE_FULL:
+        return _("This could not be saved now and nothing was saved. Please try again later")
     if code == RejectCode.EMPTY_FILE:
         return _("“%(name)s” is empty", name=name)
     if code == RejectCode.QUOTA_EXCEEDED:
@@ -286,28 +293,25 @@ def content_disposition(filename: str, *, inline: bool = False) -> str:
 
 
 async def file_response(
-    storage: StorageBackend,
-    *,
-    key: str,
-    filename: str,
-    content_type: str,
-    size: int,
-    inline: bool = False,
+    storage: StorageBackend, file: StoredFile | None, *, inline: bool = False
 ) -> Stream:
-    """Stream a stored file; a file missing from storage is a 404 like a missing row."""
+    """Stream a stored file (a document's file, a letter's attachment) under the name it was
+    sent with; a missing row, or a file missing from storage, is a 404."""
+    if file is None:
+        raise NotFoundException()
     try:
-        chunks = await storage.open(key)
+        chunks = await storage.open(file.storage_key)
     except (FileNotFoundError, InvalidKey) as error:
         raise NotFoundException() from error
     except OSError as error:  # the storage cannot be read now (object storage unreachable)
-        log.error("storage_read_failed", key=key, error=str(error))
+        log.error("storage_read_failed", key=file.storage_key, error=str(error))
         raise ServiceUnavailableException() from error
     return Stream(
         chunks,
-        media_type=content_type,
+        media_type=file.content_type,
         headers={
             **DOWNLOAD_HEADERS,
-            "Content-Disposition": content_disposition(filename, inline=inline),
-            "Content-Length": str(size),
+            "Content-Disposition": content_disposition(file.original_name, inline=inline),
+            "Content-Length": str(file.size),
         },
     )
