@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test test-s3 test-postgres-integration test-sqlite test-postgres lint format browser redis-server engines pg-client audit-tools bench wrk messages clean
+.PHONY: run test test-s3 test-postgres-integration test-sqlite test-postgres lint format browser redis-server engines pg-client audit-tools bench wrk messages css clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -143,6 +143,10 @@ bench: $(VENV)/.test-installed wrk redis-server
 messages: $(VENV)/.test-installed
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o web/locales/messages.pot --no-location --sort-output --omit-header .
 	$(VENV)/bin/pybabel update -i web/locales/messages.pot -d web/locales --no-fuzzy-matching --ignore-obsolete --omit-header
+
+# static/css/app.css from static/css/base.css and components/*/<name>.css (committed).
+css: $(VENV)/.installed
+	$(PY) -m web bundle-css
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache node_modules

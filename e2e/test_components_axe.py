@@ -1,8 +1,8 @@
 """Every component example, in a real browser: axe-core WCAG 2.2 AA and 320 px reflow.
 
 Examples come from components/<name>/<name>.yaml (see tests/unit/test_components.py).
-Each is rendered into a small document with base.css and components.css inlined and
-loaded with `page.set_content`; one page serves all examples. No server is needed.
+Each is rendered into a small document with the pages' stylesheet (static/css/app.css)
+inlined and loaded with `page.set_content`; one page serves all examples. No server is needed.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from e2e.support import WCAG_22_AA
 from tests.unit.test_components import all_examples, render
 
 ROOT = Path(__file__).resolve().parent.parent
-CSS_FILES = [ROOT / "static" / "css" / "base.css", ROOT / "static" / "css" / "components.css"]
+CSS_FILES = [ROOT / "static" / "css" / "app.css"]
 NARROW = {"width": 320, "height": 640}
 DESKTOP = {"width": 1280, "height": 800}
 

@@ -1,7 +1,7 @@
 """Command line: `python -m web migrate | seed | serve | worker |
 storage-check [--remove-orphans] | tally-check [--repair] |
 backup DIR | restore DIR | e-imza-demo [--out DIR] |
-seed-bench PARTY COUNT`.
+seed-bench PARTY COUNT | bundle-css`.
 
 `serve` is what `make run` uses: it applies migrations, seeds demo data in development,
 then starts uvicorn (graceful shutdown on SIGTERM/SIGINT).
@@ -266,6 +266,7 @@ def main() -> None:
     bench = sub.add_parser("seed-bench", help="documents at size for the benchmarks (development)")
     bench.add_argument("party", help="FIN or VÖEN of the party (made when missing)")
     bench.add_argument("count", type=int)
+    sub.add_parser("bundle-css", help="write static/css/app.css from the base and component sheets")
     args = parser.parse_args()
     if args.command == "migrate":
         asyncio.run(_migrate())
@@ -283,6 +284,10 @@ def main() -> None:
         raise SystemExit(_e_imza_demo(args.out))
     elif args.command == "seed-bench":
         raise SystemExit(asyncio.run(_seed_bench(args.party, args.count)))
+    elif args.command == "bundle-css":
+        from web.platform.css_bundle import BUNDLE, write
+
+        print(f"{BUNDLE} {'written' if write() else 'already up to date'}.")
     elif args.command == "tally-check":
         raise SystemExit(asyncio.run(_tally_check(args.repair)))
     elif args.command == "storage-check":

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.usefixtures("seeded")
 
 
 async def test_static_files_are_public_and_carry_no_cookie(client: AsyncTestClient):
-    for path in (static_url("css/base.css"), static_url("js/app.js")):
+    for path in (static_url("css/app.css"), static_url("js/app.js")):
         response = await client.get(path)
         assert response.status_code == 200, path
         assert "set-cookie" not in response.headers, (path, response.headers["set-cookie"])

@@ -93,7 +93,7 @@ async def test_error_pages_are_styled_localized_and_leak_nothing(settings):
         assert missing.headers["x-request-id"] in missing.text
         assert "Page not found" in missing.text
         assert 'lang="en"' in missing.text
-        assert "/static/css/base.css" in missing.text
+        assert "/static/css/app.css" in missing.text
 
         client.cookies.set("lang", "en")
         boom = await client.get("/_probe/boom")
@@ -195,9 +195,9 @@ async def test_readiness_probes_the_storage_at_most_once_a_few_seconds(settings,
 
 async def test_static_files_are_versioned_and_cached_for_long(client):
     page = (await client.get("/")).text
-    assert "/static/css/base.css?v=" in page
+    assert "/static/css/app.css?v=" in page
     assert 'integrity="sha384-' in page
-    response = await client.get("/static/css/base.css")
+    response = await client.get("/static/css/app.css")
     assert response.status_code == 200
     cache = response.headers["cache-control"]
     assert "max-age=31536000" in cache and "immutable" in cache
