@@ -68,29 +68,33 @@ async def _token(client: AsyncTestClient) -> str:
     return client.cookies.get("csrftoken")
 
 
-async def test_a_change_of_authority_reaches_a_session_on_another_worker(
-    redis_settings, monkeypatch
-):
+async def test_a_change_of_authority_reaches_a_session_on_another_worker(settings, monkeypatch):
     """Another worker changes a person's parties; their session here acts on it at its next
-    request (the version lives in Redis beside the sessions), with no sign-in again."""
+    request (the version lives in Redis beside the sessions), with no sign-in again. On a
+    redis-server of the test's own (the shared one is flushed by other runs)."""
     from litestar.stores.redis import RedisStore
+    from redis.asyncio import Redis
 
     from models.identity import MembershipSource, Person
+    from tests.support.redis_server import redis_server
     from web.identity import accounts, authority
 
-    settings, redis = redis_settings
-    async with AsyncTestClient(app=create_app(settings)) as worker:
-        await sign_in(worker, "vetendas2")
-        person = await Person.get(fin="7XYZW34")
-        assert "Sınaq Redis MMC" not in (await worker.get("/party")).text
-        # The other worker: this test's own connection to the same Redis, the only store the
-        # change is announced to (the app's connections belong to the app's event loop).
-        monkeypatch.setattr(authority, "_stores", [])
-        authority.register(
-            RedisStore(redis, namespace="egomruk").with_namespace("sessions"), settings.secret_key
-        )
-        company = await accounts.get_or_create_company_party("9000000077", "Sınaq Redis MMC")
-        await accounts.grant_party(person, company, MembershipSource.ADMIN)
-        assert "Sınaq Redis MMC" in (await worker.get("/party")).text
-        await accounts.revoke_party(person, company)
-        assert "Sınaq Redis MMC" not in (await worker.get("/party")).text
+    with redis_server() as url:
+        redis = Redis.from_url(url)
+        async with AsyncTestClient(app=create_app(replace(settings, redis_url=url))) as worker:
+            await sign_in(worker, "vetendas2")
+            person = await Person.get(fin="7XYZW34")
+            assert "Sınaq Redis MMC" not in (await worker.get("/party")).text
+            # The other worker: this test's own connection to the same Redis, the only store
+            # the change is announced to (the app's connections belong to the app's loop).
+            monkeypatch.setattr(authority, "_stores", [])
+            authority.register(
+                RedisStore(redis, namespace="egomruk").with_namespace("sessions"),
+                settings.secret_key,
+            )
+            company = await accounts.get_or_create_company_party("9000000077", "Sınaq Redis MMC")
+            await accounts.grant_party(person, company, MembershipSource.ADMIN)
+            assert "Sınaq Redis MMC" in (await worker.get("/party")).text
+            await accounts.revoke_party(person, company)
+            assert "Sınaq Redis MMC" not in (await worker.get("/party")).text
+        await redis.aclose()
