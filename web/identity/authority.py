@@ -99,9 +99,9 @@ _stores: list[tuple[Store, str]] = []
 
 def register(store: Store, secret: str) -> Callable[[], None]:
     """Let `changed` reach this store; returns the call that stops it (at app shutdown)."""
-    entry, stores = (store, secret), _stores  # unregistered from the list it joined
-    stores.append(entry)
-    return lambda: stores.remove(entry) if entry in stores else None
+    entry, registry = (store, secret), _stores
+    registry.append(entry)
+    return lambda: registry.remove(entry) if entry in registry else None
 
 
 async def changed(person_id: int) -> None:
