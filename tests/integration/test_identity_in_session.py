@@ -213,3 +213,10 @@ async def test_a_cookie_naming_a_version_key_is_not_a_session(client):
     _use_session(client, authority.version_keys(authority.tag(secret, person.id))[0])
     response = await client.get("/letters", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+async def test_an_app_that_stopped_is_no_longer_announced_to(make_app):
+    async with AsyncTestClient(app=make_app()) as running:
+        store = running.app.stores.get(sessions.STORE_NAME)
+        assert any(registered is store for registered, _ in authority._stores)
+    assert not any(registered is store for registered, _ in authority._stores)

@@ -99,9 +99,9 @@ _stores: list[tuple[Store, str]] = []
 
 def register(store: Store, secret: str) -> Callable[[], None]:
     """Let `changed` reach this store; returns the call that stops it (at app shutdown)."""
-    entry = (store, secret)
-    _stores.append(entry)
-    return lambda: _stores.remove(entry) if entry in _stores else None
+    entry, registry = (store, secret), _stores
+    registry.append(entry)
+    return lambda: registry.remove(entry) if entry in registry else None
 
 
 async def changed(person_id: int) -> None:

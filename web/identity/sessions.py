@@ -1,7 +1,9 @@
 """Server-side sessions: who is signed in, for whom they act, and the timeouts.
 
 The session store is memory on one process and Redis when REDIS_URL is set (see the
-store factory in `web.app`). Only an opaque random id travels in the cookie.
+store factory in `web.app`). Only an opaque id travels in the cookie: random, and once signed
+in prefixed with the person's tag (an HMAC of their id), so the record and the person's
+authority version are read in one round trip (`web/identity/authority.py`).
 Rotation: Litestar keeps a session's id for its whole life, so `RotatingSessionBackend`
 issues a fresh id (and deletes the old record) when a request asks for it: at sign-in,
 which defeats session fixation; and it never adopts an id it did not issue. Anonymous
