@@ -102,3 +102,11 @@ def test_the_bundle_is_smaller_than_its_sources():
     assert _selectors(bundle) == [
         selector for path in sources for selector in _selectors(path.read_text(encoding="utf-8"))
     ]
+
+
+def test_a_legends_size_modifier_comes_after_the_rule_it_overrides():
+    """Same specificity, so the later rule wins: declared first, --l and --m never applied."""
+    bundle = css_bundle.build()
+    base = bundle.index(".fieldset__legend {")
+    assert bundle.index(".fieldset__legend--l {") > base
+    assert bundle.index(".fieldset__legend--m {") > base
