@@ -144,7 +144,8 @@ messages: $(VENV)/.test-installed
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o web/locales/messages.pot --no-location --sort-output --omit-header .
 	$(VENV)/bin/pybabel update -i web/locales/messages.pot -d web/locales --no-fuzzy-matching --ignore-obsolete --omit-header
 
-# static/css/app.css from static/css/base.css and components/*/<name>.css (committed).
+# static/css/app.css from static/css/base.css and components/*/<name>.css (generated, not
+# committed: the app also writes it at start-up when it is missing or stale).
 css: $(VENV)/.installed
 	$(PY) -m web bundle-css
 

@@ -18,9 +18,9 @@ from playwright.sync_api import Browser, Page
 
 from e2e.support import WCAG_22_AA
 from tests.unit.test_components import all_examples, render
+from web.platform import css_bundle
 
 ROOT = Path(__file__).resolve().parent.parent
-CSS_FILES = [ROOT / "static" / "css" / "app.css"]
 NARROW = {"width": 320, "height": 640}
 DESKTOP = {"width": 1280, "height": 800}
 
@@ -31,7 +31,7 @@ EXAMPLES = all_examples()
 
 
 def example_document(name: str, example: dict[str, Any]) -> str:
-    css = "\n".join(path.read_text(encoding="utf-8") for path in CSS_FILES)
+    css = css_bundle.build()
     body = render(name, example.get("params") or {}) + (example.get("html_after") or "")
     # Examples that render their own <h1> (page-heading labels, panels) get no wrapper h1.
     heading = "" if "<h1" in body else "<h1>Example</h1>"

@@ -36,7 +36,7 @@ from web.identity.routes import AuthController, SessionController
 from web.identity.sessions import STORE_NAME, session_config
 from web.letters.registry_routes import RegistryController
 from web.letters.routes import LettersController
-from web.platform import db, rate_limits
+from web.platform import css_bundle, db, rate_limits
 from web.platform.csrf import PortalCSRFMiddleware
 from web.platform.dependencies import dependencies
 from web.platform.errors import EXCEPTION_HANDLERS
@@ -112,6 +112,7 @@ def create_app(
     settings = settings or get_settings()
     configure_logging(settings.log_level)
 
+    css_bundle.write()  # the pages' one stylesheet, generated from its sources (not committed)
     environment = build_environment()
     environment.globals.update(static_url=static_url, sri=sri, settings=settings)
 

@@ -145,3 +145,26 @@ async def test_a_silent_database_is_a_503_in_seconds_not_a_hang(settings, postgr
         started = time.monotonic()
         _assert_friendly_503(await client.get("/letters/"), "en")
         assert time.monotonic() - started < CONNECT_TIMEOUT_SECONDS + FAST_ANSWER_SECONDS
+
+
+async def test_redis_lost_while_the_session_is_written_back_is_a_503(
+    settings, redis_server, monkeypatch
+):
+    """Redis answers the session's read, then fails its write-back at the end of the request
+    (held with the response's start): a friendly 503, not a response cut off after it began."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from web.identity import sessions
+    from web.platform import stores
+
+    async def gone(*args, **kwargs):
+        raise RedisConnectionError("Redis went away mid-request")
+
+    async with _signed_in(settings, redis_url=redis_server.url) as client:
+        later = time.time() + 2 * sessions.SEEN_RESOLUTION_SECONDS  # `seen` is due a write
+        monkeypatch.setattr(sessions.time, "time", lambda: later)
+        monkeypatch.setattr(stores, "set_if_present", gone)
+        _assert_friendly_503(await _get_timed(client, "/letters/"), "en")
+        _assert_friendly_503(await _get_timed(client, "/"), "en")
+        monkeypatch.undo()
+        assert (await client.get("/letters/")).status_code == 200

@@ -1,9 +1,11 @@
 """The pages' stylesheet (static/css/app.css) is the bundle of the base sheet and every
-component's own sheet, committed as `python -m web bundle-css` writes it."""
+component's own sheet, generated at start-up (and by `python -m web bundle-css`),
+never committed."""
 
 from __future__ import annotations
 
 import re
+import subprocess
 
 import pytest
 
@@ -15,9 +17,32 @@ from web.platform.css_bundle import BUNDLE, COMPONENT_SHEETS, COMPONENTS_DIR, RO
 OTHER_BLOCKS = {"file_upload": {"drop-zone"}, "table": {"summary-cards"}}
 
 
-def test_the_committed_bundle_is_what_the_command_writes():
-    committed = (ROOT / BUNDLE).read_text(encoding="utf-8")
-    assert committed == css_bundle.build(), f"{BUNDLE} is stale: run `python -m web bundle-css`"
+def test_the_bundle_on_disk_is_rewritten_when_its_sources_changed(tmp_path, monkeypatch):
+    (tmp_path / "static" / "css").mkdir(parents=True)
+    monkeypatch.setattr(css_bundle, "ROOT", tmp_path)
+    monkeypatch.setattr(css_bundle, "build", lambda: ".a { color: red; }\n")
+    assert css_bundle.write() is True  # missing: written
+    assert css_bundle.write() is False  # up to date: left alone
+    (tmp_path / BUNDLE).write_text(".a { color: blue; }\n", encoding="utf-8")  # stale
+    assert css_bundle.write() is True
+    assert (tmp_path / BUNDLE).read_text(encoding="utf-8") == ".a { color: red; }\n"
+    assert [p.name for p in (tmp_path / "static" / "css").iterdir()] == ["app.css"]  # no temp
+
+
+def test_creating_the_app_writes_the_bundle_its_pages_link():
+    from web.app import create_app
+
+    create_app()
+    assert (ROOT / BUNDLE).read_text(encoding="utf-8") == css_bundle.build()
+
+
+def test_the_bundle_is_generated_not_committed():
+    """A committed copy would stand twice in the tree beside its sources."""
+    tracked = subprocess.run(
+        ["git", "ls-files", "--error-unmatch", BUNDLE], cwd=ROOT, capture_output=True
+    )
+    ignored = subprocess.run(["git", "check-ignore", "-q", BUNDLE], cwd=ROOT)
+    assert tracked.returncode != 0 and ignored.returncode == 0
 
 
 def test_every_component_sheet_is_bundled_and_exists():
@@ -77,3 +102,11 @@ def test_the_bundle_is_smaller_than_its_sources():
     assert _selectors(bundle) == [
         selector for path in sources for selector in _selectors(path.read_text(encoding="utf-8"))
     ]
+
+
+def test_a_legends_size_modifier_comes_after_the_rule_it_overrides():
+    """Same specificity, so the later rule wins: declared first, --l and --m never applied."""
+    bundle = css_bundle.build()
+    base = bundle.index(".fieldset__legend {")
+    assert bundle.index(".fieldset__legend--l {") > base
+    assert bundle.index(".fieldset__legend--m {") > base

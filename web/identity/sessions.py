@@ -25,6 +25,7 @@ from litestar.middleware.session.server_side import (
 )
 from litestar.stores.base import Store
 from litestar.types import Empty, Message
+from litestar.utils.scope.state import ScopeState
 
 from web.identity import authority
 from web.platform import stores
@@ -121,6 +122,19 @@ class RotatingSessionBackend(ServerSideSessionBackend):
         await store.set(session_id, data, expires_in=_ttl.get() or ABSOLUTE_TIMEOUT_SECONDS)
 
     async def store_in_message(
+        self, scope_session: Any, message: Message, connection: ASGIConnection
+    ) -> None:
+        try:
+            await self._store_in_message(scope_session, message, connection)
+        except Exception:
+            # The store failed (Redis went away mid-request) while the response's start was
+            # held here, unsent; Litestar marked it started as it passed the handler's own
+            # exception middleware, so the error would end as a broken 500. Nothing has left:
+            # let the app's handler answer (an outage: the 503 page).
+            ScopeState.from_scope(connection.scope).response_started = False
+            raise
+
+    async def _store_in_message(
         self, scope_session: Any, message: Message, connection: ASGIConnection
     ) -> None:
         state = connection.scope.setdefault("state", {})
