@@ -24,6 +24,7 @@ from redis.asyncio.client import Pipeline as RedisPipeline
 from redis.asyncio.client import Redis as RedisClient
 from tortoise.backends.sqlite.client import SqliteClient, SqliteTransactionWrapper
 from tortoise.connection import connections
+from tortoise.queryset import ValuesQuery
 
 from models.letters import CustomsBody
 from tests.integration.letters_support import lookup_params, sign_in
@@ -268,6 +269,29 @@ async def test_sql_statements_per_found_lookup_stay_within_budget(client, monkey
     # asyncpg's pool sent `RESET ALL…` each time Tortoise returned a connection (once per
     # query): web/platform/db.py replaces it.
     assert not [sql for sql in statements if "RESET ALL" in sql]
+
+
+async def test_a_found_lookup_builds_no_sql_once_warm(client, monkeypatch):
+    """CPU, counted rather than timed: the lookup's two statements are built by the ORM once
+    (web/letters/service.py `_Prepared`), then only sent; building them was a fifth of a
+    lookup's CPU time. A statement built while counting fails this."""
+    await sign_in(client, "vetendas")
+    body_id = (await CustomsBody.get(name="Bakı Baş Gömrük İdarəsi")).id
+    assert (await _lookup(client, body_id)).status_code == 200  # warm: statements built
+    built: list[str] = []
+    original = ValuesQuery._make_query
+
+    def counted(self):
+        built.append(self.model.__name__)
+        return original(self)
+
+    monkeypatch.setattr(ValuesQuery, "_make_query", counted)
+    async with counted_sql(monkeypatch) as statements:
+        response = await _lookup(client, body_id)
+    assert response.status_code == 200
+    assert "Elnur Həsənov" in response.text
+    assert len(statements) == 2, statements
+    assert built == [], built
 
 
 async def test_a_lagging_seen_never_ends_a_session_before_the_idle_limit(client, monkeypatch):

@@ -12,13 +12,18 @@ rolls the increment back, so they are gap-free.
 from __future__ import annotations
 
 import re
+import types
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
-from tortoise.queryset import QuerySet
+from tortoise.models import Model
+from tortoise.queryset import QuerySet, ValuesQuery
+from tortoise.router import router
 from tortoise.timezone import localtime
 from tortoise.transactions import in_transaction
 
@@ -381,6 +386,43 @@ _FILE_COLUMNS = {
 }
 
 
+class _Prepared:
+    """A read (a `.values()` query) that the ORM builds once per SQL dialect: later calls
+    send the same SQL text with their own parameters and convert the columns as the ORM
+    would. Building the statement (pypika) was a fifth of a lookup's CPU time, for the same
+    text every time. `build(*params)` gives the query; when its parameters are not `params`
+    in that order (the ORM converted one), nothing is cached and each call builds."""
+
+    def __init__(self, model: type[Model], build: Callable[..., ValuesQuery]) -> None:
+        self.model = model
+        self.build = build
+        self._statements: dict[str, tuple[str, list[tuple[str, Callable[[Any], Any]]]]] = {}
+
+    async def __call__(self, *params: Any) -> list[dict[str, Any]]:
+        # The connection the ORM would choose (a transaction's own inside one).
+        db = router.db_for_read(self.model) or self.model._meta.db
+        statement = self._statements.get(db.capabilities.dialect)
+        if statement is None:
+            query = self.build(*params)
+            query._db = db
+            query._make_query()
+            sql, built_params = query.query.get_parameterized_sql()
+            if built_params != list(params):
+                return await query._execute()
+            converters = []
+            for alias, field in query._fields_for_select.items():
+                convert = query.resolve_to_python_value(query.model, field)
+                if not isinstance(convert, types.LambdaType):  # the ORM's test for "as read"
+                    converters.append((alias, convert))
+            statement = self._statements[db.capabilities.dialect] = (sql, converters)
+        sql, converters = statement
+        rows = await db.execute_query_dict(sql, list(params))
+        for row in rows:
+            for alias, convert in converters:
+                row[alias] = convert(row[alias])
+        return rows
+
+
 def tracked_letter_query(
     person_id: int, *, letter_id: int | None = None, key: tuple[int, str, date] | None = None
 ):
@@ -401,8 +443,20 @@ def tracked_letter_query(
     return query.values(*_LETTER_COLUMNS, **_RELATED_COLUMNS, **_FILE_COLUMNS)
 
 
-async def _tracked(query) -> TrackedLetter | None:
-    rows = await query
+# The parameters in the order the statements use them (`_Prepared` checks).
+_letter_by_key = _Prepared(
+    Letter,
+    lambda body_id, number_key, registered_on, person_id: tracked_letter_query(
+        person_id, key=(body_id, number_key, registered_on)
+    ),
+)
+_letter_by_id = _Prepared(
+    Letter,
+    lambda letter_id, person_id: tracked_letter_query(person_id, letter_id=letter_id),
+)
+
+
+def _tracked(rows: list[dict[str, Any]]) -> TrackedLetter | None:
     if not rows:
         return None
     files = sorted(
@@ -425,13 +479,13 @@ async def track_letter(
     whichever part was wrong (one statement either way)."""
     if body_id is None or registered_on is None:
         return None
-    key = (body_id, normalize_number(number)[:40], registered_on)
-    return await _tracked(tracked_letter_query(person.id, key=key))
+    number_key = normalize_number(number)[:40]
+    return _tracked(await _letter_by_key(body_id, number_key, registered_on, person.id))
 
 
 async def tracked_letter(person: Person, letter_id: int) -> TrackedLetter | None:
     """The person's own letter by its id (the tracking page's address), else None."""
-    return await _tracked(tracked_letter_query(person.id, letter_id=letter_id))
+    return _tracked(await _letter_by_id(letter_id, person.id))
 
 
 def public_history_query(letter_id: int):
@@ -449,9 +503,12 @@ def public_history_query(letter_id: int):
     )
 
 
+_public_history = _Prepared(LetterEvent, public_history_query)
+
+
 async def public_history_of(letter_id: int) -> list[PublicEvent]:
     """The applicant's view of a letter's history, newest first."""
-    return [PublicEvent(**row) for row in await public_history_query(letter_id)]
+    return [PublicEvent(**row) for row in await _public_history(letter_id)]
 
 
 async def letter_of(person: Person, letter_id: int) -> Letter | None:

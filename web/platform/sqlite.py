@@ -141,8 +141,16 @@ class SqliteClient(TortoiseSqliteClient):
         await super().close()
 
     def _check_loop(self) -> bool:
-        # A reader connected on another event loop makes the whole client stale.
-        return super()._check_loop() and all(reader._check_loop() for reader in self.readers)
+        # A reader connected on another event loop makes the whole client stale. Tortoise
+        # asks on every `connections.get` (a dozen a lookup): the running loop is looked up
+        # once, not once a reader.
+        if not super()._check_loop():
+            return False
+        try:
+            current = asyncio.get_running_loop()
+        except RuntimeError:
+            return True
+        return all(reader._bound_loop in (None, current) for reader in self.readers)
 
     async def each_connection(self, call: Callable[[sqlite3.Connection], Any]) -> None:
         """Run `call` with each connection (writer and readers), on that connection's own

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import ChainMap
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
@@ -18,6 +19,21 @@ COMPONENTS_DIR = WEB_DIR.parent / "components"
 TEMPLATE_DIRS = [TEMPLATES_DIR, *DOMAIN_TEMPLATE_DIRS, COMPONENTS_DIR]
 
 
+class _Globals(ChainMap):
+    """A template's globals (its own over the environment's), as Jinja makes them, with a
+    cheap `keys()`: every `{% import %}` / `{% from … import %}` (a dozen a page, inside
+    components too) takes them away from the caller's globals, and ChainMap's keys view tests
+    each key in Python through both maps (6% of a lookup's CPU time); a dict's does it in C."""
+
+    def keys(self):  # type: ignore[override]
+        return dict.fromkeys(self).keys()
+
+
+class PortalEnvironment(Environment):
+    def make_globals(self, d):
+        return _Globals(d if d is not None else {}, self.globals)
+
+
 @pass_context
 def page_block(context: Context, template_name: str, block_name: str) -> Markup:
     """One block of a page template, rendered with the calling template's context: how an
@@ -29,7 +45,7 @@ def page_block(context: Context, template_name: str, block_name: str) -> Markup:
 
 
 def build_environment() -> Environment:
-    env = Environment(
+    env = PortalEnvironment(
         loader=FileSystemLoader([str(d) for d in TEMPLATE_DIRS]),
         autoescape=select_autoescape(default=True, default_for_string=True),
         extensions=["jinja2.ext.i18n", "jinja2.ext.do"],
