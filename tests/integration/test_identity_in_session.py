@@ -220,3 +220,38 @@ async def test_an_app_that_stopped_is_no_longer_announced_to(make_app):
         store = running.app.stores.get(sessions.STORE_NAME)
         assert any(registered is store for registered, _ in authority._stores)
     assert not any(registered is store for registered, _ in authority._stores)
+
+
+async def test_a_copy_made_before_any_version_is_not_trusted_once_the_version_is_lost(client):
+    """A person with no version yet when they sign in (none changed in the last 13 hours),
+    then a change, then its version key lost (evicted): the copy must not pass for current
+    because "no version" equals "no version"."""
+    username, person = await _person(companies=1)
+    company = (await accounts.parties_of(person))[1]
+    store = client.app.stores.get(sessions.STORE_NAME)
+    version_key = authority.version_keys(
+        authority.tag(client.app.state.settings.secret_key, person.id)
+    )[0]
+    await store.delete(version_key)  # nothing changed for a long while: no version
+    await sign_in(client, username, expect=303, party=company.name)
+    assert company.name in await _home(client)
+    await accounts.revoke_party(person, company)
+    await store.delete(version_key)  # the announcement's key evicted before the next request
+    assert company.name not in await _home(client)
+
+
+async def test_a_session_from_before_tagged_ids_ends_at_once_when_signed_out_everywhere(client):
+    """Its first request reads the person's version too: a password changed since it
+    signed in ends it there, not one request later."""
+    username, _ = await _person()
+    await sign_in(client, username, expect=303)
+    store = client.app.stores.get(sessions.STORE_NAME)
+    tagged = client.cookies.get("session")
+    record = await store.get(tagged)
+    old_id = secrets.token_hex(32)
+    await store.set(old_id, record, 600)
+    await store.delete(tagged)
+    await accounts.set_password(await Account.get(username=username), "yeni-uzun-parol-78")
+    _use_session(client, old_id)
+    response = await client.get("/letters", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")

@@ -18,7 +18,8 @@ costs a query per page; deleting the person's sessions signs them out when a com
 renamed; rewriting their records races with requests in flight that write the old record back.
 A token compare has neither problem (a stale write-back still carries the old token, so it is
 reloaded again). Tokens are random, not counters: a version key that expired or was evicted
-reads as missing, which never equals a token, so a lost key causes a reload, never a stale hit.
+reads as missing, which never equals a token (a copy is made only under one: `with_token`), so
+a lost key causes a reload, never a stale hit.
 A copy older than MAX_AGE_SECONDS is reloaded anyway (two statements per session every five
 minutes), so an announcement lost to a store failure after a commit is stale that long at most.
 `end_sessions(person_id)` also stores a time: sessions signed in before it end at their next
@@ -125,7 +126,17 @@ async def end_sessions(person_id: int, *, now: float | None = None) -> None:
 async def read_version(store: Store, secret: str, person_id: int) -> Version:
     """The current version, read at sign-in (before the database, see `snapshot`)."""
     token, ended = await stores.get_many(store, version_keys(tag(secret, person_id)))
-    return Version.parse(token, ended)
+    return await with_token(store, secret, person_id, Version.parse(token, ended))
+
+
+async def with_token(store: Store, secret: str, person_id: int, version: Version) -> Version:
+    """`version`, given a token of its own when the person has none (never changed, or the
+    key lost): a copy is only ever made under a token, as "none" would equal a lost key."""
+    if version.token is not None:
+        return version
+    token = secrets.token_hex(8)
+    await store.set(version_keys(tag(secret, person_id))[0], token, expires_in=VERSION_SECONDS)
+    return Version(token, version.ended_at)
 
 
 # --- The copy in the session -------------------------------------------------------------
@@ -144,7 +155,7 @@ def snapshot(person: Person, parties: list[Party], version: Version) -> dict[str
 
 def is_current(cached: dict[str, Any] | None, version: Version | None) -> bool:
     """The copy may be used: its token is the stored one, and it is younger than MAX_AGE."""
-    if not cached or version is None or cached.get("v") != version.token:
+    if not cached or version is None or version.token is None or cached.get("v") != version.token:
         return False
     return 0 <= time.time() - cached.get("at", 0) < MAX_AGE_SECONDS
 

@@ -37,9 +37,6 @@ class CurrentUser:
         return self.role != Role.CITIZEN
 
 
-NO_VERSION = authority.Version(None)
-
-
 class SignInRequired(HTTPException):
     status_code = 401
 
@@ -66,18 +63,20 @@ async def load_user(request: Request, auth: dict, secret: str) -> CurrentUser | 
     None when the session must end. `secret`: the app's, which keys the person's tag."""
     state = request.scope["state"]
     person_tag, version = state.get(sessions.AUTHORITY_KEY, (None, None))
-    read_with_session = person_tag is not None and person_tag == authority.tag(
-        secret, auth.get("person_id")
-    )
-    if read_with_session and auth.get("signed_in_at", 0) <= version.ended_at:
+    store = sessions.store_of(request)
+    if person_tag is None or person_tag != authority.tag(secret, auth.get("person_id")):
+        # An id from before tags: its version read now (once: the next id carries the tag).
+        version = await authority.read_version(store, secret, auth.get("person_id"))
+        sessions.rotate(request)
+    if version.ended_at and auth.get("signed_in_at", 0) <= version.ended_at:
         return None  # signed out everywhere (or the account disabled) after this sign-in
-    if not (read_with_session and authority.is_current(auth.get("identity"), version)):
-        fresh = await authority.reload(auth, version if read_with_session else NO_VERSION)
+    if not authority.is_current(auth.get("identity"), version):
+        # Before the database, see `authority.snapshot`.
+        version = await authority.with_token(store, secret, auth.get("person_id"), version)
+        fresh = await authority.reload(auth, version)
         if fresh is None:
             return None
         request.session[sessions.AUTH_KEY] = auth = fresh
-        if not read_with_session:
-            sessions.rotate(request)  # an id from before tags: the next one carries the tag
     return _user(auth)
 
 
