@@ -19,6 +19,7 @@ import pytest
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
 from litestar.testing import AsyncTestClient
+from litestar.utils.sync import AsyncCallable
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline as RedisPipeline
 from redis.asyncio.client import Redis as RedisClient
@@ -292,6 +293,19 @@ async def test_a_found_lookup_builds_no_sql_once_warm(client, monkeypatch):
     assert "Elnur Həsənov" in response.text
     assert len(statements) == 2, statements
     assert built == [], built
+
+
+async def test_no_route_runs_a_guard_in_a_worker_thread(client):
+    """Litestar runs a guard that is a plain function in a worker thread (`AsyncCallable`):
+    a thread hop on every request of the route. The app's guards are coroutine functions."""
+    threaded = [
+        f"{route.path}: {guard.func.__qualname__}"
+        for route in client.app.routes
+        for handler in getattr(route, "route_handlers", ())
+        for guard in handler.resolve_guards()
+        if isinstance(guard, AsyncCallable)
+    ]
+    assert threaded == []
 
 
 async def test_a_lagging_seen_never_ends_a_session_before_the_idle_limit(client, monkeypatch):

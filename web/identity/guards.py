@@ -118,12 +118,16 @@ def provide_user(request: Request) -> CurrentUser | None:
 SignedInUser = NamedDependency[CurrentUser]
 
 
-def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+# Guards are coroutine functions: Litestar runs a plain function guard in a worker thread,
+# a thread hop (and GIL hand-off) on every request for a check that only reads the scope.
+
+
+async def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     if current_user(connection) is None:
         raise SignInRequired()
 
 
-def citizen_acting_for_party(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def citizen_acting_for_party(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """A service page: signed in, and the party chosen when there is a choice."""
     user = current_user(connection)
     if user is None:
@@ -137,7 +141,7 @@ def citizen_acting_for_party(connection: ASGIConnection, _: BaseRouteHandler) ->
 def staff_with(*roles: Role):
     """Staff routes: citizens and other staff get the same 404 as a missing page."""
 
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         user = current_user(connection)
         if user is None:
             raise SignInRequired()

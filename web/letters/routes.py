@@ -94,7 +94,7 @@ async def _track_context(**extra) -> dict:
     }
 
 
-def appellant(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def appellant(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """“Yeni müraciət” is for citizens acting for themselves or their company: staff get the
     same 404 as a missing page; a citizen with several parties chooses one first."""
     user = current_user(connection)
