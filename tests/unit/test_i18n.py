@@ -107,3 +107,26 @@ def test_language_is_per_context_and_defaults_to_azerbaijani():
 )
 def test_search_folding_ignores_case_and_azerbaijani_diacritics(text, folded):
     assert i18n.fold_for_search(text) == folded
+
+
+def test_formatting_builds_no_babel_locale_once_warm(monkeypatch):
+    """CPU, counted: every signed-in page shows session spans and lookups show file sizes;
+    Babel's Locale.parse (and pattern parsing) ran on each. Warm, they are looked up; each
+    language still gets its own text."""
+    texts = {}
+    for language in i18n.LANGUAGES:
+        token = i18n.set_language(language)
+        texts[language] = (i18n.format_duration(120), i18n.format_size(1_500_000))
+        i18n.get_locale()
+        i18n.reset_language(token)
+    parsed: list[str] = []
+    original = i18n.Locale.parse
+    monkeypatch.setattr(i18n.Locale, "parse", lambda *a, **k: parsed.append(a) or original(*a, **k))
+    for language in i18n.LANGUAGES:
+        token = i18n.set_language(language)
+        assert (i18n.format_duration(120), i18n.format_size(1_500_000)) == texts[language]
+        assert i18n.get_locale().language == language
+        i18n.reset_language(token)
+    assert parsed == []
+    assert texts["az"] != texts["en"] != texts["ru"]
+    assert texts["en"] == ("2 minutes", "1.5 MB")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import unicodedata
 from contextvars import ContextVar
 from datetime import timedelta
-from functools import cache
+from functools import cache, lru_cache
 from io import BytesIO
 from pathlib import Path
 
@@ -59,8 +59,15 @@ def reset_language(token) -> None:
     _current_language.reset(token)
 
 
+@cache
+def _locale(language: str) -> Locale:
+    return Locale.parse(language)
+
+
 def get_locale() -> Locale:
-    return Locale.parse(get_language())
+    # One Locale per language, built once: Locale.parse on every call cost a signed-in page
+    # two parses for its session-time texts.
+    return _locale(get_language())
 
 
 def raw_gettext(message: str) -> str:
@@ -126,13 +133,25 @@ def fold_for_search(text: str) -> str:
 
 def format_duration(seconds: int) -> str:
     """“2 minutes” / “2 dəqiqə” / “2 минуты”: a short span in the user's language."""
-    return format_timedelta(timedelta(seconds=seconds), locale=get_locale(), threshold=2)
+    return _duration(seconds, get_language())
 
 
 def format_size(size: int) -> str:
     """A file size in the user's language, in decimal units (10 MB = 10 000 000 bytes, as
     the upload limits are set)."""
-    locale = get_locale()
+    return _size(size, get_language())
+
+
+# Babel's formatting parses its patterns on every call; the same few spans (the session
+# warnings on every signed-in page) and file sizes come back again and again.
+@lru_cache(maxsize=1024)
+def _duration(seconds: int, language: str) -> str:
+    return format_timedelta(timedelta(seconds=seconds), locale=_locale(language), threshold=2)
+
+
+@lru_cache(maxsize=1024)
+def _size(size: int, language: str) -> str:
+    locale = _locale(language)
     for unit, factor in (("digital-megabyte", 1000**2), ("digital-kilobyte", 1000)):
         if size >= factor:
             return format_unit(size / factor, unit, length="short", locale=locale, format="#,##0.#")

@@ -42,7 +42,7 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 def _cookie(scope: Scope, name: str) -> str | None:
     raw = _header(scope, b"cookie")
-    if not raw:
+    if not raw or name not in raw:  # surely not there: no parsing (every request asks)
         return None
     jar = SimpleCookie()
     try:
