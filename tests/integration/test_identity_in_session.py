@@ -255,3 +255,22 @@ async def test_a_session_from_before_tagged_ids_ends_at_once_when_signed_out_eve
     _use_session(client, old_id)
     response = await client.get("/letters", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+async def test_a_password_change_whose_announcement_was_lost_ends_the_session_within_max_age(
+    client, monkeypatch
+):
+    """The store failed as the change was announced (no `ended` time stored): the reload
+    that MAX_AGE_SECONDS brings still sees the password changed, and ends the session."""
+    username, _ = await _person()
+    await sign_in(client, username, expect=303)
+
+    async def lost(person_id, **_):
+        return None
+
+    monkeypatch.setattr(authority, "end_sessions", lost)
+    await accounts.set_password(await Account.get(username=username), "yeni-uzun-parol-79")
+    real_time = authority.time.time
+    monkeypatch.setattr(authority.time, "time", lambda: real_time() + authority.MAX_AGE_SECONDS)
+    response = await client.get("/letters", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")

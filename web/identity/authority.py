@@ -160,6 +160,13 @@ def is_current(cached: dict[str, Any] | None, version: Version | None) -> bool:
     return 0 <= time.time() - cached.get("at", 0) < MAX_AGE_SECONDS
 
 
+def credential(account: Account) -> str:
+    """A short fingerprint of the account's password hash, kept with a password sign-in: a
+    reload ends the session once the password changed, even if `end_sessions` was lost to a
+    store failure (a rehash at a later sign-in ends the others too: rare, and safe)."""
+    return hashlib.sha256(account.password_hash.encode()).hexdigest()[:16]
+
+
 def person_of(cached: dict[str, Any]) -> Person:
     # A partial model (Tortoise refuses to save it whole): a copy for reading and for ids.
     return Person._init_from_db(**cached["person"])
@@ -183,6 +190,8 @@ async def reload(auth: dict[str, Any], version: Version) -> dict[str, Any] | Non
         account = await Account.get_or_none(id=auth["account_id"], person_id=person.id)
         if account is None or not account.is_active:
             return None
+        if auth.get("credential", credential(account)) != credential(account):
+            return None  # the password changed since this sign-in
         role = str(account.role)
     parties = await accounts.parties_of(person)
     party_id = auth.get("party_id")

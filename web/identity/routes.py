@@ -118,6 +118,8 @@ async def _finish_sign_in(
     signed_in = await complete_sign_in(
         person_id=person_id, role=role, method=method, version=version, account_id=account_id
     )
+    if account is not None:
+        extra["credential"] = authority.credential(account)
     sessions.begin_session(request, {**signed_in.auth, **extra})
     log.info("signed_in", method=method, person_id=person_id, role=str(role))
     if signed_in.must_choose_party:
