@@ -162,12 +162,15 @@ def run_web(env: dict[str, str], *args: str, tree: str | None = None) -> None:
 
 
 def prepare_data(env: dict[str, str], documents: int, small: int) -> None:
-    """Migrate, seed the demo data, and give the demo company `documents` documents and the
-    demo citizen's own party `small` (`python -m web seed-bench`)."""
+    """Migrate, seed the demo data, and give the demo company `documents` documents over three
+    years and the demo citizen's own party `small` over the last 30 days
+    (`python -m web seed-bench`). Both default pages then show a full page of 20 rows (three
+    years of 100 would show 3 in the last 30 days): the ratio compares the same page at two
+    sizes of data, not a 20-row table with a 3-row one."""
     run_web(env, "migrate", tree=SERVER_TREE)
     run_web(env, "seed", tree=SERVER_TREE)
     run_web(env, "seed-bench", COMPANY_VOEN, str(documents))
-    run_web(env, "seed-bench", CITIZEN_FIN, str(small))
+    run_web(env, "seed-bench", CITIZEN_FIN, str(small), "--days", "30")
 
 
 _UVICORN = (

@@ -52,9 +52,10 @@ async def _seed(say: Callable[[str], object] = print) -> None:
         await db.close_db()
 
 
-async def _seed_bench(identifier: str, count: int) -> int:
-    """Add `count` documents to the party with this FIN/VÖEN (development only: the
-    benchmarks' data at size, web/devdata/bench_data.py)."""
+async def _seed_bench(identifier: str, count: int, days: int | None = None) -> int:
+    """Add `count` documents to the party with this FIN/VÖEN, spread evenly over the last
+    `days` (three years when not given) — development only: the benchmarks' data at size,
+    web/devdata/bench_data.py."""
     from models.identity import Party
     from web.devdata.bench_data import bench_party, seed_documents
     from web.platform.portal_time import today
@@ -67,7 +68,8 @@ async def _seed_bench(identifier: str, count: int) -> int:
     try:
         party = await Party.get_or_none(identifier=identifier)
         _bench, person = await bench_party(identifier if party is None else "0000000000")
-        await seed_documents(party or _bench, person, count, today())
+        spread = {} if days is None else {"spread_days": days}
+        await seed_documents(party or _bench, person, count, today(), **spread)
         print(f"{count} documents added to party {identifier}.")
     finally:
         await db.close_db()
@@ -266,6 +268,7 @@ def main() -> None:
     bench = sub.add_parser("seed-bench", help="documents at size for the benchmarks (development)")
     bench.add_argument("party", help="FIN or VÖEN of the party (made when missing)")
     bench.add_argument("count", type=int)
+    bench.add_argument("--days", type=int, help="spread them over the last DAYS (default 3 years)")
     sub.add_parser("bundle-css", help="write static/css/app.css from the base and component sheets")
     args = parser.parse_args()
     if args.command == "migrate":
@@ -283,7 +286,7 @@ def main() -> None:
     elif args.command == "e-imza-demo":
         raise SystemExit(_e_imza_demo(args.out))
     elif args.command == "seed-bench":
-        raise SystemExit(asyncio.run(_seed_bench(args.party, args.count)))
+        raise SystemExit(asyncio.run(_seed_bench(args.party, args.count, args.days)))
     elif args.command == "bundle-css":
         from web.platform.css_bundle import BUNDLE, write
 
