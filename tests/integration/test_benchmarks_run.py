@@ -56,6 +56,12 @@ def test_sign_in_memory_benchmark_runs_within_its_budget():
     assert "concurrent sign-ins: RSS before" in output, output
 
 
+def test_cpu_per_request_benchmark_measures_the_three_routes():
+    output = _quick_pass("bench.cpu_per_request")
+    for route in ("healthz", "home", "lookup"):
+        assert f"{route} " in output and "µs CPU/request" in output, output
+
+
 def test_page_weight_benchmark_reads_pages_off_a_real_server():
     output = _quick_pass("bench.page_weight")
     assert "/documents (vetendas)" in output, output
