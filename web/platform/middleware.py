@@ -208,8 +208,32 @@ def content_security_policy(settings: Settings) -> str:
     return CONTENT_SECURITY_POLICY.replace("form-action 'self'", f"form-action 'self' {origin}")
 
 
+# Set on every response, replacing whatever a handler set.
+_ALWAYS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+_HSTS = ("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+
+
+def _raw(pairs) -> list[tuple[bytes, bytes]]:
+    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in pairs]
+
+
 def security_headers_middleware_factory(settings: Settings):
     policy = content_security_policy(settings)
+    always = [*_ALWAYS, *([_HSTS] if settings.is_production else [])]
+    # The common case, a response that sets none of `always`: appended as they are, encoded
+    # once here (setting them one by one scanned and decoded every header each time).
+    raw_policy, raw_no_store = _raw(
+        [("Content-Security-Policy", policy), ("Cache-Control", "no-store")]
+    )
+    raw_always = _raw(_ALWAYS)
+    raw_hsts = _raw([_HSTS]) if settings.is_production else []
+    always_names = {name for name, _ in _raw(always)}
 
     def security_headers_middleware(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
@@ -220,20 +244,27 @@ def security_headers_middleware_factory(settings: Settings):
             async def send_with_headers(message: Message) -> None:
                 if message["type"] == "http.response.start":
                     headers = MutableScopeHeaders.from_message(message)
-                    # A handler may set a stricter policy (file downloads use a sandbox).
-                    if "content-security-policy" not in headers:
-                        headers["Content-Security-Policy"] = policy
-                    headers["X-Content-Type-Options"] = "nosniff"
-                    headers["Referrer-Policy"] = "same-origin"
-                    headers["X-Frame-Options"] = "DENY"
-                    headers["Cross-Origin-Opener-Policy"] = "same-origin"
-                    headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-                    # Pages may show personal data: never stored by a browser or a shared
-                    # cache. Responses that may be cached say so themselves (static files).
-                    if "cache-control" not in headers:
-                        headers["Cache-Control"] = "no-store"
-                    if settings.is_production:
-                        headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+                    present = {name.lower() for name, _ in headers.headers}
+                    if present.isdisjoint(always_names):
+                        raw = headers.headers
+                        # A handler may set a stricter policy (file downloads use a sandbox).
+                        if raw_policy[0] not in present:
+                            raw.append(raw_policy)
+                        raw.extend(raw_always)
+                        # Pages may show personal data: never stored by a browser or a
+                        # shared cache. Responses that may be cached say so (static files).
+                        if raw_no_store[0] not in present:
+                            raw.append(raw_no_store)
+                        raw.extend(raw_hsts)
+                    else:  # the same, replacing the handler's values where it set them
+                        if "content-security-policy" not in headers:
+                            headers["Content-Security-Policy"] = policy
+                        for name, value in _ALWAYS:
+                            headers[name] = value
+                        if "cache-control" not in headers:
+                            headers["Cache-Control"] = "no-store"
+                        if settings.is_production:
+                            headers[_HSTS[0]] = _HSTS[1]
                 await send(message)
 
             await app(scope, receive, send_with_headers)
