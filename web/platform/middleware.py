@@ -126,7 +126,9 @@ def body_idle_timeout_middleware_factory(settings: Settings):
                 if body_complete:
                     return await receive()
                 try:
-                    message = await asyncio.wait_for(receive(), timeout)
+                    # A deadline on this task, not `wait_for` (a new task per body chunk).
+                    async with asyncio.timeout(timeout):
+                        message = await receive()
                 except TimeoutError:
                     log.warning("request_body_stalled", path=scope.get("path"), seconds=timeout)
                     raise RequestBodyTimeout() from None

@@ -2,8 +2,8 @@
 `root/tmp/<key>.part` (the same filesystem, so the move into place is an atomic rename).
 
 * **Bounded memory.** An upload is consumed chunk by chunk; at most one incoming chunk plus
-  one `chunk_size` write buffer is held. The running size is checked after every chunk; the
-  chunk that crosses `max_bytes` is the last one pulled from the caller's stream.
+  one write buffer (`WRITE_BYTES`, 1 MiB) is held. The running size is checked after every
+  chunk; the chunk that crosses `max_bytes` is the last one pulled from the caller's stream.
 * **Integrity.** SHA-256 is computed while streaming and returned with the file.
 * **Durable.** `stage` fsyncs the temp file; `commit` renames it into place and fsyncs every
   directory it created or changed, so after `commit` returns the file survives a power cut.
@@ -14,7 +14,10 @@
 * **Full disk.** ENOSPC / EDQUOT anywhere in `stage` or `commit` raise `StorageFull` after
   removing what was written: nothing partial is left.
 * Writes go through `os.write` on a worker thread (no buffering layer between us and the
-  kernel), which is also where tests inject a full disk.
+  kernel), which is also where tests inject a full disk. Incoming chunks (~64–256 KiB from
+  the server) are gathered into `WRITE_BYTES` writes: one thread hand-off per MiB, not per
+  chunk. The same hand-off hashes the bytes it writes (hashlib releases the GIL), so the
+  hash is of exactly what was written and the event loop keeps receiving meanwhile.
 
 The root must not be inside a directory the web server serves (`static/`); use
 `settings.upload_dir`. Files and directories are created owner-only (0600/0700).
@@ -54,6 +57,8 @@ from web.storage.sniffing import SNIFF_BYTES, FileType, check_type, claimed_type
 
 KiB = 1024
 DEFAULT_CHUNK_SIZE = 64 * KiB
+# Uploads are written in writes of at least this much (one buffer per upload in flight).
+WRITE_BYTES = 1024 * KiB
 TEMP_RE = re.compile(r"\A[0-9a-f]{32}\.part\Z")
 TEMP_DIR_NAME = "tmp"
 PROBE_PREFIX = ".ready-probe-"  # not a temp file name: the checks never see it
@@ -89,6 +94,11 @@ def _write_all(fd: int, data: bytes | bytearray) -> None:
     while view:
         written = os.write(fd, view)
         view = view[written:]
+
+
+def _hash_and_write(fd: int, digest: hashlib._Hash, data: bytes | bytearray) -> None:
+    _write_all(fd, data)
+    digest.update(data)
 
 
 def _create_locked(path: Path) -> int | None:
@@ -189,6 +199,7 @@ class LocalDiskStorage:
         head = b""
         detected: FileType | None = None
         pending = bytearray()
+        write_bytes = max(self.chunk_size, WRITE_BYTES)
         fd: int | None = None
         key, temp_path = "", Path()
         try:
@@ -208,30 +219,24 @@ class LocalDiskStorage:
                         f"{name!r} is larger than {max_bytes} bytes",
                         limit_bytes=max_bytes,
                     )
-                digest.update(chunk)
                 if detected is None:
                     head += chunk[: SNIFF_BYTES - len(head)]
                     if undecided(head):
                         pending += chunk  # too few bytes to decide; write nothing yet
                         continue
                     detected = check_type(head, claimed, name)
-                # Small chunks are gathered into `chunk_size` writes; big ones go as they are.
-                if pending:
-                    pending += chunk
-                    if len(pending) >= self.chunk_size:
-                        await asyncio.to_thread(_write_all, fd, bytes(pending))
-                        pending.clear()
-                elif len(chunk) >= self.chunk_size:
-                    await asyncio.to_thread(_write_all, fd, chunk)
-                else:
-                    pending += chunk
+                pending += chunk
+                if len(pending) >= write_bytes:
+                    # Handed over whole (no copy); a new buffer takes the next chunks.
+                    await asyncio.to_thread(_hash_and_write, fd, digest, pending)
+                    pending = bytearray()
             if size == 0:
                 raise UploadRejected(RejectCode.EMPTY_FILE, name, f"{name!r} is empty")
             if detected is None:  # the whole file is shorter than a signature
                 detected = check_type(head, claimed, name)
             if pending:
-                await asyncio.to_thread(_write_all, fd, bytes(pending))
-                pending.clear()
+                await asyncio.to_thread(_hash_and_write, fd, digest, pending)
+                pending = bytearray()
             await asyncio.to_thread(os.fsync, fd)
         except BaseException as error:
             # Shielded: a cancelled request still removes what it wrote.
