@@ -207,6 +207,28 @@ async def test_empty_file_is_refused(storage, chunks):
     assert files_under(storage.root) == []
 
 
+async def test_network_chunks_are_written_in_mib_writes_hashed_as_written(storage, monkeypatch):
+    """64 KiB chunks (what the server hands over) become 1 MiB writes: one thread hand-off
+    per MiB, not per chunk; the hash, computed beside the writes, is of the whole file."""
+    from web.storage import local_disk
+
+    data = pdf_of_size(4 * local_disk.WRITE_BYTES + 100)
+    writes: list[int] = []
+    real_write = local_disk.os.write
+
+    def counting_write(fd, buffer):
+        writes.append(len(buffer))
+        return real_write(fd, buffer)
+
+    monkeypatch.setattr(local_disk.os, "write", counting_write)
+    staged = await storage.stage(
+        Source(split(data, 64 * 1024)), filename="a.pdf", max_bytes=len(data)
+    )
+    assert writes == [local_disk.WRITE_BYTES] * 4 + [100]
+    assert staged.temp_path.read_bytes() == data
+    assert staged.sha256 == hashlib.sha256(data).hexdigest()
+
+
 # ---------------------------------------------------------------- stage: size limits
 
 
