@@ -221,10 +221,21 @@ async def test_network_chunks_are_written_in_mib_writes_hashed_as_written(storag
         return real_write(fd, buffer)
 
     monkeypatch.setattr(local_disk.os, "write", counting_write)
+    hinted: list[tuple[int, int]] = []
+    real_fadvise = local_disk.os.posix_fadvise
+
+    def recording_fadvise(fd, offset, length, advice):
+        hinted.append((offset, length))
+        return real_fadvise(fd, offset, length, advice)
+
+    monkeypatch.setattr(local_disk.os, "posix_fadvise", recording_fadvise)
     staged = await storage.stage(
         Source(split(data, 64 * 1024)), filename="a.pdf", max_bytes=len(data)
     )
     assert writes == [local_disk.WRITE_BYTES] * 4 + [100]
+    # Writeback of each write is started as it is written (Linux), so fsync waits for less.
+    mib = local_disk.WRITE_BYTES
+    assert hinted == [(i * mib, mib) for i in range(4)] + [(4 * mib, 100)]
     assert staged.temp_path.read_bytes() == data
     assert staged.sha256 == hashlib.sha256(data).hexdigest()
 
