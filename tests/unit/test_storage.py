@@ -240,6 +240,36 @@ async def test_network_chunks_are_written_in_mib_writes_hashed_as_written(storag
     assert staged.sha256 == hashlib.sha256(data).hexdigest()
 
 
+async def test_staging_memory_does_not_grow_with_the_files_size(tmp_path):
+    """The write buffer is allocated once and reused: the peak for 50 MiB is the peak for
+    5 MiB (a buffer grown afresh per MiB let the allocator hold two, creeping with size)."""
+    import tracemalloc
+
+    storage = LocalDiskStorage(tmp_path / "uploads")
+    chunk = 64 * 1024
+
+    async def stream(total: int):
+        pattern = b"%PDF-1.7\n" + bytes(chunk - 9)
+        for start in range(0, total, chunk):
+            yield bytes(pattern[: min(chunk, total - start)])  # a fresh object, like a read
+
+    async def peak(total: int) -> int:
+        tracemalloc.reset_peak()
+        baseline = tracemalloc.get_traced_memory()[0]
+        staged = await storage.stage(stream(total), filename="a.pdf", max_bytes=total)
+        await storage.discard(staged)
+        return tracemalloc.get_traced_memory()[1] - baseline
+
+    await peak(1024 * 1024)  # warm: thread pool, imports
+    tracemalloc.start()
+    try:
+        small, large = await peak(5 * 1024 * 1024), await peak(50 * 1024 * 1024)
+    finally:
+        tracemalloc.stop()
+    assert large - small < 128 * 1024, (small, large)
+    assert large < 2 * 1024 * 1024  # one buffer and a chunk, not the file
+
+
 # ---------------------------------------------------------------- stage: size limits
 
 

@@ -2,8 +2,9 @@
 `root/tmp/<key>.part` (the same filesystem, so the move into place is an atomic rename).
 
 * **Bounded memory.** An upload is consumed chunk by chunk; at most one incoming chunk plus
-  one write buffer (`WRITE_BYTES`, 1 MiB) is held. The running size is checked after every
-  chunk; the chunk that crosses `max_bytes` is the last one pulled from the caller's stream.
+  one write buffer (`WRITE_BYTES`, 1 MiB, allocated once per upload and reused) is held.
+  The running size is checked after every chunk; the chunk that crosses `max_bytes` is the
+  last one pulled from the caller's stream.
 * **Integrity.** SHA-256 is computed while streaming and returned with the file.
 * **Durable.** `stage` fsyncs the temp file (writeback of each MiB is started as it is
   written, so that fsync waits for the tail, not for 50 MB); `commit` renames it into place
@@ -93,14 +94,16 @@ def make_dirs_durable(path: Path, top: Path) -> None:
         fsync_dir(directory.parent)
 
 
-def _write_all(fd: int, data: bytes | bytearray) -> None:
+def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
     view = memoryview(data)
     while view:
         written = os.write(fd, view)
         view = view[written:]
 
 
-def _hash_and_write(fd: int, digest: hashlib._Hash, data: bytes | bytearray) -> None:
+def _hash_and_write(
+    fd: int, digest: hashlib._Hash, data: bytes | bytearray | memoryview
+) -> None:
     _write_all(fd, data)
     if _START_WRITEBACK is not None:
         # Linux starts writing these pages out now, while the rest is still arriving, so
@@ -208,8 +211,12 @@ class LocalDiskStorage:
         size = 0
         head = b""
         detected: FileType | None = None
-        pending = bytearray()
         write_bytes = max(self.chunk_size, WRITE_BYTES)
+        # One buffer of fixed size, filled and written again and again: growing a new one per
+        # MiB let the allocator hold two at once (a copy on resize), so the peak crept up with
+        # the file's size. Not touched while a write of it is in flight (we await that write).
+        buffer = bytearray(write_bytes)
+        filled = 0
         fd: int | None = None
         key, temp_path = "", Path()
         try:
@@ -231,22 +238,24 @@ class LocalDiskStorage:
                     )
                 if detected is None:
                     head += chunk[: SNIFF_BYTES - len(head)]
-                    if undecided(head):
-                        pending += chunk  # too few bytes to decide; write nothing yet
-                        continue
-                    detected = check_type(head, claimed, name)
-                pending += chunk
-                if len(pending) >= write_bytes:
-                    # Handed over whole (no copy); a new buffer takes the next chunks.
-                    await asyncio.to_thread(_hash_and_write, fd, digest, pending)
-                    pending = bytearray()
+                    if not undecided(head):
+                        detected = check_type(head, claimed, name)
+                # Until the type is decided only a few bytes have come: the buffer cannot fill.
+                rest = memoryview(chunk)
+                while rest:
+                    taken = rest[: write_bytes - filled]
+                    buffer[filled : filled + len(taken)] = taken
+                    filled += len(taken)
+                    rest = rest[len(taken) :]
+                    if filled == write_bytes:
+                        await asyncio.to_thread(_hash_and_write, fd, digest, buffer)
+                        filled = 0
             if size == 0:
                 raise UploadRejected(RejectCode.EMPTY_FILE, name, f"{name!r} is empty")
             if detected is None:  # the whole file is shorter than a signature
                 detected = check_type(head, claimed, name)
-            if pending:
-                await asyncio.to_thread(_hash_and_write, fd, digest, pending)
-                pending = bytearray()
+            if filled:
+                await asyncio.to_thread(_hash_and_write, fd, digest, memoryview(buffer)[:filled])
             await asyncio.to_thread(os.fsync, fd)
         except BaseException as error:
             # Shielded: a cancelled request still removes what it wrote.
