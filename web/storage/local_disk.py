@@ -101,9 +101,7 @@ def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
         view = view[written:]
 
 
-def _hash_and_write(
-    fd: int, digest: hashlib._Hash, data: bytes | bytearray | memoryview
-) -> None:
+def _hash_and_write(fd: int, digest: hashlib._Hash, data: bytes | bytearray | memoryview) -> None:
     _write_all(fd, data)
     if _START_WRITEBACK is not None:
         # Linux starts writing these pages out now, while the rest is still arriving, so
