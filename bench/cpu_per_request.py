@@ -31,8 +31,6 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-import httpx
-
 QUICK = os.environ.get("BENCH_QUICK") == "1"  # the test suite's smoke run
 N = int(os.environ.get("N", 20 if QUICK else 500))
 ROUNDS = int(os.environ.get("ROUNDS", 1 if QUICK else 3))
@@ -74,25 +72,11 @@ async def call(app, path: str, query: str, headers: list[tuple[bytes, bytes]]) -
 
 
 async def _run() -> None:
+    from bench.harness import app_in_process
     from models.letters import CustomsBody
     from tests.integration.letters_support import lookup_params, sign_in
-    from web.app import create_app
-    from web.devdata.demo_data import seed_demo_data
-    from web.platform import db
-    from web.settings import load_settings
 
-    settings = load_settings()
-    await db.migrate(settings)
-    await db.init_db(settings)
-    try:
-        await seed_demo_data(settings)
-    finally:
-        await db.close_db()
-    app = create_app(settings)
-    async with (
-        app.lifespan(),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as c,
-    ):
+    async with app_in_process() as (app, c):
         await sign_in(c, "vetendas")
         cookie = "; ".join(f"{k}={v}" for k, v in c.cookies.items()).encode()
         body = await CustomsBody.get(name="Bakı Baş Gömrük İdarəsi")

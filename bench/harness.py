@@ -21,8 +21,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -452,3 +452,26 @@ def redis_server() -> Iterator[str]:
 def have_wrk() -> str:
     """Empty when wrk is installed; else why not (a failure in CI)."""
     return "" if shutil.which("wrk") else "wrk is missing: `make bench` installs it (Debian wrk)"
+
+
+@asynccontextmanager
+async def app_in_process() -> AsyncIterator[tuple[object, httpx.AsyncClient]]:
+    """The app of this environment's settings in this process — migrated, demo data seeded,
+    its lifespan running — and a client that calls it through ASGI (the in-process benches:
+    counts and CPU per request, not throughput)."""
+    from web.app import create_app
+    from web.devdata.demo_data import seed_demo_data
+    from web.platform import db
+    from web.settings import load_settings
+
+    settings = load_settings()
+    await db.migrate(settings)
+    await db.init_db(settings)
+    try:
+        await seed_demo_data(settings)
+    finally:
+        await db.close_db()
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    async with app.lifespan(), httpx.AsyncClient(transport=transport, base_url="http://bench") as c:
+        yield app, c

@@ -30,7 +30,6 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
 from redis.asyncio.connection import AbstractConnection
 
@@ -67,27 +66,13 @@ def counted_redis() -> Iterator[list[str]]:
 
 async def _count() -> dict[str, list[str]]:
     """SQL statements and Redis round trips of one found lookup and one signed-in page."""
+    from bench.harness import app_in_process
     from models.letters import CustomsBody
     from tests.integration.letters_support import lookup_params, sign_in
     from tests.integration.test_round_trips import counted_sql
-    from web.app import create_app
-    from web.devdata.demo_data import seed_demo_data
-    from web.platform import db
-    from web.settings import load_settings
 
-    settings = load_settings()
-    await db.migrate(settings)
-    await db.init_db(settings)
-    try:
-        await seed_demo_data(settings)
-    finally:
-        await db.close_db()
-    app = create_app(settings)
     counts: dict[str, list[str]] = {}
-    async with (
-        app.lifespan(),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as c,
-    ):
+    async with app_in_process() as (_app, c):
         await sign_in(c, "vetendas")
         body = await CustomsBody.get(name="Bakı Baş Gömrük İdarəsi")
         params = lookup_params(body.id, "M-1024/2026", "03.11.2026")
