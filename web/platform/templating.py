@@ -10,6 +10,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from web.platform import i18n, portal_time
+from web.platform.component_helpers import HELPERS
 
 WEB_DIR = Path(__file__).resolve().parent.parent
 # The layout and error pages; each domain keeps its own pages in `web/<domain>/templates/`.
@@ -75,6 +76,8 @@ def build_environment() -> Environment:
     env.globals["get_language"] = i18n.get_language
     env.globals["LANGUAGES"] = i18n.LANGUAGES
     env.globals["page_block"] = page_block
+    # The components' helpers (components/README.md): `attributes`, `content`, `heading_level`.
+    env.globals.update(HELPERS)
     env.filters["localdate"] = portal_time.format_date
     env.filters["localdatetime"] = portal_time.format_datetime
     env.filters["localtime"] = portal_time.format_time
