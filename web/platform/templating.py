@@ -72,6 +72,10 @@ def build_environment() -> Environment:
     env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=i18n.raw_gettext, ngettext=i18n.raw_ngettext, newstyle=True
     )
+    # The same texts as the extension's callables, cheaper (`i18n.template_gettext`).
+    env.globals.update(
+        _=i18n.template_gettext, gettext=i18n.template_gettext, ngettext=i18n.template_ngettext
+    )
     env.globals["get_language"] = i18n.get_language
     env.globals["LANGUAGES"] = i18n.LANGUAGES
     env.globals["page_block"] = page_block
