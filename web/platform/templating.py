@@ -57,7 +57,7 @@ def page_block(context: Context, template_name: str, block_name: str) -> Markup:
     template = context.environment.get_template(template_name)
     block = template.blocks[block_name]
     # Already escaped: the block was rendered by this autoescaping environment.
-    return Markup("".join(block(template.new_context(context.get_all()))))  # noqa: S704
+    return Markup("".join(block(template.new_context(context.get_all(), shared=True))))  # noqa: S704
 
 
 def build_environment() -> Environment:
