@@ -319,3 +319,20 @@ async def test_a_lagging_seen_never_ends_a_session_before_the_idle_limit(client,
     idle_limit = client.app.state.settings.session_idle_seconds
     monkeypatch.setattr(sessions.time, "time", lambda: real_time() + lag + idle_limit - 1)
     assert (await client.get("/letters", follow_redirects=False)).status_code == 200
+
+
+async def test_no_route_resolves_plain_dependencies_in_a_task_group(client):
+    """A batch of two or more dependencies costs an anyio task group (a task each); the app's
+    plain-function providers (`settings`, `user`, ...) get a batch each instead
+    (`SerialSyncDependencies`), so the lookup asking for three of them starts no task."""
+    grouped = [
+        f"{route.path}: {sorted(dependency.key for dependency in batch)}"
+        for route in client.app.routes
+        for _, model in getattr(route, "route_handler_map", {}).values()
+        for batch in model.dependency_batches
+        if len(batch) > 1 and any(dependency.provide.has_sync_callable for dependency in batch)
+    ]
+    assert grouped == []
+    (track,) = [route for route in client.app.routes if route.path == "/letters/track"]
+    _, lookup = track.route_handler_map["GET"]
+    assert len(lookup.dependency_batches) == 3  # user, settings, rate_limits
