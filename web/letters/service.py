@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import types
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -21,6 +22,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
+from tortoise.fields import DateField, DatetimeField
 from tortoise.models import Model
 from tortoise.queryset import QuerySet, ValuesQuery
 from tortoise.router import router
@@ -413,7 +415,7 @@ class _Prepared:
             for alias, field in query._fields_for_select.items():
                 convert = query.resolve_to_python_value(query.model, field)
                 if not isinstance(convert, types.LambdaType):  # the ORM's test for "as read"
-                    converters.append((alias, convert))
+                    converters.append((alias, _parsing_iso_text(convert)))
             statement = self._statements[db.capabilities.dialect] = (sql, converters)
         sql, converters = statement
         rows = await db.execute_query_dict(sql, list(params))
@@ -421,6 +423,33 @@ class _Prepared:
             for alias, convert in converters:
                 row[alias] = convert(row[alias])
         return rows
+
+
+def _parsing_iso_text(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """The ORM's converter of a date or datetime column, with SQLite's ISO text parsed by
+    `fromisoformat` (in C) rather than the ORM's `iso8601` (in Python, 8 µs a datetime, a
+    lookup reads six). The result is the ORM's own: a parsed datetime still goes through its
+    converter (time zone), and text `fromisoformat` refuses goes to the ORM as it is."""
+    field = getattr(convert, "__self__", None)
+    if isinstance(field, DatetimeField):
+
+        def datetime_from_db(value: Any) -> Any:
+            if type(value) is str:
+                with suppress(ValueError):
+                    value = datetime.fromisoformat(value)
+            return convert(value)
+
+        return datetime_from_db
+    if isinstance(field, DateField):
+
+        def date_from_db(value: Any) -> Any:
+            if type(value) is str:
+                with suppress(ValueError):
+                    return date.fromisoformat(value)
+            return convert(value)
+
+        return date_from_db
+    return convert
 
 
 def tracked_letter_query(
