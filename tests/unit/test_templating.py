@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from jinja2 import Environment, Undefined
 
 from web.platform.templating import build_environment
@@ -27,3 +28,44 @@ def test_imports_in_templates_compare_globals_without_python_loops():
     template = environment.from_string("{{ 1 }}")
     assert type(template.globals.keys()) is type({}.keys())
     assert set(template.globals.keys()) == set(environment.globals)
+
+
+def test_a_missing_key_gives_jinjas_undefined_and_message():
+    from jinja2 import UndefinedError
+
+    portal, plain = build_environment(), Environment(autoescape=True)
+    for params in ({}, {"other": 1}):
+        ours, theirs = portal.getattr(params, "classes"), plain.getattr(params, "classes")
+        assert type(ours) is type(theirs) and not ours and str(ours) == ""
+        assert ours._undefined_message == theirs._undefined_message
+        with pytest.raises(UndefinedError, match="'dict object' has no attribute 'classes'"):
+            ours.anything()
+    assert portal.getattr({}, "classes") is portal.getattr({"x": 1}, "classes")  # made once
+
+
+def test_calls_in_templates_give_what_jinja_gives():
+    """Macros and plain functions are called straight away (`_PortalContext.call`); what
+    asks for the context, the environment or the eval context still gets it."""
+    from jinja2 import pass_context, pass_environment, pass_eval_context
+
+    environment = build_environment()
+    environment.globals.update(
+        plain=lambda x, y=0: x + y,
+        with_context=pass_context(lambda c, x: c["name"] + x),
+        with_environment=pass_environment(lambda e, x: (e is environment) and x),
+        with_eval_context=pass_eval_context(lambda e, x: e.autoescape and x),
+    )
+
+    class Callable:
+        @pass_context
+        def __call__(self, context, x):
+            return context["name"] * x
+
+    source = (
+        "{% macro m(a, b=2) %}{{ a }}{{ b }}{{ caller() if caller }}{% endmacro %}"
+        "{{ m(1) }} {% call m(3, b=4) %}c{% endcall %} {{ plain(1, y=2) }} "
+        "{{ with_context('!') }} {{ with_environment('e') }} {{ with_eval_context('v') }} "
+        "{{ obj(2) }} {% for i in [1] %}{{ plain(i) }}{{ with_context(i|string) }}{% endfor %}"
+    )
+    rendered = environment.from_string(source).render(name="n", obj=Callable())
+    assert rendered == "12 34c 3 n! e v nn 1n1"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections import ChainMap
 from pathlib import Path
+from types import FunctionType
 
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
-from jinja2.runtime import Context
+from jinja2.runtime import Context, Macro
 from markupsafe import Markup
 
 from web.platform import i18n, portal_time
+from web.platform.component_helpers import HELPERS
 
 WEB_DIR = Path(__file__).resolve().parent.parent
 # The layout and error pages; each domain keeps its own pages in `web/<domain>/templates/`.
@@ -33,7 +35,29 @@ class _Globals(ChainMap):
 _DICT_ATTRIBUTES = frozenset(dir(dict))
 
 
+class _PortalContext(Context):
+    """Jinja's context with a shorter way to call a macro or a component helper: every call
+    in a template (a component, `attributes`, `content`…; dozens a page) goes through
+    `Context.call`, which asks each callable whether it wants the context, its `__call__`
+    too. A macro never does, nor does a plain function without Jinja's `pass_*` mark (the
+    component helpers); anything else takes Jinja's way."""
+
+    def call(__self, __obj, *args, **kwargs):
+        kind = type(__obj)
+        if kind is Macro or (kind is FunctionType and "jinja_pass_arg" not in __obj.__dict__):
+            kwargs.pop("_loop_vars", None)
+            kwargs.pop("_block_vars", None)
+            return __obj(*args, **kwargs)
+        return super().call(__obj, *args, **kwargs)
+
+
 class PortalEnvironment(Environment):
+    context_class = _PortalContext
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._missing_keys: dict[str, object] = {}
+
     def make_globals(self, d):
         return _Globals(d if d is not None else {}, self.globals)
 
@@ -41,12 +65,17 @@ class PortalEnvironment(Environment):
         """`params.rows` on a component's dict: Jinja tries the attribute first, and the
         AttributeError it raises and catches (a few hundred a page) cost more than the
         lookup. A plain dict has no attributes but dict's own, so the key is looked up
-        straight away, with Jinja's result (a value or undefined) either way."""
+        straight away, with Jinja's result (a value or undefined) either way. A missing key
+        (`params.classes` not given: dozens a page) gets one undefined per name, made once:
+        Jinja's names only the dict's type and the key in its message, so it is the same."""
         if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
             try:
                 return obj[attribute]
-            except (TypeError, LookupError):
-                return self.undefined(obj=obj, name=attribute)
+            except KeyError:
+                missing = self._missing_keys.get(attribute)
+                if missing is None:
+                    missing = self._missing_keys[attribute] = self.undefined(obj={}, name=attribute)
+                return missing
         return super().getattr(obj, attribute)
 
 
@@ -79,6 +108,8 @@ def build_environment() -> Environment:
     env.globals["get_language"] = i18n.get_language
     env.globals["LANGUAGES"] = i18n.LANGUAGES
     env.globals["page_block"] = page_block
+    # The components' helpers (components/README.md): `attributes`, `content`, `heading_level`.
+    env.globals.update(HELPERS)
     env.filters["localdate"] = portal_time.format_date
     env.filters["localdatetime"] = portal_time.format_datetime
     env.filters["localtime"] = portal_time.format_time
