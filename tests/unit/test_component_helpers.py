@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 from markupsafe import Markup
 
-from web.platform.component_helpers import attributes, content, heading_level
+from web.platform.component_helpers import (
+    any_with,
+    attributes,
+    content,
+    heading_level,
+    space_join,
+)
 from web.platform.templating import build_environment
 
 # The macros of components/_macros/helpers.html.j2 before they moved to Python (issue 12).
@@ -125,3 +131,41 @@ def test_content_of_undefined_fails_like_the_macro() -> None:
 @pytest.mark.parametrize("default", [1, 2])
 def test_heading_level_matches_the_macro(value: Any, default: int) -> None:
     assert str(heading_level(value, default)) == str(_REFERENCE.heading_level(value, default))
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        (),
+        ("button",),
+        ("button", None, "", 0, False, "button--start"),
+        ("a<b", Markup("<i>safe</i>"), "c&d", 5),
+        (Markup("m&"), 'x"y'),
+        ("extra", None, "id-error"),
+    ],
+)
+def test_space_join_matches_the_filter_chain(items: tuple) -> None:
+    chain = _ENV.from_string('{{ (items|select|join(" "))|escape }}')
+    undefined = _ENV.undefined(name="skipped")
+    for value in (items, (*items, undefined)):
+        got = space_join(*value)
+        assert isinstance(got, Markup)
+        assert got == chain.render(items=value)
+        assert _ENV.from_string("{{ x }}").render(x=got) == chain.render(items=value)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [],
+        [None],
+        [{"key": 1}],
+        [{"actions": None}, {"actions": {}}],
+        [{"actions": {}}, {"actions": {"items": [1]}}],
+        [None, "text", 5, {"actions": 1}],
+        [_Obj()],
+    ],
+)
+def test_any_with_matches_selectattr(rows: list) -> None:
+    chain = _ENV.from_string('{{ rows|selectattr("actions")|first is defined }}')
+    assert str(any_with(rows, "actions")) == chain.render(rows=rows)

@@ -145,13 +145,14 @@ def test_component_has_files(name: str) -> None:
 
 
 def test_private_helpers_are_python_globals() -> None:
-    """`attributes`, `content` and `heading_level` are Python (component_helpers.py), not
-    macros a component imports; no component includes a template."""
+    """`attributes`, `content`, `heading_level`, `space_join` and `any_with` are Python
+    (component_helpers.py), not macros a component imports; no component includes a
+    template."""
     for path in COMPONENTS_DIR.rglob("*.html.j2"):
         source = path.read_text(encoding="utf-8")
         assert "_macros/helpers.html.j2" not in source, path
         assert "include " not in source, path
-    for helper in ("attributes", "content", "heading_level"):
+    for helper in ("attributes", "content", "heading_level", "space_join", "any_with"):
         assert callable(_ENV.globals[helper])
 
 

@@ -9,6 +9,11 @@ invocation and a filter chain per attribute; these return the same markup.
   content(obj)        `obj.html` as trusted markup when given, else `obj.text` escaped
                       (missing: nothing; `None`: "None", as `{{ None }}` prints).
   heading_level(v, d) a heading level 1-6 for `<h{n}>` (`v` as `|int` reads it), else `d`.
+  space_join(*items)  the truthy items, escaped, joined by spaces: a class list or an
+                      `aria-describedby` (`[a, b if c]|select|join(" ")|escape`, without
+                      the filter chain's generator and async wrappers).
+  any_with(items, k)  whether any item has a truthy `k` (`items|selectattr(k)|first is
+                      defined`).
 
 Values are read as a template reads `obj.name`: a plain dict's key, else the attribute,
 else the item (`jinja2.Environment.getattr`); undefined objects raise as they did in Jinja.
@@ -79,4 +84,28 @@ def heading_level(value: Any, default: Any) -> Any:
     return level if 1 <= level <= 6 else default
 
 
-HELPERS = {"attributes": attributes, "content": content, "heading_level": heading_level}
+_SPACE = Markup(" ")
+
+
+def space_join(*items: Any) -> Markup:
+    return _SPACE.join([item for item in items if item])
+
+
+def any_with(items: Any, name: str) -> bool:
+    for item in items:
+        try:
+            value = item[name]  # as `selectattr` reads it: the item, then the attribute
+        except (AttributeError, TypeError, LookupError):
+            value = getattr(item, name, None)
+        if value:
+            return True
+    return False
+
+
+HELPERS = {
+    "attributes": attributes,
+    "content": content,
+    "heading_level": heading_level,
+    "space_join": space_join,
+    "any_with": any_with,
+}

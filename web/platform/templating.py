@@ -33,6 +33,7 @@ class _Globals(ChainMap):
 
 # What `getattr` finds on a plain dict: its methods (`params.items`, `row.actions.get`).
 _DICT_ATTRIBUTES = frozenset(dir(dict))
+_MISSING = object()
 
 
 class _PortalContext(Context):
@@ -69,13 +70,13 @@ class PortalEnvironment(Environment):
         (`params.classes` not given: dozens a page) gets one undefined per name, made once:
         Jinja's names only the dict's type and the key in its message, so it is the same."""
         if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
-            try:
-                return obj[attribute]
-            except KeyError:
-                missing = self._missing_keys.get(attribute)
-                if missing is None:
-                    missing = self._missing_keys[attribute] = self.undefined(obj={}, name=attribute)
-                return missing
+            value = obj.get(attribute, _MISSING)
+            if value is not _MISSING:
+                return value
+            missing = self._missing_keys.get(attribute)
+            if missing is None:
+                missing = self._missing_keys[attribute] = self.undefined(obj={}, name=attribute)
+            return missing
         return super().getattr(obj, attribute)
 
 
