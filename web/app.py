@@ -30,7 +30,11 @@ from web.identity import asan_signin, authority
 from web.identity.asan_signin import build_asan_service
 from web.identity.e_imza import build_e_imza_service
 from web.identity.egov_oidc import build_egov_service
-from web.identity.guards import auth_context_middleware_factory, provide_user
+from web.identity.guards import (
+    GuardsGetTheHandler,
+    auth_context_middleware_factory,
+    provide_user,
+)
 from web.identity.means import SIGN_IN_MEANS
 from web.identity.routes import AuthController, SessionController
 from web.identity.sessions import STORE_NAME, session_config
@@ -207,7 +211,7 @@ def create_app(
             *(extra_route_handlers or []),
         ],
         lifespan=[database],
-        plugins=[HTMXPlugin(), SerialSyncDependencies()],
+        plugins=[HTMXPlugin(), SerialSyncDependencies(), GuardsGetTheHandler()],
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment)),
         csrf=csrf,
         compression_config=CompressionConfig(

@@ -1,5 +1,6 @@
 """`SerialSyncDependencies`: plain-function dependencies are resolved one by one (no task
-group), with the values and the order of need Litestar gives; async ones still overlap."""
+group), with the values and the order of need Litestar gives; async ones still overlap.
+`GuardsGetTheHandler`: guards run as before, given the handler itself (not a copy)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import asyncio
 
 from litestar import Litestar, get
 from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotAuthorizedException
 from litestar.testing import AsyncTestClient
 
+from web.identity.guards import GuardsGetTheHandler
 from web.platform.dependencies import SerialSyncDependencies
 
 order: list[str] = []
@@ -102,3 +105,36 @@ async def test_same_values_and_async_providers_still_overlap() -> None:
         assert order.index("b starts") < order.index("a ends")
         assert order.index("a starts") < order.index("b ends")
         assert order.index("needs_settings") > order.index("settings")
+
+
+# --- GuardsGetTheHandler --------------------------------------------------------------------
+
+given: list[object] = []
+
+
+async def remember(connection, handler) -> None:
+    given.append(handler)
+
+
+async def refuse(connection, handler) -> None:
+    raise NotAuthorizedException()
+
+
+@get("/guarded", guards=[remember], sync_to_thread=False)
+def guarded() -> str:
+    return "in"
+
+
+@get("/refused", guards=[remember, refuse], sync_to_thread=False)
+def refused() -> str:
+    return "in"
+
+
+async def test_guards_get_the_handler_itself_and_still_refuse() -> None:
+    app = Litestar([guarded, refused], plugins=[GuardsGetTheHandler()], openapi_config=None)
+    given.clear()
+    async with AsyncTestClient(app) as client:
+        assert (await client.get("/guarded")).text == "in"
+        assert (await client.get("/refused")).status_code == 401
+    assert given[0] is app.route_handler_method_map["/guarded"]["GET"]
+    assert len(given) == 2

@@ -4,6 +4,7 @@ security headers."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import re
 import time
@@ -62,10 +63,13 @@ def client_address(connection: ASGIConnection) -> str:
     return client[0] if client else "unknown"
 
 
+@functools.lru_cache(maxsize=4096)
 def limit_key(address: str) -> str:
     """The key rate limits and throttles count an address under. An IPv6 client counts by
     its /64: one host is commonly given a whole /64, so counting single addresses would let
-    it rotate through 2^64 keys. IPv4 (also IPv4-mapped IPv6) counts as it is."""
+    it rotate through 2^64 keys. IPv4 (also IPv4-mapped IPv6) counts as it is.
+    (Asked on every limited request: an IPv6 address took 20 µs to parse; remembered for
+    the last few thousand addresses.)"""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
