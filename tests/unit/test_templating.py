@@ -61,11 +61,24 @@ def test_calls_in_templates_give_what_jinja_gives():
         def __call__(self, context, x):
             return context["name"] * x
 
+    def stop():
+        raise StopIteration
+
+    environment.globals["stop"] = stop
     source = (
         "{% macro m(a, b=2) %}{{ a }}{{ b }}{{ caller() if caller }}{% endmacro %}"
         "{{ m(1) }} {% call m(3, b=4) %}c{% endcall %} {{ plain(1, y=2) }} "
         "{{ with_context('!') }} {{ with_environment('e') }} {{ with_eval_context('v') }} "
-        "{{ obj(2) }} {% for i in [1] %}{{ plain(i) }}{{ with_context(i|string) }}{% endfor %}"
+        "{{ obj(2) }} {% for i in [1] %}{{ plain(i) }}{{ with_context(i|string) }}"
+        "{% set name = 'loop' %}{{ with_context('?') }}{{ d.get('k', 0) }}{% endfor %} "
+        "{{ d.get('k') }} {{ 'ab'.upper() }} [{{ stop() }}] {{ stop() is undefined }}"
     )
-    rendered = environment.from_string(source).render(name="n", obj=Callable())
-    assert rendered == "12 34c 3 n! e v nn 1n1"
+    rendered = environment.from_string(source).render(name="n", obj=Callable(), d={"k": "v"})
+    assert rendered == "12 34c 3 n! e v nn 1n1loop?v v AB [] True"
+    plain = Environment(autoescape=True)
+    plain.globals.update({k: environment.globals[k] for k in ("plain", "with_context", "stop")})
+    plain.globals.update(
+        with_environment=pass_environment(lambda e, x: (e is plain) and x),
+        with_eval_context=environment.globals["with_eval_context"],
+    )
+    assert plain.from_string(source).render(name="n", obj=Callable(), d={"k": "v"}) == rendered
