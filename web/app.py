@@ -39,7 +39,7 @@ from web.letters.registry_routes import RegistryController
 from web.letters.routes import LettersController
 from web.platform import css_bundle, db, rate_limits
 from web.platform.csrf import PortalCSRFMiddleware
-from web.platform.dependencies import dependencies
+from web.platform.dependencies import SerialSyncDependencies, dependencies
 from web.platform.errors import EXCEPTION_HANDLERS
 from web.platform.logging import configure_logging
 from web.platform.middleware import (
@@ -216,7 +216,7 @@ def create_app(
             *(extra_route_handlers or []),
         ],
         lifespan=[database],
-        plugins=[HTMXPlugin()],
+        plugins=[HTMXPlugin(), SerialSyncDependencies()],
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment)),
         csrf=csrf,
         compression_config=CompressionConfig(

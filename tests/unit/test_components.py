@@ -1,6 +1,6 @@
 """Render every example in every component's YAML and check the markup.
 
-Components live in `components/<name>/` (macro.html.j2, template.html.j2, <name>.yaml).
+Components live in `components/<name>/` (macro.html.j2 with the markup, <name>.yaml).
 Folders starting with "_" hold private helpers and are not components.
 """
 
@@ -134,11 +134,26 @@ def find(checker: MarkupChecker, tag: str) -> list[Element]:
 @pytest.mark.parametrize("name", COMPONENT_NAMES)
 def test_component_has_files(name: str) -> None:
     folder = COMPONENTS_DIR / name
-    for filename in ("macro.html.j2", "template.html.j2", f"{name}.yaml"):
+    for filename in ("macro.html.j2", f"{name}.yaml"):
         assert (folder / filename).is_file(), f"{name}/{filename} is missing"
     macro = (folder / "macro.html.j2").read_text(encoding="utf-8")
     assert f"{{% macro {name}(params) %}}" in macro
-    assert f'{{%- include "{name}/template.html.j2" -%}}' in macro
+    # The markup is in the macro: an include per call would copy the whole context and
+    # render another template root every time (issue 12).
+    assert "{% include" not in macro and "{%- include" not in macro
+    assert not (folder / "template.html.j2").exists(), "the markup belongs in macro.html.j2"
+
+
+def test_private_helpers_are_python_globals() -> None:
+    """`attributes`, `content`, `heading_level`, `space_join` and `any_with` are Python
+    (component_helpers.py), not macros a component imports; no component includes a
+    template."""
+    for path in COMPONENTS_DIR.rglob("*.html.j2"):
+        source = path.read_text(encoding="utf-8")
+        assert "_macros/helpers.html.j2" not in source, path
+        assert "include " not in source, path
+    for helper in ("attributes", "content", "heading_level", "space_join", "any_with"):
+        assert callable(_ENV.globals[helper])
 
 
 @pytest.mark.parametrize("name", COMPONENT_NAMES)

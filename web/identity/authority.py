@@ -31,6 +31,7 @@ app's session store first (`register`), or the copies stay until the sessions en
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -60,8 +61,10 @@ PERSON_FIELDS = ("id", "fin", "full_name", "phone", "email")
 MAX_AGE_SECONDS = 5 * 60
 
 
+@functools.lru_cache(maxsize=4096)
 def tag(secret: str, person_id: int) -> str:
-    """The person's tag in session ids and version keys: opaque, so the cookie names nobody."""
+    """The person's tag in session ids and version keys: opaque, so the cookie names nobody.
+    (Asked on every signed-in request: remembered for the last few thousand people.)"""
     digest = hmac.new(secret.encode(), f"authority:{person_id}".encode(), hashlib.sha256)
     return digest.hexdigest()[:_TAG_CHARS]
 

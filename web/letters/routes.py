@@ -72,7 +72,7 @@ async def _result_context(letter: service.TrackedLetter) -> dict:
     return {
         "letter": letter,
         "attachments": letter.attachments,
-        "history": await service.public_history_of(letter.id),
+        "history": letter.history,
         "overdue": is_overdue(letter, today),
         "status_label": status_label,
     }

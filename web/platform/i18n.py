@@ -21,6 +21,9 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 from babel.units import format_unit
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"
@@ -77,6 +80,42 @@ def raw_gettext(message: str) -> str:
 
 def raw_ngettext(singular: str, plural: str, n: int) -> str:
     return translations(get_language()).ngettext(singular, plural, n)
+
+
+# What templates call as `_()`, `gettext()` and `ngettext()`: the same result as Jinja's
+# newstyle callables (`jinja2.ext`: translated, escaped when autoescaping, always formatted
+# with `%`), in one call instead of three. Jinja's `_` resolves `gettext` and calls it, which
+# calls the raw function, each through `Context.call` (16 texts on a letter lookup, 14% of its
+# rendering); and `pass_eval_context` rather than `pass_context` does not copy the context
+# when called inside a loop or a block that sets variables. A text without variables is the
+# same every time for a language: kept, formatted (the catalogs never change while running).
+@pass_eval_context
+def template_gettext(eval_ctx: EvalContext, message: str, /, **variables: object) -> str:
+    if variables:
+        return _template_text(_current_language.get(), message, eval_ctx.autoescape) % variables
+    return _formatted_text(_current_language.get(), message, eval_ctx.autoescape)
+
+
+@lru_cache(maxsize=4096)
+def _template_text(language: str, message: str, autoescape: bool) -> str:
+    text = translations(language).gettext(message)
+    return Markup(text) if autoescape else text  # noqa: S704 - the catalog's, as jinja2.ext
+
+
+@lru_cache(maxsize=4096)
+def _formatted_text(language: str, message: str, autoescape: bool) -> str:
+    return _template_text(language, message, autoescape) % {}
+
+
+@pass_eval_context
+def template_ngettext(
+    eval_ctx: EvalContext, singular: str, plural: str, n: int, /, **variables: object
+) -> str:
+    variables.setdefault("num", n)
+    text = translations(_current_language.get()).ngettext(singular, plural, n)
+    if eval_ctx.autoescape:
+        text = Markup(text)  # noqa: S704 - the catalog's text, as jinja2.ext treats it
+    return text % variables
 
 
 def gettext(message: str, **variables: object) -> str:

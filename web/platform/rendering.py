@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import Request
+from litestar.enums import MediaType
 from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Redirect, Response, Template
 
@@ -36,14 +37,21 @@ def render(
     push_url: str | bool | None = None,
 ) -> Template:
     context = context or {}
+    # HTML said, not guessed: Litestar guesses it from the template's name on every response.
     if fragment and wants_fragment(request):
         return HTMXTemplate(
             template_name=FRAGMENT_TEMPLATE,
             context={**context, "page_template": template_name, "page_fragment": fragment},
             status_code=status_code,
             push_url=push_url,
+            media_type=MediaType.HTML,
         )
-    return Template(template_name=template_name, context=context, status_code=status_code)
+    return Template(
+        template_name=template_name,
+        context=context,
+        status_code=status_code,
+        media_type=MediaType.HTML,
+    )
 
 
 # Characters a URL may carry as they are; everything else (e.g. "ə" in a `next` path) is

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections import ChainMap
 from pathlib import Path
+from types import BuiltinFunctionType, FunctionType
 
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
-from jinja2.runtime import Context
+from jinja2.runtime import Context, Macro
+from jinja2.utils import _PassArg
 from markupsafe import Markup
 
 from web.platform import i18n, portal_time
+from web.platform.component_helpers import HELPERS
 
 WEB_DIR = Path(__file__).resolve().parent.parent
 # The layout and error pages; each domain keeps its own pages in `web/<domain>/templates/`.
@@ -31,9 +34,48 @@ class _Globals(ChainMap):
 
 # What `getattr` finds on a plain dict: its methods (`params.items`, `row.actions.get`).
 _DICT_ATTRIBUTES = frozenset(dir(dict))
+_MISSING = object()
+
+
+class _PortalContext(Context):
+    """Jinja's context with a shorter way to call a macro, a function or a builtin method:
+    every call in a template (a component, `attributes`, `_()`, `values.get`…; dozens a
+    page) goes through `Context.call`, which asks each callable whether it wants the
+    context, its `__call__` too. A macro never does, nor does a builtin (`dict.get`: it
+    cannot carry Jinja's `pass_*` mark); a plain function carries the mark in its own
+    `__dict__`, and one that asks for the eval context (`_()`) or the environment gets it
+    here. What asks for the context, and anything else, takes Jinja's way."""
+
+    def call(__self, __obj, *args, **kwargs):
+        kind = type(__obj)
+        if kind is FunctionType:
+            wants = __obj.__dict__.get("jinja_pass_arg")
+            if wants is _PassArg.eval_context:
+                args = (__self.eval_ctx, *args)
+            elif wants is _PassArg.environment:
+                args = (__self.environment, *args)
+            elif wants is not None:
+                return super().call(__obj, *args, **kwargs)
+        elif kind is not Macro and kind is not BuiltinFunctionType:
+            return super().call(__obj, *args, **kwargs)
+        if kwargs:
+            kwargs.pop("_loop_vars", None)
+            kwargs.pop("_block_vars", None)
+        try:
+            return __obj(*args, **kwargs)
+        except StopIteration:  # as Jinja's
+            return __self.environment.undefined(
+                "value was undefined because a callable raised a StopIteration exception"
+            )
 
 
 class PortalEnvironment(Environment):
+    context_class = _PortalContext
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._missing_keys: dict[str, object] = {}
+
     def make_globals(self, d):
         return _Globals(d if d is not None else {}, self.globals)
 
@@ -41,12 +83,17 @@ class PortalEnvironment(Environment):
         """`params.rows` on a component's dict: Jinja tries the attribute first, and the
         AttributeError it raises and catches (a few hundred a page) cost more than the
         lookup. A plain dict has no attributes but dict's own, so the key is looked up
-        straight away, with Jinja's result (a value or undefined) either way."""
+        straight away, with Jinja's result (a value or undefined) either way. A missing key
+        (`params.classes` not given: dozens a page) gets one undefined per name, made once:
+        Jinja's names only the dict's type and the key in its message, so it is the same."""
         if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
-            try:
-                return obj[attribute]
-            except (TypeError, LookupError):
-                return self.undefined(obj=obj, name=attribute)
+            value = obj.get(attribute, _MISSING)
+            if value is not _MISSING:
+                return value
+            missing = self._missing_keys.get(attribute)
+            if missing is None:
+                missing = self._missing_keys[attribute] = self.undefined(obj={}, name=attribute)
+            return missing
         return super().getattr(obj, attribute)
 
 
@@ -57,7 +104,7 @@ def page_block(context: Context, template_name: str, block_name: str) -> Markup:
     template = context.environment.get_template(template_name)
     block = template.blocks[block_name]
     # Already escaped: the block was rendered by this autoescaping environment.
-    return Markup("".join(block(template.new_context(context.get_all()))))  # noqa: S704
+    return Markup("".join(block(template.new_context(context.get_all(), shared=True))))  # noqa: S704
 
 
 def build_environment() -> Environment:
@@ -72,9 +119,15 @@ def build_environment() -> Environment:
     env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=i18n.raw_gettext, ngettext=i18n.raw_ngettext, newstyle=True
     )
+    # The same texts as the extension's callables, cheaper (`i18n.template_gettext`).
+    env.globals.update(
+        _=i18n.template_gettext, gettext=i18n.template_gettext, ngettext=i18n.template_ngettext
+    )
     env.globals["get_language"] = i18n.get_language
     env.globals["LANGUAGES"] = i18n.LANGUAGES
     env.globals["page_block"] = page_block
+    # The components' helpers (components/README.md): `attributes`, `content`, `heading_level`.
+    env.globals.update(HELPERS)
     env.filters["localdate"] = portal_time.format_date
     env.filters["localdatetime"] = portal_time.format_datetime
     env.filters["localtime"] = portal_time.format_time
