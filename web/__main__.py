@@ -239,7 +239,8 @@ def run_server(settings: Settings, app_factory: str = "web.app:create_app") -> N
         access_log=False,  # our middleware logs each request with its id
         proxy_headers=False,
         # Running requests (a slow upload) get this long after SIGTERM; then uvicorn cancels
-        # them (an upload then logs "upload interrupted by shutdown", web/storage/receiving.py).
+        # them (an upload then logs "upload interrupted by shutdown", web/storage/receiving.py)
+        # and ends the process after the app's shutdown, which waits for them to unwind.
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         log_config=logging_config(settings.log_level),
         log_level=settings.log_level.lower(),

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from functools import partial
 
 from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
@@ -46,6 +47,7 @@ from web.platform.dependencies import SerialSyncDependencies, dependencies
 from web.platform.errors import EXCEPTION_HANDLERS
 from web.platform.logging import configure_logging
 from web.platform.middleware import (
+    RunningRequests,
     body_idle_timeout_middleware_factory,
     proxy_headers_middleware_factory,
     request_context_middleware,
@@ -69,6 +71,9 @@ from web.storage.configured import storage_from_settings
 # Not under the general limit: static files, health checks, and letter lookups (they have a
 # stricter limit of their own, so a lookup costs two store round trips, not three).
 UNLIMITED_PATHS = (f"^{STATIC_PREFIX}", "^/healthz", "^/letters/track$")
+# How long the shutdown waits for cancelled requests to unwind (remove an upload's temp
+# file, log, answer 503): moments, unless something hangs.
+REQUESTS_UNWIND_SECONDS = 3
 # Public, cacheable responses set no cookie (a shared cache must never store one).
 NO_CSRF_COOKIE_PATHS = [f"^{STATIC_PREFIX}/", "^/healthz"]
 
@@ -79,9 +84,10 @@ class Portal(Litestar):
     everything."""
 
     def __init__(self, *args, settings: Settings, csrf: CSRFConfig, **kwargs) -> None:
+        self.running_requests = RunningRequests()  # the shutdown waits for them (lifespan)
         self._outer_middleware = (
             proxy_headers_middleware_factory(settings),  # first: everything after sees the client
-            request_context_middleware,
+            partial(request_context_middleware, running=self.running_requests),
             security_headers_middleware_factory(settings),
             body_idle_timeout_middleware_factory(settings),
         )
@@ -143,6 +149,9 @@ def create_app(
         try:
             yield
         finally:
+            # uvicorn shuts the app down right after cancelling the requests the grace left
+            # running, and then ends the process: let them unwind first (RunningRequests).
+            await app.running_requests.finished(timeout=REQUESTS_UNWIND_SECONDS)
             stop.set()
             unregister()
             await asyncio.gather(sweeper, return_exceptions=True)

@@ -29,12 +29,14 @@ ROWS_SQL = (
 
 
 @contextmanager
-def server_place(**settings: str) -> Iterator[ServerProcess]:
+def server_place(preload: str | None = None, **settings: str) -> Iterator[ServerProcess]:
     """A server (not started) with a DATA_DIR and a database of its own (SQLite, or a
-    throw-away PostgreSQL database with TEST_DATABASE=postgres), cleaned up afterwards."""
+    throw-away PostgreSQL database with TEST_DATABASE=postgres), cleaned up afterwards;
+    `preload`: a module the server process imports first (ServerProcess)."""
     database = provision_test_database()
     root = Path(tempfile.mkdtemp(prefix="egomruk-server-"))
-    server = ServerProcess(server_environment(root / "data", database.url, **settings))
+    environment = server_environment(root / "data", database.url, **settings)
+    server = ServerProcess(environment, preload=preload)
     try:
         yield server
     finally:

@@ -18,6 +18,7 @@ from models.letters import (
     EmailStatus,
     Executor,
     Letter,
+    LetterAttachment,
     LetterChannel,
     LetterEvent,
     LetterStatus,
@@ -89,6 +90,91 @@ async def test_the_demo_citizen_tracks_the_demo_letter(client):
     assert history.index("İcradadır") < history.index("İcraçıya göndərilib")
     assert history.index("İcraçıya göndərilib") < history.index("Qeydiyyata alınıb")
     assert "Sənədlər siyahısı" not in text
+
+
+@pytest.mark.usefixtures("client")  # the app, and with it the database
+async def test_one_statement_gives_the_letter_its_files_and_its_history_in_order():
+    """`track_letter` / `tracked_letter` read the letter, its attachments and its public
+    history in one statement (`service.lookup_sql`): files by id, history newest first (ties
+    by id), values of the page's types, and nothing of the person's other letter."""
+    person = await Person.get(fin="5ABCD12")
+    body = await _fresh_body()
+    at = datetime(2026, 11, 3, 6, 15, tzinfo=UTC)  # 10:15 in Baku
+    letters = []
+    for sequence in (1, 2):
+        letters.append(
+            await Letter.create(
+                body=body,
+                year=2026,
+                sequence=sequence,
+                number=f"M-{sequence}/2026",
+                number_key=f"m-{sequence}/2026",
+                registered_on=datetime(2026, 11, 3).date(),
+                registered_at=at,
+                channel=LetterChannel.ELECTRONIC,
+                applicant=person,
+                applicant_name="Vətəndaş",
+                subject="Mövzu",
+                status=LetterStatus.IN_PROGRESS,
+                due_on=datetime(2026, 11, 28).date(),
+                extended=True,
+                status_changed_at=at + timedelta(days=1),
+            )
+        )
+    letter, other = letters
+    for target in (other, letter, letter):
+        for name in ("b.pdf", "a.pdf"):
+            await LetterAttachment.create(
+                letter=target,
+                original_name=f"{target.number} {name}",
+                size=10,
+                content_type="application/pdf",
+                sha256="0" * 64,
+                storage_key=uuid.uuid4().hex,
+            )
+    events = []
+    for when, status in ((at, "registered"), (at + timedelta(hours=2), "sent_to_executor")):
+        for target in (letter, other):
+            events.append(
+                await LetterEvent.create(
+                    letter=target, at=when, to_status=status, public_note=target.number
+                )
+            )
+    # Two events at the same moment: the later id first, as the model orders them.
+    events.append(
+        await LetterEvent.create(
+            letter=letter, at=at + timedelta(hours=2), to_status="in_progress", public_note="x"
+        )
+    )
+    for found in (
+        await service.track_letter(person, body.id, " M-1/2026 ", letter.registered_on),
+        await service.tracked_letter(person, letter.id),
+    ):
+        assert found is not None
+        assert (found.id, found.number, found.status) == (letter.id, "M-1/2026", "in_progress")
+        assert isinstance(found.status, LetterStatus) and found.extended is True
+        assert found.registered_on == letter.registered_on and found.due_on == letter.due_on
+        assert found.status_changed_at == at + timedelta(days=1)
+        assert found.status_changed_at.utcoffset() == timedelta(hours=4)  # Baku, as the ORM
+        assert (found.unit_name, found.executor_name, found.body_name) == (None, None, body.name)
+        files = await LetterAttachment.filter(letter=letter).order_by("id")
+        assert [file.id for file in found.attachments] == [file.id for file in files]
+        assert {file.original_name for file in found.attachments} == {
+            "M-1/2026 a.pdf",
+            "M-1/2026 b.pdf",
+        }
+        assert [event.to_status for event in found.history] == [
+            "in_progress",
+            "sent_to_executor",
+            "registered",
+        ]
+        assert {event.public_note for event in found.history} == {"M-1/2026", "x"}
+        assert isinstance(found.history[0].to_status, LetterStatus)
+        assert found.history[-1].at == at and found.history[-1].at.utcoffset() == timedelta(hours=4)
+    assert await service.track_letter(person, body.id, "M-3/2026", letter.registered_on) is None
+    stranger = await Person.get(fin="7XYZW34")
+    assert await service.tracked_letter(stranger, letter.id) is None
+    assert await service.track_letter(stranger, body.id, "M-1/2026", letter.registered_on) is None
 
 
 async def test_not_found_is_the_same_answer_for_every_mismatch(client, second_client):

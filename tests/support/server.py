@@ -61,6 +61,7 @@ class ServerProcess:
     """`python -m web serve` with `env`; `start`, `stop` (SIGTERM), `kill` (SIGKILL)."""
 
     env: dict[str, str]
+    preload: str | None = None  # a module imported first (a test's change to the server)
     log_path: Path = field(init=False)
     process: subprocess.Popen | None = None
 
@@ -72,9 +73,13 @@ class ServerProcess:
         return f"http://{self.env['HOST']}:{self.env['PORT']}"
 
     def start(self) -> ServerProcess:
+        command = [sys.executable, "-m", "web", "serve"]
+        if self.preload:
+            load = f"import {self.preload}; from web.__main__ import main; main()"
+            command = [sys.executable, "-c", load, "serve"]
         with self.log_path.open("a") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "web", "serve"],
+                command,
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,

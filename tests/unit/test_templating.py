@@ -61,11 +61,53 @@ def test_calls_in_templates_give_what_jinja_gives():
         def __call__(self, context, x):
             return context["name"] * x
 
+    def stop():
+        raise StopIteration
+
+    environment.globals["stop"] = stop
     source = (
         "{% macro m(a, b=2) %}{{ a }}{{ b }}{{ caller() if caller }}{% endmacro %}"
         "{{ m(1) }} {% call m(3, b=4) %}c{% endcall %} {{ plain(1, y=2) }} "
         "{{ with_context('!') }} {{ with_environment('e') }} {{ with_eval_context('v') }} "
-        "{{ obj(2) }} {% for i in [1] %}{{ plain(i) }}{{ with_context(i|string) }}{% endfor %}"
+        "{{ obj(2) }} {% for i in [1] %}{{ plain(i) }}{{ with_context(i|string) }}"
+        "{% set name = 'loop' %}{{ with_context('?') }}{{ d.get('k', 0) }}{% endfor %} "
+        "{{ d.get('k') }} {{ 'ab'.upper() }} [{{ stop() }}] {{ stop() is undefined }}"
     )
-    rendered = environment.from_string(source).render(name="n", obj=Callable())
-    assert rendered == "12 34c 3 n! e v nn 1n1"
+    rendered = environment.from_string(source).render(name="n", obj=Callable(), d={"k": "v"})
+    assert rendered == "12 34c 3 n! e v nn 1n1loop?v v AB [] True"
+    plain = Environment(autoescape=True)
+    plain.globals.update({k: environment.globals[k] for k in ("plain", "with_context", "stop")})
+    plain.globals.update(
+        with_environment=pass_environment(lambda e, x: (e is plain) and x),
+        with_eval_context=environment.globals["with_eval_context"],
+    )
+    assert plain.from_string(source).render(name="n", obj=Callable(), d={"k": "v"}) == rendered
+
+
+def test_gettext_gives_the_text_of_jinjas_newstyle_callables():
+    """`_`, `gettext` and `ngettext` are the portal's own one-call versions
+    (`i18n.template_gettext`): the same text as jinja2.ext's newstyle callables, in every
+    language, with `%%`, escaped variables and without autoescaping."""
+    from web.platform import i18n
+
+    portal = build_environment()
+    plain = Environment(extensions=["jinja2.ext.i18n"], autoescape=True)
+    plain.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=i18n.raw_gettext, ngettext=i18n.raw_ngettext, newstyle=True
+    )
+    source = (
+        '{{ _("Track a letter") }}|{{ gettext("Letter %(number)s", number="<M-1/2026>") }}|'
+        '{{ _("100%% of <b>") }}|{{ _("Unit: %(unit)s. Executor: %(executor)s.", unit="a&b",'
+        ' executor="—") }}|{{ ngettext("%(num)d service", "%(num)d services", 3) }}|'
+        '{{ ngettext("%(num)s letter", "%(num)s letters", 1, num="<1>") }}|'
+        '{% autoescape false %}{{ _("Letter %(number)s", number="<x>") }}{% endautoescape %}'
+    )
+    for language in i18n.LANGUAGES:
+        token = i18n.set_language(language)
+        try:
+            for _ in range(2):  # the second time from the kept texts
+                ours = portal.from_string(source).render()
+                assert ours == plain.from_string(source).render(), language
+        finally:
+            i18n.reset_language(token)
+    assert "&lt;M-1/2026&gt;" in ours and "100% of <b>" in ours and "<x>" in ours

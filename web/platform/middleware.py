@@ -164,8 +164,34 @@ def peer_is_trusted_proxy(connection: ASGIConnection, trusted: tuple[str, ...]) 
     return any(address in ipaddress.ip_network(network, strict=False) for network in trusted)
 
 
-def request_context_middleware(app: ASGIApp) -> ASGIApp:
-    """Give every request an id and a language, and log one line when it ends."""
+class RunningRequests:
+    """The requests an app is running, so that its shutdown can let them end first.
+
+    When SHUTDOWN_GRACE_SECONDS runs out, uvicorn cancels the requests still running and,
+    without waiting for them, shuts the app down (lifespan) and ends the process (it raises
+    the SIGTERM again). A cancelled request still has work to do: an upload removes its temp
+    file in a thread, logs "upload interrupted by shutdown" and answers 503. Had the app's
+    shutdown finished first, the process died with the file left, the line lost and the
+    client told nothing; so the shutdown waits for them (`finished`)."""
+
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task] = set()
+
+    async def finished(self, timeout: float) -> None:
+        """Wait up to `timeout` seconds for the running requests (of this event loop) to end."""
+        loop = asyncio.get_running_loop()
+        running = [task for task in self.tasks if not task.done() and task.get_loop() is loop]
+        if not running:
+            return
+        _done, left = await asyncio.wait(running, timeout=timeout)
+        if left:
+            log.warning("requests_still_running_at_shutdown", count=len(left), seconds=timeout)
+
+
+def request_context_middleware(app: ASGIApp, running: RunningRequests | None = None) -> ASGIApp:
+    """Give every request an id and a language, and log one line when it ends; `running`
+    holds the requests' tasks while they run."""
+    tasks = running.tasks if running is not None else set()
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -179,6 +205,8 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status = 500
+        task = asyncio.current_task()
+        tasks.add(task)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -190,6 +218,7 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
         try:
             await app(scope, receive, send_with_id)
         finally:
+            tasks.discard(task)
             log.info(
                 "request",
                 method=scope.get("method"),

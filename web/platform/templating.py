@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import ChainMap
 from pathlib import Path
-from types import FunctionType
+from types import BuiltinFunctionType, FunctionType
 
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context, Macro
+from jinja2.utils import _PassArg
 from markupsafe import Markup
 
 from web.platform import i18n, portal_time
@@ -37,19 +38,35 @@ _MISSING = object()
 
 
 class _PortalContext(Context):
-    """Jinja's context with a shorter way to call a macro or a component helper: every call
-    in a template (a component, `attributes`, `content`…; dozens a page) goes through
-    `Context.call`, which asks each callable whether it wants the context, its `__call__`
-    too. A macro never does, nor does a plain function without Jinja's `pass_*` mark (the
-    component helpers); anything else takes Jinja's way."""
+    """Jinja's context with a shorter way to call a macro, a function or a builtin method:
+    every call in a template (a component, `attributes`, `_()`, `values.get`…; dozens a
+    page) goes through `Context.call`, which asks each callable whether it wants the
+    context, its `__call__` too. A macro never does, nor does a builtin (`dict.get`: it
+    cannot carry Jinja's `pass_*` mark); a plain function carries the mark in its own
+    `__dict__`, and one that asks for the eval context (`_()`) or the environment gets it
+    here. What asks for the context, and anything else, takes Jinja's way."""
 
     def call(__self, __obj, *args, **kwargs):
         kind = type(__obj)
-        if kind is Macro or (kind is FunctionType and "jinja_pass_arg" not in __obj.__dict__):
+        if kind is FunctionType:
+            wants = __obj.__dict__.get("jinja_pass_arg")
+            if wants is _PassArg.eval_context:
+                args = (__self.eval_ctx, *args)
+            elif wants is _PassArg.environment:
+                args = (__self.environment, *args)
+            elif wants is not None:
+                return super().call(__obj, *args, **kwargs)
+        elif kind is not Macro and kind is not BuiltinFunctionType:
+            return super().call(__obj, *args, **kwargs)
+        if kwargs:
             kwargs.pop("_loop_vars", None)
             kwargs.pop("_block_vars", None)
+        try:
             return __obj(*args, **kwargs)
-        return super().call(__obj, *args, **kwargs)
+        except StopIteration:  # as Jinja's
+            return __self.environment.undefined(
+                "value was undefined because a callable raised a StopIteration exception"
+            )
 
 
 class PortalEnvironment(Environment):
