@@ -455,10 +455,12 @@ def have_wrk() -> str:
 
 
 @asynccontextmanager
-async def app_in_process() -> AsyncIterator[tuple[object, httpx.AsyncClient]]:
+async def app_in_process(
+    extra_route_handlers: list | None = None,
+) -> AsyncIterator[tuple[object, httpx.AsyncClient]]:
     """The app of this environment's settings in this process — migrated, demo data seeded,
     its lifespan running — and a client that calls it through ASGI (the in-process benches:
-    counts and CPU per request, not throughput)."""
+    counts and CPU per request, not throughput). `extra_route_handlers`: probe routes."""
     from web.app import create_app
     from web.devdata.demo_data import seed_demo_data
     from web.platform import db
@@ -471,7 +473,7 @@ async def app_in_process() -> AsyncIterator[tuple[object, httpx.AsyncClient]]:
         await seed_demo_data(settings)
     finally:
         await db.close_db()
-    app = create_app(settings)
+    app = create_app(settings, extra_route_handlers)
     transport = httpx.ASGITransport(app=app)
     async with app.lifespan(), httpx.AsyncClient(transport=transport, base_url="http://bench") as c:
         yield app, c

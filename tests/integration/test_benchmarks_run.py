@@ -56,9 +56,9 @@ def test_sign_in_memory_benchmark_runs_within_its_budget():
     assert "concurrent sign-ins: RSS before" in output, output
 
 
-def test_cpu_per_request_benchmark_measures_the_three_routes():
+def test_cpu_per_request_benchmark_measures_the_four_routes():
     output = _quick_pass("bench.cpu_per_request")
-    for route in ("healthz", "home", "lookup"):
+    for route in ("healthz", "noop", "home", "lookup"):
         assert f"{route} " in output and "µs CPU/request" in output, output
 
 
