@@ -203,6 +203,7 @@ def create_app(
         cache_control=CacheControlHeader(max_age=STATIC_CACHE_SECONDS, public=True, immutable=True),
         include_in_schema=False,
     )
+    state = State({"settings": settings})  # becomes app.state (the providers read it)
     app = Portal(
         settings=settings,
         route_handlers=[
@@ -232,8 +233,9 @@ def create_app(
             auth_context_middleware_factory(settings),
         ],
         stores=StoreRegistry(default_factory=stores),
-        state=State({"settings": settings}),
+        state=state,
         dependencies=dependencies(
+            state,
             user=Provide(provide_user, sync_to_thread=False),
             **SIGN_IN_MEANS,
         ),
@@ -244,4 +246,5 @@ def create_app(
         debug=False,
     )
     app.state.rate_limits = limits  # the letter lookup counts with it too
+    assert app.state is state
     return app
