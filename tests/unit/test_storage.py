@@ -229,13 +229,21 @@ async def test_network_chunks_are_written_in_mib_writes_hashed_as_written(storag
         return real_fadvise(fd, offset, length, advice)
 
     monkeypatch.setattr(local_disk.os, "posix_fadvise", recording_fadvise)
+    real_fsync = local_disk.os.fsync
+
+    def recording_fsync(fd):
+        hinted.append("fsync")
+        return real_fsync(fd)
+
+    monkeypatch.setattr(local_disk.os, "fsync", recording_fsync)
     staged = await storage.stage(
         Source(split(data, 64 * 1024)), filename="a.pdf", max_bytes=len(data)
     )
     assert writes == [local_disk.WRITE_BYTES] * 4 + [100]
     # Writeback of each write is started as it is written (Linux), so fsync waits for less.
     mib = local_disk.WRITE_BYTES
-    assert hinted == [(i * mib, mib) for i in range(4)] + [(4 * mib, 100)]
+    # Then, the file fsynced and its pages clean, they are dropped from the page cache.
+    assert hinted == [(i * mib, mib) for i in range(4)] + [(4 * mib, 100), "fsync", (0, 0)]
     assert staged.temp_path.read_bytes() == data
     assert staged.sha256 == hashlib.sha256(data).hexdigest()
 

