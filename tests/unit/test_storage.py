@@ -731,3 +731,21 @@ async def test_remove_orphans_refuses_bad_entries(storage):
         await remove_orphans(storage, StorageReport(orphans=["../../etc/passwd"]))
     with pytest.raises(InvalidKey):
         await remove_orphans(storage, StorageReport(interrupted=["../../secret.part"]))
+
+
+async def test_a_stage_on_the_way_to_object_storage_keeps_its_pages_cached(tmp_path, monkeypatch):
+    """Object storage reads its staged file back at once to upload it: no drop there."""
+    from web.storage import local_disk
+
+    hinted: list = []
+    real_fadvise = local_disk.os.posix_fadvise
+
+    def recording_fadvise(fd, offset, length, advice):
+        hinted.append((offset, length))
+        return real_fadvise(fd, offset, length, advice)
+
+    monkeypatch.setattr(local_disk.os, "posix_fadvise", recording_fadvise)
+    staging = LocalDiskStorage(tmp_path / "staging", keep_staged_cached=True)
+    data = pdf_of_size(100)
+    await staging.stage(Source(split(data, 64)), filename="a.pdf", max_bytes=len(data))
+    assert hinted == [(0, 100)]  # the write's own hint only, no (0, 0) after the fsync

@@ -112,7 +112,7 @@ def _hash_and_write(fd: int, digest: hashlib._Hash, data: bytes | bytearray | me
     digest.update(data)
 
 
-def _fsync_and_drop(fd: int) -> None:
+def _fsync_and_drop(fd: int, drop: bool) -> None:
     """fsync, then drop the file's pages from the page cache: clean now, they go at once (the
     hints during the writes found them dirty and only started their writeback). A stored
     upload is seldom read back soon, and its pages would push out what is (the database's);
@@ -120,7 +120,7 @@ def _fsync_and_drop(fd: int) -> None:
     reclaim on every later write (seen here: a 50 MB write 0.02 -> 0.13 s once ~300 MB of
     kept files were cached; none with this drop)."""
     os.fsync(fd)
-    if _START_WRITEBACK is not None:
+    if drop and _START_WRITEBACK is not None:
         os.posix_fadvise(fd, 0, 0, _START_WRITEBACK)
 
 
@@ -164,7 +164,12 @@ class LocalDiskStorage:
     """Files under `root/ab/cd/<key>`, temp files under `root/tmp/<key>.part`."""
 
     def __init__(
-        self, root: Path, chunk_size: int = DEFAULT_CHUNK_SIZE, *, min_free_bytes: int = 0
+        self,
+        root: Path,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        *,
+        min_free_bytes: int = 0,
+        keep_staged_cached: bool = False,
     ) -> None:
         if chunk_size <= 0:
             raise ValueError("chunk_size must be positive")
@@ -175,6 +180,9 @@ class LocalDiskStorage:
         self.temp_dir = resolved / TEMP_DIR_NAME
         self.chunk_size = chunk_size
         self.min_free_bytes = min_free_bytes  # readiness fails below this (health.py)
+        # Staged files are read back at once when they are a stage on the way elsewhere
+        # (object storage uploads them): then their pages stay in the page cache.
+        self.keep_staged_cached = keep_staged_cached
         self._held: dict[str, int] = {}  # key -> locked fd of its temp file, until commit/discard
         # Created once, at start-up, owner-only.
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -266,7 +274,7 @@ class LocalDiskStorage:
                 detected = check_type(head, claimed, name)
             if filled:
                 await asyncio.to_thread(_hash_and_write, fd, digest, memoryview(buffer)[:filled])
-            await asyncio.to_thread(_fsync_and_drop, fd)
+            await asyncio.to_thread(_fsync_and_drop, fd, not self.keep_staged_cached)
         except BaseException as error:
             # Shielded: a cancelled request still removes what it wrote.
             if fd is not None:

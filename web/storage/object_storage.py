@@ -123,7 +123,10 @@ class ObjectStorage:
         self.min_free_bytes = min_free_bytes  # of the staging disk (readiness, health.py)
         self.description = description or "object storage"
         # Staging only: nothing is ever committed under this root.
-        self.staging = LocalDiskStorage(staging_root, chunk_size=chunk_size)
+        # The staged file is read back for the upload right away: its pages stay cached.
+        self.staging = LocalDiskStorage(
+            staging_root, chunk_size=chunk_size, keep_staged_cached=True
+        )
 
     def __str__(self) -> str:
         return self.description
