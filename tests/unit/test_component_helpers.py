@@ -14,6 +14,7 @@ from web.platform.component_helpers import (
     content,
     heading_level,
     space_join,
+    summary_rows,
 )
 from web.platform.templating import build_environment
 
@@ -169,3 +170,82 @@ def test_space_join_matches_the_filter_chain(items: tuple) -> None:
 def test_any_with_matches_selectattr(rows: list) -> None:
     chain = _ENV.from_string('{{ rows|selectattr("actions")|first is defined }}')
     assert str(any_with(rows, "actions")) == chain.render(rows=rows)
+
+
+# The summary list's row loop before it moved to Python (issue 12), on the Python helpers.
+_ROWS_REFERENCE = """
+{%- macro _action_link(action) -%}
+<a class="summary-list__action" href="{{ action.href }}"{{ attributes(action.attributes) }}>{{ content(action) }}{% if action.visually_hidden_text %}<span class="visually-hidden"> {{ action.visually_hidden_text }}</span>{% endif %}</a>
+{%- endmacro -%}
+{%- set any_actions = any_with(rows, "actions") -%}
+{% for row in rows if row %}
+{% set actions = (row.actions.get("items") if row.actions else none) or [] %}
+<div class="summary-list__row{% if any_actions and not actions %} summary-list__row--no-actions{% endif %}{% if row.classes %} {{ row.classes }}{% endif %}">
+<dt class="summary-list__key{% if row.key.classes %} {{ row.key.classes }}{% endif %}">{{ content(row.key) }}</dt>
+<dd class="summary-list__value{% if row.value.classes %} {{ row.value.classes }}{% endif %}">{{ content(row.value) }}</dd>
+{% if actions %}
+<dd class="summary-list__actions{% if row.actions.classes %} {{ row.actions.classes }}{% endif %}">
+{% if actions|length == 1 %}
+{{ _action_link(actions[0]) }}
+{% else %}
+<ul class="summary-list__actions-list">
+{% for action in actions %}
+<li class="summary-list__actions-list-item">{{ _action_link(action) }}</li>
+{% endfor %}
+</ul>
+{% endif %}
+</dd>
+{% endif %}
+</div>
+{% endfor %}
+"""  # noqa: E501
+
+_EVIL = '<b x="1">&\'"'
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [],
+        [None, {}],
+        [{"key": {"text": "K"}, "value": {"text": _EVIL}}],
+        [
+            {
+                "key": {"html": "<b>K</b>", "classes": _EVIL},
+                "value": {"html": Markup("<i>v</i>"), "classes": "c"},
+                "classes": 7,
+            }
+        ],
+        [
+            {"key": {"text": "A"}, "value": {"text": "1"}},
+            {
+                "key": {"text": "B"},
+                "value": {"text": 2},
+                "actions": {
+                    "classes": _EVIL,
+                    "items": [{"href": _EVIL, "text": "Change", "visually_hidden_text": _EVIL}],
+                },
+            },
+            {
+                "key": {"text": "C"},
+                "value": {"text": ""},
+                "actions": {
+                    "items": [
+                        {
+                            "href": "/a",
+                            "html": "<em>Edit</em>",
+                            "attributes": {"data-x": _EVIL, "onclick": "x"},
+                        },
+                        {"text": "Remove"},
+                    ]
+                },
+            },
+            {"key": {"text": "D"}, "value": {"text": "4"}, "actions": {"items": []}},
+        ],
+    ],
+)
+def test_summary_rows_match_the_macro_loop(rows: list) -> None:
+    reference = _ENV.from_string(_ROWS_REFERENCE)
+    got = summary_rows(rows)
+    assert isinstance(got, Markup)
+    assert str(got) == reference.render(rows=rows)

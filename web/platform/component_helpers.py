@@ -102,10 +102,80 @@ def any_with(items: Any, name: str) -> bool:
     return False
 
 
+def _text(obj: Any, name: str) -> Any:
+    """`{{ obj.name }}` as autoescaped markup ("" when undefined)."""
+    value = _get(obj, name)
+    return "" if value is _MISSING else escape(value)
+
+
+def _extra_class(obj: Any) -> Any:
+    """`{% if obj.classes %} {{ obj.classes }}{% endif %}`."""
+    classes = _get(obj, "classes")
+    return f" {escape(classes)}" if classes is not _MISSING and classes else ""
+
+
+def _attrs(obj: Any) -> Any:
+    value = _get(obj, "attributes")
+    return None if value is _MISSING else value
+
+
+def _action_link(action: Any) -> str:
+    hidden = _get(action, "visually_hidden_text")
+    tail = (
+        f'<span class="visually-hidden"> {escape(hidden)}</span>'
+        if hidden is not _MISSING and hidden
+        else ""
+    )
+    return (
+        f'<a class="summary-list__action" href="{_text(action, "href")}"'
+        f"{attributes(_attrs(action))}"
+        f">{content(action)}{tail}</a>"
+    )
+
+
+def summary_rows(rows: Any) -> Markup:
+    """The summary list's rows, as its macro's row loop wrote them (one Python call instead
+    of ~15 template lookups and conditions per row)."""
+    any_actions = any_with(rows, "actions")
+    parts = []
+    for row in rows:
+        if not row:
+            continue
+        row_actions = _get(row, "actions")
+        actions = (
+            row_actions.get("items") if row_actions is not _MISSING and row_actions else None
+        ) or []
+        key = _get(row, "key")
+        value = _get(row, "value")
+        key_obj = key if key is not _MISSING else Undefined(obj=row, name="key")
+        value_obj = value if value is not _MISSING else Undefined(obj=row, name="value")
+        no_actions = " summary-list__row--no-actions" if any_actions and not actions else ""
+        parts.append(
+            f'<div class="summary-list__row{no_actions}{_extra_class(row)}">\n'
+            f'<dt class="summary-list__key{_extra_class(key_obj)}">{content(key_obj)}</dt>\n'
+            f'<dd class="summary-list__value{_extra_class(value_obj)}">{content(value_obj)}</dd>\n'
+        )
+        if actions:
+            parts.append(f'<dd class="summary-list__actions{_extra_class(row_actions)}">\n')
+            if len(actions) == 1:
+                parts.append(f"{_action_link(actions[0])}\n")
+            else:
+                parts.append('<ul class="summary-list__actions-list">\n')
+                for action in actions:
+                    parts.append(
+                        f'<li class="summary-list__actions-list-item">{_action_link(action)}</li>\n'
+                    )
+                parts.append("</ul>\n")
+            parts.append("</dd>\n")
+        parts.append("</div>\n")
+    return Markup("".join(parts))  # noqa: S704 - every value escaped above or trusted `html`
+
+
 HELPERS = {
     "attributes": attributes,
     "content": content,
     "heading_level": heading_level,
     "space_join": space_join,
     "any_with": any_with,
+    "summary_rows": summary_rows,
 }
