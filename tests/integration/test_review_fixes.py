@@ -70,6 +70,16 @@ def test_ipv6_clients_count_by_their_64():
     assert limit_key("unknown") == "unknown"
 
 
+def test_only_what_can_be_an_address_is_remembered():
+    from web.platform.middleware import _limit_key
+
+    _limit_key.cache_clear()
+    long_text = "x" * 8000  # a header value a proxy passed on, say
+    assert limit_key(long_text) == long_text
+    assert limit_key("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255") == "ffff:ffff:ffff:ffff::/64"
+    assert _limit_key.cache_info().currsize == 1
+
+
 async def test_rotating_addresses_within_one_ipv6_64_does_not_escape_the_limit(make_app):
     app = make_app(sign_in_rate_limit_per_minute=2, rate_limit_per_minute=3)
     async with AsyncTestClient(app=app):
@@ -113,3 +123,18 @@ def test_pg_dump_and_restore_get_the_password_outside_their_command_line(setting
     assert env["PGPASSWORD"] == "s3cr@t"
     without = replace(settings, database_url="postgres://postgres@127.0.0.1:5432/egomruk")
     assert pg_tool_connection(without)[0] == "postgresql://postgres@127.0.0.1:5432/egomruk"
+
+
+def test_every_guard_is_the_apps_own(make_app):
+    """Guards get the route handler itself, not a copy (`GuardsGetTheHandler`): safe only
+    for guards that never change it, which the app's own don't. A guard from elsewhere (a
+    library's) must be read for that before it is added here."""
+    app = make_app()
+    guards = {
+        guard
+        for route in app.routes
+        for handler in getattr(route, "route_handlers", ())
+        for guard in handler.resolve_guards()
+    }
+    assert guards
+    assert {guard.__module__.split(".")[0] for guard in guards} == {"web"}

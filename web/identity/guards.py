@@ -192,7 +192,9 @@ class GuardsGetTheHandler(ReceiveRoutePlugin):
     guard per request, about 7 µs of CPU on every guarded request), so that a guard may not
     change the handler for later requests. The app's guards (above, and `appellant` in
     web/letters/routes.py) never read or change it: they get the handler itself. (The
-    handler becomes an instance of a subclass that only overrides `authorize_connection`.)"""
+    handler becomes an instance of a subclass that only overrides `authorize_connection`.
+    `test_every_guard_is_the_apps_own` fails when a guard from elsewhere is added: read it
+    for writes to the handler first.)"""
 
     def receive_route(self, route: BaseRoute) -> None:
         for handler in getattr(route, "route_handlers", ()):

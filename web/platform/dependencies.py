@@ -60,7 +60,10 @@ class SerialSyncDependencies(ReceiveRoutePlugin):
     and `settings` (a third of the whole pipeline; issue 12). Each plain-function dependency
     becomes a batch of its own here, which Litestar resolves by a direct await; the order
     between batches (a dependency after those it needs) is kept, and async providers or
-    those run in a thread still share a task group. Same values, same order of need."""
+    those run in a thread still share a task group. Same values, same order of need. Two
+    differences, both harmless for plain readers: such a provider runs in the request's own
+    task (a context variable it set would stay for the rest of the request, never beyond it),
+    and its exception arrives as it is, not inside an exception group."""
 
     def receive_route(self, route: BaseRoute) -> None:
         if not isinstance(route, HTTPRoute):

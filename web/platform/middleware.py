@@ -63,13 +63,23 @@ def client_address(connection: ASGIConnection) -> str:
     return client[0] if client else "unknown"
 
 
-@functools.lru_cache(maxsize=4096)
+# The longest text form of an IP address ("ffff:…:255.255.255.255"): longer is no address.
+_LONGEST_ADDRESS = 45
+
+
 def limit_key(address: str) -> str:
     """The key rate limits and throttles count an address under. An IPv6 client counts by
     its /64: one host is commonly given a whole /64, so counting single addresses would let
     it rotate through 2^64 keys. IPv4 (also IPv4-mapped IPv6) counts as it is.
     (Asked on every limited request: an IPv6 address took 20 µs to parse; remembered for
-    the last few thousand addresses.)"""
+    the last few thousand addresses, and only what can be one, so the memory is bounded.)"""
+    if len(address) > _LONGEST_ADDRESS:
+        return address
+    return _limit_key(address)
+
+
+@functools.lru_cache(maxsize=4096)
+def _limit_key(address: str) -> str:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -206,7 +216,8 @@ def request_context_middleware(app: ASGIApp, running: RunningRequests | None = N
         started = time.perf_counter()
         status = 500
         task = asyncio.current_task()
-        tasks.add(task)
+        if task is not None:  # None outside asyncio's tasks: nothing to wait for then
+            tasks.add(task)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
