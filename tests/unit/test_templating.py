@@ -100,7 +100,11 @@ def test_gettext_gives_the_text_of_jinjas_newstyle_callables():
         '{{ _("100%% of <b>") }}|{{ _("Unit: %(unit)s. Executor: %(executor)s.", unit="a&b",'
         ' executor="—") }}|{{ ngettext("%(num)d service", "%(num)d services", 3) }}|'
         '{{ ngettext("%(num)s letter", "%(num)s letters", 1, num="<1>") }}|'
-        '{% autoescape false %}{{ _("Letter %(number)s", number="<x>") }}{% endautoescape %}'
+        '{% autoescape false %}{{ _("Letter %(number)s", number="<x>") }}{% endautoescape %}|'
+        # the named-%s-only fast way and the texts it leaves to Markup's `%`
+        '{{ _("Letter %(number)s", number=5) }}|{{ _("Letter %(number)s", number="<i>"|safe) }}|'
+        '{{ _("%(n)d items & %(w)s", n=3, w="<w>") }}|{{ _("%%(x)s or %(y)s", y="<y>") }}|'
+        '{{ _("%(a)r and %(b)s", a="<a>", b="<b>") }}|{{ _("%(p)s%%", p="<p>", q=1) }}'
     )
     for language in i18n.LANGUAGES:
         token = i18n.set_language(language)
