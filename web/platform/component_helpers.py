@@ -47,25 +47,38 @@ def _get(obj: Any, name: str) -> Any:
     return _MISSING if isinstance(value, Undefined) else value
 
 
+# Attribute names as written out ("" for one left out), kept per name: templates use a few
+# dozen names; the checks and the escape were most of an attribute's cost.
+_attribute_names: dict[str, str] = {}
+
+
+def _attribute_name(key: Any) -> str:
+    text = soft_str(key)
+    if not text or text[:2].lower() == "on" or not _BAD_KEY_CHARS.isdisjoint(text):
+        name = ""
+    else:
+        name = str(escape(text))
+    if type(key) is str and len(_attribute_names) < 1024:
+        _attribute_names[key] = name
+    return name
+
+
 def attributes(attrs: Any) -> Markup:
     if not attrs:
         return _EMPTY
     parts = []
     for key, value in attrs.items():
-        key = soft_str(key)
-        if (
-            not key
-            or key[:2].lower() == "on"
-            or not _BAD_KEY_CHARS.isdisjoint(key)
-            or value is False
-            or value is None
-            or isinstance(value, Undefined)
-        ):
+        if value is False or value is None or isinstance(value, Undefined):
+            continue
+        name = _attribute_names.get(key) if type(key) is str else None
+        if name is None:
+            name = _attribute_name(key)
+        if not name:
             continue
         if value is True:
-            parts.append(f" {escape(key)}")
+            parts.append(f" {name}")
         else:
-            parts.append(f' {escape(key)}="{escape(value)}"')
+            parts.append(f' {name}="{escape(value)}"')
     return Markup("".join(parts))  # noqa: S704 - every key and value escaped above
 
 
