@@ -23,11 +23,15 @@ def test_attribute_lookup_on_dicts_gives_jinjas_result():
 
 def test_imports_in_templates_compare_globals_without_python_loops():
     """Every `{% from … import %}` takes the template's globals' keys from the caller's
-    (jinja2 `_get_default_module`); they are a dict's keys view, compared in C."""
+    (jinja2 `_get_default_module`); they are a set (the union of the template's own and the
+    environment's key views, made in C), with a template's own globals too."""
     environment = build_environment()
     template = environment.from_string("{{ 1 }}")
-    assert type(template.globals.keys()) is type({}.keys())
-    assert set(template.globals.keys()) == set(environment.globals)
+    assert type(template.globals.keys()) is set
+    assert template.globals.keys() == set(environment.globals)
+    own = environment.from_string("{{ 1 }}", globals={"extra": 1, "attributes": 2})
+    assert own.globals.keys() == set(environment.globals) | {"extra"}
+    assert {"extra", "nothing"} - own.globals.keys() == {"nothing"}
 
 
 def test_a_missing_key_gives_jinjas_undefined_and_message():

@@ -29,6 +29,9 @@ class _Globals(ChainMap):
     each key in Python through both maps (6% of a lookup's CPU time); a dict's does it in C."""
 
     def keys(self):  # type: ignore[override]
+        maps = self.maps
+        if len(maps) == 2:  # the template's own and the environment's: a set union in C
+            return maps[0].keys() | maps[1].keys()
         return dict.fromkeys(self).keys()
 
 
