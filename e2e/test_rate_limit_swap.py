@@ -13,6 +13,11 @@ from e2e.test_documents import fill_period
 
 def test_429_during_an_htmx_search_is_shown_and_announced(page: Page):
     sign_in(page, "vetendas2", "/documents")
+    # Search only once htmx runs on the page: a click before that (a loaded machine) sends
+    # the form without it, as with JavaScript off, and no htmx request is ever made.
+    expect(page).to_have_url(re.compile(r".*/documents$"))
+    page.wait_for_load_state("load")  # after DOMContentLoaded, when htmx processed the page
+    page.wait_for_function("() => window.htmx !== undefined")
     limit_page = page.request.get("/no-such-page").text()  # a real error page of the portal
     limit_page = limit_page.replace("Səhifə tapılmadı", "Həddindən çox sorğu")
 
