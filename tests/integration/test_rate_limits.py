@@ -4,6 +4,7 @@ few store round trips — in memory and on Redis (a redis-server of the test's o
 from __future__ import annotations
 
 import asyncio
+import time
 import types
 import uuid
 from dataclasses import replace
@@ -16,6 +17,7 @@ from litestar.testing import AsyncTestClient
 from tests.integration.letters_support import lookup_params, sign_in
 from tests.support.redis_server import redis_server
 from web.letters.lookup_limit import allow_lookup
+from web.platform import rate_limits
 from web.platform.rate_limits import RateLimits, build_storage
 
 pytestmark = pytest.mark.usefixtures("seeded")
@@ -53,7 +55,9 @@ async def test_concurrent_requests_for_the_general_limit_hold(limits: RateLimits
 
 async def test_no_double_burst_at_a_window_edge_in_memory(settings, monkeypatch):
     now = {"t": 1_000_000 * 60 + 59.9}  # 0.1 s before a minute's edge
-    monkeypatch.setattr(memory_storage, "time", types.SimpleNamespace(time=lambda: now["t"]))
+    clock = types.SimpleNamespace(time=lambda: now["t"], monotonic=time.monotonic)
+    monkeypatch.setattr(memory_storage, "time", clock)  # the library's sliding counter
+    monkeypatch.setattr(rate_limits, "time", clock)  # the app's moving window
     limits = RateLimits(build_storage(replace(settings, redis_url="")))
 
     async def burst(person_id: int, count: int) -> int:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import deque
 from collections.abc import Callable
 
 from limits import RateLimitItem, RateLimitItemPerMinute
@@ -45,20 +46,70 @@ REDIS_WAIT_SECONDS = 5
 
 
 class SweptMemoryStorage(MemoryStorage):
-    """The library's memory storage with its sweep of expired entries started at most once
-    a second instead of after every hit: each sweep hops to a worker thread once per key
-    (several hops per request). The counts never wait for a sweep (every read and hit checks
-    expiry itself); it only frees memory. Overrides the library's private hook by its
-    mangled name (tests/unit/test_rate_limit_storage.py fails if a new version renames it)."""
+    """The library's memory storage, with its moving window kept as a queue and swept on the
+    event loop at most once a second.
+
+    The library keeps a key's window as a list, newest first: each hit inserts at its front
+    (a copy of the whole window), and each sweep holds the key's lock across a hop to a
+    worker thread, so every hit meanwhile queues on that lock. Its cost grew with the window
+    — small for the app's limits (20 a minute), but a limit of thousands a minute cost tens of
+    µs a hit and stalled hits during sweeps. Here a window is a deque of the hits' expiry
+    times, oldest first: a hit drops the expired ones from the left and appends on the right,
+    so it costs the same at any size, with nothing awaited (no lock needed on one event loop).
+    The counts are the library's: a hit is refused when `limit` hits are still in the window,
+    and a refused hit is not counted. The sliding and fixed windows are the library's own.
+    Overrides the library's private hooks by their mangled names
+    (tests/unit/test_rate_limit_storage.py fails if a new version renames them)."""
 
     SWEEP_SECONDS = 1.0
     _swept_at = float("-inf")
+
+    def _live(self, key: str, now: float) -> deque[float] | None:
+        window = self.events.get(key)
+        if window is not None:
+            while window and window[0] <= now:
+                window.popleft()
+        return window
+
+    async def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        if amount > limit:
+            return False
+        await self._MemoryStorage__schedule_expiry()
+        now = time.time()
+        window = self._live(key, now)
+        if window is None:
+            window = self.events[key] = deque()
+        if len(window) + amount > limit:
+            return False
+        window.extend([now + expiry] * amount)
+        return True
+
+    async def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        now = time.time()
+        if window := self._live(key, now):
+            return window[0] - expiry, len(window)  # when the oldest hit in it was counted
+        return now, 0
 
     async def _MemoryStorage__schedule_expiry(self) -> None:
         now = time.monotonic()
         if now - self._swept_at >= self.SWEEP_SECONDS:
             self._swept_at = now
-            await super()._MemoryStorage__schedule_expiry()  # type: ignore[misc]
+            self._sweep()
+
+    async def _MemoryStorage__expire_events(self) -> None:
+        self._sweep()
+
+    def _sweep(self) -> None:
+        """Forget what has expired: windows, then the library's fixed/sliding counters."""
+        now = time.time()
+        for key in list(self.events):
+            if not self._live(key, now):
+                del self.events[key]
+        for key, expires_at in list(self.expirations.items()):
+            if expires_at <= now:
+                self.storage.pop(key, None)
+                self.expirations.pop(key, None)
+                self.locks.pop(key, None)
 
 
 def build_storage(settings: Settings, key_prefix: str = KEY_PREFIX) -> Storage:
