@@ -196,7 +196,9 @@ async def test_the_letter_lookup_uses_indexes_only(db):
 
 async def _sqlite_steps(work: Awaitable[object]) -> int:
     """SQLite virtual-machine instructions `work` costs (counted in tens by a progress
-    handler on each connection's own thread, the readers' too): stable, unlike a timing."""
+    handler on each connection's own thread, the readers' too): stable, unlike a timing.
+    The reads the loop would answer on its own connection (its progress handler is its time
+    budget) go to the readers meanwhile, where they are counted."""
     client = connections.get("default")
     steps = itertools.count()
 
@@ -204,11 +206,13 @@ async def _sqlite_steps(work: Awaitable[object]) -> int:
         next(steps)  # atomic under the GIL, whichever connection's thread calls it
         return 0  # go on
 
+    inline, client.inline = client.inline, None
     await client.each_connection(lambda raw: raw.set_progress_handler(tick, 10))
     try:
         await work
     finally:
         await client.each_connection(lambda raw: raw.set_progress_handler(None, 10))
+        client.inline = inline
     return next(steps) * 10
 
 

@@ -1,6 +1,8 @@
 """Round trips per request as tests (issue 12): SQL statements and key-value store round trips
 are counted, not timed, so the budgets hold on any machine. SQL is counted where it leaves:
-the Tortoise SQLite client's statements, asyncpg's query methods (pool `RESET ALL` included).
+the Tortoise SQLite client's statements and the portal client's reads answered on the event
+loop's own connection (`web/platform/sqlite.py`), asyncpg's query methods (pool `RESET ALL`
+included).
 Store round trips: on Redis every command or pipeline the clients send; in memory every call
 into the store layer (see `counted_trips`). Budgets: identity SQL per signed-in page 0; store
 round trips per lookup 2, a `seen` write-back included."""
@@ -31,7 +33,7 @@ from models.letters import CustomsBody
 from tests.integration.letters_support import lookup_params, sign_in
 from tests.support.redis_server import redis_server
 from web.identity import sessions
-from web.platform import stores
+from web.platform import sqlite, stores
 from web.platform.rate_limits import RateLimits
 
 pytestmark = pytest.mark.usefixtures("seeded")
@@ -61,6 +63,15 @@ async def counted_sql(monkeypatch):
                         return await _original(self, query, *args, **kwargs)
 
                     monkeypatch.setattr(cls, name, counted)
+        inline = vars(sqlite.SqliteClient)["_inline"]
+
+        def counted_inline(self, query, values):
+            rows = inline(self, query, values)
+            if rows is not None:  # None: it runs on a reader, counted there
+                note(query)
+            return rows
+
+        monkeypatch.setattr(sqlite.SqliteClient, "_inline", counted_inline)
         yield statements
         return
     original_execute = asyncpg.Connection.execute

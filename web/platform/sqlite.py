@@ -32,9 +32,13 @@ of `INLINE_BUDGET_SECONDS`: a progress handler looks at the clock every
 `INLINE_CHECK_STEPS` VM instructions and interrupts the statement once the budget is spent.
 An interrupted read — or one that finds the database busy, or fails in any way — runs again
 on a reader as above, where it has its time limit (and its error is raised as Tortoise
-raises it); its SQL text is remembered so that it goes to a reader at once next time. The
-loop is therefore held for at most about the budget by any one read: the guarantee above
-holds, with a bound of milliseconds instead of a thread hand-off per statement.
+raises it); its SQL text is remembered so that it goes to a reader at once for the next
+`_SLOW_SECONDS` (one overrun may be a cold cache or a descheduled thread, so it is tried
+inline again after that). The loop is therefore held for at most about the budget by any
+one read: the guarantee above holds, with a bound of milliseconds instead of a thread
+hand-off per statement. The inline connection belongs to the event loop that first used it
+(a client is bound to its loop, as Tortoise's are); a read on another loop or thread goes to
+a reader.
 """
 
 from __future__ import annotations
@@ -42,7 +46,6 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
@@ -67,6 +70,7 @@ _READ = re.compile(r"\s*(SELECT|WITH)\b", re.IGNORECASE)
 INLINE_BUDGET_SECONDS = 0.002
 INLINE_CHECK_STEPS = 1000  # VM instructions between clock checks (~20-100 µs of work)
 _SLOW_MEMORY = 512  # SQL texts remembered as too slow to run inline (then forgotten at once)
+_SLOW_SECONDS = 60.0  # how long such a text goes to a reader before it is tried inline again
 
 
 class StatementTimeout(OperationalError, TimeoutError):
@@ -105,43 +109,60 @@ class _TimedConnection(ConnectionWrapper):
 
 
 class _InlineReads:
-    """A read-only connection used on the event loop's own thread, for reads that fit the
+    """A read-only connection used on one event loop's own thread, for reads that fit the
     budget (see the module's docstring). `fetch` answers the rows, or None when the read
-    must go to a reader instead (over budget, busy, failed, or asked from another thread)."""
+    must go to a reader instead (over budget, busy, failed, or asked on another loop).
+
+    The connection is made on first use and belongs to that loop (`loop`, part of the
+    client's `_check_loop`, as the readers' loops are); `close` forgets both, so a client
+    closed and used again connects anew."""
 
     def __init__(self, filename: str, pragmas: dict[str, Any]) -> None:
         self.filename = filename
-        self.pragmas = pragmas
+        # Busy means a reader's turn: never wait on the loop's thread (`timeout=0` below).
+        self.pragmas = {key: value for key, value in pragmas.items() if key != "busy_timeout"}
         self.connection: sqlite3.Connection | None = None
-        self.thread = 0
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.deadline = 0.0
-        self.slow: set[str] = set()
+        # SQL text -> until when it goes to a reader at once (`perf_counter` time). Retried
+        # inline after `_SLOW_SECONDS`: one overrun may be a cold cache or the thread
+        # descheduled, not the statement.
+        self.slow: dict[str, float] = {}
 
     def _connect(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(self.filename, isolation_level=None)
-        connection.row_factory = sqlite3.Row
-        for pragma, value in self.pragmas.items():
-            connection.execute(f"PRAGMA {pragma}={value}").close()
-        # Busy means a reader's turn: never wait on the loop's thread.
-        connection.execute("PRAGMA busy_timeout=0").close()
-        connection.set_progress_handler(self._over_budget, INLINE_CHECK_STEPS)
-        self.thread = threading.get_ident()
+        # check_same_thread stays on: a loop run later on another thread gets an error
+        # (a reader's turn), not a connection shared between threads.
+        connection = sqlite3.connect(self.filename, isolation_level=None, timeout=0)
+        try:
+            connection.row_factory = sqlite3.Row
+            for pragma, value in self.pragmas.items():
+                connection.execute(f"PRAGMA {pragma}={value}").close()
+            connection.set_progress_handler(self._over_budget, INLINE_CHECK_STEPS)
+        except BaseException:
+            connection.close()
+            raise
         return connection
 
     def _over_budget(self) -> bool:
+        # Every INLINE_CHECK_STEPS instructions of a statement's cumulative count (SQLite
+        # keeps counting across its runs while it is cached), hence a clock, not a count.
         return time.perf_counter() > self.deadline
 
     def fetch(self, query: str, values: list | None) -> list[sqlite3.Row] | None:
-        if query in self.slow:
-            return None
+        if self.slow and (until := self.slow.get(query)) is not None:
+            if time.perf_counter() < until:
+                return None
+            del self.slow[query]
+        loop = asyncio.get_running_loop()
         connection = self.connection
         if connection is None:
             try:
-                connection = self.connection = self._connect()
+                connection = self._connect()
             except sqlite3.Error:
                 return None
-        elif self.thread != threading.get_ident():
-            return None  # sqlite3 connections belong to the thread that made them
+            self.connection, self.loop = connection, loop
+        elif self.loop is not loop:
+            return None  # made on another loop (its thread's): not ours to use
         self.deadline = time.perf_counter() + INLINE_BUDGET_SECONDS
         try:
             return connection.execute(query, values or ()).fetchall()
@@ -149,13 +170,15 @@ class _InlineReads:
             if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_INTERRUPT:
                 if len(self.slow) >= _SLOW_MEMORY:
                     self.slow.clear()
-                self.slow.add(query)
+                self.slow[query] = time.perf_counter() + _SLOW_SECONDS
             return None
 
     def close(self) -> None:
-        if self.connection is not None and self.thread == threading.get_ident():
-            self.connection.close()
-        self.connection = None
+        connection, self.connection, self.loop = self.connection, None, None
+        if connection is not None:
+            # From another thread sqlite3 refuses; the last reference going closes it then.
+            with suppress(sqlite3.ProgrammingError):
+                connection.close()
 
 
 class SqliteClient(TortoiseSqliteClient):
@@ -202,9 +225,12 @@ class SqliteClient(TortoiseSqliteClient):
                 self._idle.append(reader)
 
     def _inline(self, query: str, values: list | None) -> list[sqlite3.Row] | None:
-        if self.inline is None:
+        inline = self.inline
+        if inline is None:
             return None
-        return self.inline.fetch(query.replace("\x00", "'||CHAR(0)||'"), values)  # as Tortoise
+        if inline.connection is None and not self._check_loop():
+            return None  # the client is bound to another loop: not the one to bind it to
+        return inline.fetch(query.replace("\x00", "'||CHAR(0)||'"), values)  # as Tortoise
 
     async def execute_query(
         self, query: str, values: list | None = None
@@ -232,15 +258,17 @@ class SqliteClient(TortoiseSqliteClient):
         await super().close()
 
     def _check_loop(self) -> bool:
-        # A reader connected on another event loop makes the whole client stale. Tortoise
-        # asks on every `connections.get` (a dozen a lookup): the running loop is looked up
-        # once, not once a reader.
+        # A reader (or the inline connection) made on another event loop makes the whole
+        # client stale. Tortoise asks on every `connections.get` (a dozen a lookup): the
+        # running loop is looked up once, not once a reader.
         if not super()._check_loop():
             return False
         try:
             current = asyncio.get_running_loop()
         except RuntimeError:
             return True
+        if self.inline is not None and self.inline.loop not in (None, current):
+            return False
         return all(reader._bound_loop in (None, current) for reader in self.readers)
 
     async def each_connection(self, call: Callable[[sqlite3.Connection], Any]) -> None:
