@@ -23,6 +23,7 @@ from web.identity.guards import (
 from web.letters import access, lookup_limit, notifications, service
 from web.letters.attachments import attachment_route
 from web.letters.status import is_overdue, status_label
+from web.letters.tracking_result import tracking_result
 from web.platform import portal_time
 from web.platform.dependencies import AppSettings, FileStorage, Limits
 from web.platform.forms import (
@@ -71,10 +72,8 @@ async def _result_context(letter: service.TrackedLetter) -> dict:
     today = portal_time.today()
     return {
         "letter": letter,
-        "attachments": letter.attachments,
-        "history": letter.history,
         "overdue": is_overdue(letter, today),
-        "status_label": status_label,
+        "tracking_result": tracking_result,
     }
 
 
