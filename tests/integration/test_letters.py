@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
@@ -187,6 +188,168 @@ async def _check_the_one_statement(person, body, at, letter, other) -> None:
     stranger = await Person.get(fin="7XYZW34")
     assert await service.tracked_letter(stranger, letter.id) is None
     assert await service.track_letter(stranger, body.id, "M-1/2026", letter.registered_on) is None
+
+
+BAKU_TZ = timezone(timedelta(hours=4))
+PLUS_FIVE = timezone(timedelta(hours=5))
+
+
+def _assert_same(found, expected, where: str) -> None:
+    """Equal, of the same type (the same enum member, a tuple, a date not a datetime), and
+    a datetime in the same time zone as the ORM gives."""
+    assert type(found) is type(expected), (where, found, expected)
+    if dataclasses.is_dataclass(expected):
+        for field in dataclasses.fields(expected):
+            name = field.name
+            _assert_same(getattr(found, name), getattr(expected, name), f"{where}.{name}")
+    elif isinstance(expected, tuple):
+        assert len(found) == len(expected), (where, found, expected)
+        for index, (one, other) in enumerate(zip(found, expected, strict=True)):
+            _assert_same(one, other, f"{where}[{index}]")
+    else:
+        assert found == expected, (where, found, expected)
+        if isinstance(expected, LetterStatus):
+            assert found is expected, where
+        if isinstance(expected, datetime):
+            assert found.tzinfo == expected.tzinfo, (where, found.tzinfo, expected.tzinfo)
+            assert found.utcoffset() == expected.utcoffset(), where
+
+
+async def _as_the_orm_reads(letter_id: int) -> service.TrackedLetter:
+    """What the tracking page shows of a letter, read by the ORM's own queries."""
+    letter = await Letter.filter(id=letter_id).select_related("body", "unit", "executor").get()
+    files = await LetterAttachment.filter(letter_id=letter_id).order_by("id")
+    events = await LetterEvent.filter(letter_id=letter_id)
+    events.sort(key=lambda event: (event.at, event.id), reverse=True)  # the model's order
+    return service.TrackedLetter(
+        id=letter.id,
+        number=letter.number,
+        registered_on=letter.registered_on,
+        body_name=letter.body.name,
+        unit_name=letter.unit.name if letter.unit else None,
+        executor_name=letter.executor.full_name if letter.executor else None,
+        executor_phone=letter.executor.phone if letter.executor else None,
+        status=letter.status,
+        due_on=letter.due_on,
+        extended=letter.extended,
+        status_changed_at=letter.status_changed_at,
+        attachments=tuple(
+            service.AttachedFile(file.id, file.original_name, file.size) for file in files
+        ),
+        history=tuple(
+            service.PublicEvent(
+                event.id,
+                event.at,
+                event.to_status,
+                event.from_unit_name,
+                event.to_unit_name,
+                event.from_executor_name,
+                event.to_executor_name,
+                event.public_note,
+            )
+            for event in events
+        ),
+    )
+
+
+@pytest.mark.usefixtures("client")  # the app, and with it the database
+async def test_the_lookup_reads_what_the_orm_reads():
+    """The lookup's rows, converted by `service._looked_up` (by position, its own
+    converters), give the same values as the ORM reading the same letter: field by field,
+    of the same types (enum members, dates, bools, aware datetimes in the ORM's time zone),
+    files by id and history newest first. Letters with and without unit, executor, files,
+    history and notes; several statuses; times a moment either side of midnight in Baku,
+    written in UTC, in Baku's offset and in another."""
+    person = await Person.get(fin="5ABCD12")
+    stranger = await Person.get(fin="7XYZW34")
+    body = await _fresh_body()
+    unit = await StructuralUnit.create(body=body, name="Şöbə “Ə”")
+    executor = await Executor.create(
+        body=body, unit=unit, full_name="Günel Əliyeva", phone="+994 12 505 11 25"
+    )
+    before_midnight = datetime(2026, 11, 3, 19, 59, 59, 999999, tzinfo=UTC)  # 23:59:59.999999
+    midnight = datetime(2026, 11, 4, 0, 0, tzinfo=BAKU_TZ)
+    kinds = [
+        # (status, extended, unit, executor, files, events, status_changed_at)
+        (LetterStatus.ANSWERED, False, unit, executor, 3, 4, midnight),
+        (LetterStatus.REGISTERED, True, None, None, 0, 0, before_midnight),
+        (LetterStatus.DISMISSED, False, unit, None, 0, 2, midnight.astimezone(PLUS_FIVE)),
+        (LetterStatus.EXTENDED, True, None, executor, 1, 0, before_midnight + timedelta(1)),
+        (LetterStatus.FORWARDED_ELSEWHERE, False, None, None, 2, 1, midnight),
+    ]
+    letters = []
+    try:
+        for sequence, (status, extended, to_unit, to_executor, files, events, changed) in enumerate(
+            kinds, start=1
+        ):
+            letter = await Letter.create(
+                body=body,
+                year=2026,
+                sequence=sequence,
+                number=f"M-{sequence}/2026",
+                number_key=f"m-{sequence}/2026",
+                registered_on=date(2026, 11, 4 - sequence % 2),
+                registered_at=midnight - timedelta(microseconds=sequence % 2),
+                channel=LetterChannel.ELECTRONIC,
+                applicant=person,
+                applicant_name="Vətəndaş",
+                subject="Mövzu",
+                status=status,
+                unit=to_unit,
+                executor=to_executor,
+                due_on=date(2026, 12, 31 - sequence),
+                extended=extended,
+                status_changed_at=changed,
+            )
+            letters.append(letter)
+            for number in range(files):
+                await LetterAttachment.create(
+                    letter=letter,
+                    original_name=f"{number} sənəd 'ə'.pdf",
+                    size=1000 + number,
+                    content_type="application/pdf",
+                    sha256="0" * 64,
+                    storage_key=uuid.uuid4().hex,
+                )
+            moments = [midnight, before_midnight, midnight.astimezone(PLUS_FIVE), before_midnight]
+            for number in range(events):
+                await LetterEvent.create(
+                    letter=letter,
+                    at=moments[number],  # ties: the later id first
+                    to_status=list(LetterStatus)[number],
+                    from_unit_name="" if number % 2 else unit.name,
+                    to_unit_name=unit.name,
+                    from_executor_name="",
+                    to_executor_name=executor.full_name if number else "",
+                    public_note=f"Qeyd {number}: ə ğ ı" if number % 2 else "",
+                    internal_note="daxili",
+                )
+        for letter in letters:
+            expected = await _as_the_orm_reads(letter.id)
+            for found in (
+                await service.track_letter(
+                    person, body.id, f" {letter.number.lower()} ", letter.registered_on
+                ),
+                await service.tracked_letter(person, letter.id),
+            ):
+                _assert_same(found, expected, letter.number)
+            assert await service.tracked_letter(stranger, letter.id) is None
+            assert (
+                await service.track_letter(stranger, body.id, letter.number, letter.registered_on)
+                is None
+            )
+        shapes = [
+            (len(found.attachments), len(found.history))
+            for found in [await _as_the_orm_reads(letter.id) for letter in letters]
+        ]
+        assert shapes == [(files, events) for *_, files, events, _changed in kinds]
+    finally:
+        ids = [letter.id for letter in letters]
+        await LetterAttachment.filter(letter_id__in=ids).delete()
+        await LetterEvent.filter(letter_id__in=ids).delete()
+        await Letter.filter(id__in=ids).delete()
+        await executor.delete()
+        await unit.delete()
 
 
 async def test_not_found_is_the_same_answer_for_every_mismatch(client, second_client):

@@ -12,20 +12,20 @@ rolls the increment back, so they are gap-free.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
+from operator import attrgetter
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
-from tortoise.fields import DateField, DatetimeField
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 from tortoise.router import router
-from tortoise.timezone import localtime
+from tortoise.timezone import get_default_timezone, get_use_tz, localtime
 from tortoise.transactions import in_transaction
 
 from models.identity import Person, is_fin
@@ -323,7 +323,10 @@ async def claim_paper_letters(person: Person) -> None:
             )
 
 
-@dataclass(frozen=True)
+# The lookup's answer: read-only by convention (nothing writes, hashes or pickles them), not
+# `frozen`: a frozen dataclass's `__init__` sets each field through `object.__setattr__`,
+# ~0.7 µs an object (~4.5 µs a lookup of the demo letter) where this one costs ~0.15 µs.
+@dataclass(slots=True)
 class AttachedFile:
     """An attachment as the tracking page lists it (a download link, its size)."""
 
@@ -332,7 +335,7 @@ class AttachedFile:
     size: int
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PublicEvent:
     """A step of a letter's history as the applicant sees it (never the internal note)."""
 
@@ -346,7 +349,7 @@ class PublicEvent:
     public_note: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class TrackedLetter:
     """What the citizen's tracking page shows of a letter, and nothing more: read with its
     body, unit, executor, attachments and public history in one statement (`lookup_sql`)."""
@@ -442,46 +445,86 @@ def lookup_sql(dialect: str, *, by_id: bool) -> str:
 
 _lookup_statements: dict[tuple[str, bool], str] = {}
 
-
-def _parsing_iso_text(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """The ORM's converter of a date or datetime column, with SQLite's ISO text parsed by
-    `fromisoformat` (in C) rather than the ORM's `iso8601` (in Python, 8 µs a datetime, a
-    lookup reads six). The result is the ORM's own: a parsed datetime still goes through its
-    converter (time zone), and text `fromisoformat` refuses goes to the ORM as it is."""
-    field = getattr(convert, "__self__", None)
-    if isinstance(field, DatetimeField):
-
-        def datetime_from_db(value: Any) -> Any:
-            if type(value) is str:
-                with suppress(ValueError):
-                    value = datetime.fromisoformat(value)
-            return convert(value)
-
-        return datetime_from_db
-    if isinstance(field, DateField):
-
-        def date_from_db(value: Any) -> Any:
-            if type(value) is str:
-                with suppress(ValueError):
-                    return date.fromisoformat(value)
-            return convert(value)
-
-        return date_from_db
-    return convert
+# Where each value is in a row of `lookup_sql` (its columns in `_LETTER_PART`, then
+# `_EVENT_PART`): rows are read by position, the driver's own row (sqlite3.Row, asyncpg's
+# Record), not copied into dicts.
+_COLUMNS = (*_LETTER_PART, *_EVENT_PART)
+_ID, _NUMBER, _REGISTERED_ON, _STATUS, _DUE_ON, _EXTENDED, _STATUS_CHANGED_AT = (
+    _COLUMNS.index(name) for name in _LETTER_FIELDS[:7]
+)
+_BODY, _UNIT, _EXECUTOR, _PHONE = (_COLUMNS.index(name) for name in _LETTER_FIELDS[7:])
+_FILE_ID, _FILE_NAME, _FILE_SIZE = (_COLUMNS.index(name) for name in _LETTER_PART if "file" in name)
+# A PublicEvent's fields, in its order, are the event part's columns in theirs.
+_EVENT_ID, _AT, _TO_STATUS, _FROM_UNIT, _TO_UNIT, _FROM_EXECUTOR, _TO_EXECUTOR, _NOTE = (
+    _COLUMNS.index(name) for name in _EVENT_PART
+)
 
 
-def _converter(model: type[Model], name: str) -> Callable[[Any], Any]:
-    return _parsing_iso_text(model._meta.fields_map[name].to_python_value)
+class _ByValue(dict):
+    """The ORM's converter of a column as a dict lookup for the values a lookup meets (a
+    status's text, SQLite's 0/1, PostgreSQL's bool); any other value goes to the converter
+    itself, so the answer (or the error) is the ORM's."""
+
+    def __init__(self, convert: Callable[[Any], Any], values: Iterable[Any]) -> None:
+        super().__init__((value, convert(value)) for value in values)
+        self.convert = convert
+
+    def __missing__(self, value: Any) -> Any:
+        return self.convert(value)
+
+
+def _field(model: type[Model], name: str) -> Callable[[Any], Any]:
+    return model._meta.fields_map[name].to_python_value
 
 
 # The columns the database returns as something else than the page's type (SQLite's text
-# dates, 0/1 booleans; status text): converted as the ORM converts them.
-_LETTER_CONVERTERS = [
-    (name, _converter(Letter, name))
-    for name in ("registered_on", "status", "due_on", "extended", "status_changed_at")
-]
-_convert_at = _converter(LetterEvent, "at")
-_convert_to_status = _converter(LetterEvent, "to_status")
+# dates, 0/1 booleans; status text), converted as the ORM converts them. A status's text
+# finds its member (a StrEnum member is equal to its value); False == 0 and True == 1.
+_LETTER_STATUS = _ByValue(_field(Letter, "status"), [*LetterStatus, None])
+_EVENT_STATUS = _ByValue(_field(LetterEvent, "to_status"), [*LetterStatus, None])
+_EXTENDED_VALUE = _ByValue(_field(Letter, "extended"), (0, 1, None))
+_orm_registered_on = _field(Letter, "registered_on")
+_orm_due_on = _field(Letter, "due_on")
+_orm_status_changed_at = _field(Letter, "status_changed_at")
+_orm_at = _field(LetterEvent, "at")
+
+
+def _date(value: Any, orm: Callable[[Any], Any]) -> Any:
+    """`DateField.to_python_value`: PostgreSQL's date as it is; SQLite's ISO text parsed by
+    `fromisoformat` (in C; the ORM's `iso8601` parser is Python); anything else, or text
+    `fromisoformat` refuses, converted by the ORM."""
+    kind = value.__class__
+    if kind is date:
+        return value
+    if kind is str:
+        with suppress(ValueError):
+            return date.fromisoformat(value)
+    return orm(value)
+
+
+def _aware(value: Any, zone: tzinfo, orm: Callable[[Any], Any]) -> Any:
+    """`DatetimeField.to_python_value` with `use_tz` (the app's setting): an aware value
+    moved to the ORM's time zone, a naive one taken to be in it. PostgreSQL gives datetimes,
+    SQLite ISO text (parsed by `fromisoformat`); anything else goes to the ORM."""
+    kind = value.__class__
+    if kind is str:
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return orm(value)
+    elif kind is not datetime:
+        return orm(value)
+    if value.utcoffset() is None:
+        return value.replace(tzinfo=zone)
+    return value.astimezone(zone)
+
+
+def _orm_aware(value: Any, zone: tzinfo | None, orm: Callable[[Any], Any]) -> Any:
+    return orm(value)  # without use_tz (not the app's setting): the ORM's naive datetimes
+
+
+_event_order = attrgetter("at", "id")
+_file_order = attrgetter("id")
 
 
 async def _looked_up(by_id: bool, params: list[Any]) -> TrackedLetter | None:
@@ -491,37 +534,53 @@ async def _looked_up(by_id: bool, params: list[Any]) -> TrackedLetter | None:
     sql = _lookup_statements.get(key)
     if sql is None:
         sql = _lookup_statements[key] = lookup_sql(key[0], by_id=by_id)
-    rows = await db.execute_query_dict(sql, params)
+    _count, rows = await db.execute_query(sql, params)
+    if not rows:
+        return None
+    if get_use_tz():
+        aware, zone = _aware, get_default_timezone()  # the ORM's, read as it reads them
+    else:
+        aware, zone = _orm_aware, None
     letter = None
     files = []
     events = []
     for row in rows:
-        if row["event_id"] is not None:
+        if row[_EVENT_ID] is None:
+            if letter is None:
+                letter = row
+            if row[_FILE_ID] is not None:  # None: the left join's row of a letter without files
+                files.append(AttachedFile(row[_FILE_ID], row[_FILE_NAME], row[_FILE_SIZE]))
+        else:
             events.append(
                 PublicEvent(
-                    row["event_id"],
-                    _convert_at(row["at"]),
-                    _convert_to_status(row["to_status"]),
-                    row["from_unit_name"],
-                    row["to_unit_name"],
-                    row["from_executor_name"],
-                    row["to_executor_name"],
-                    row["public_note"],
+                    row[_EVENT_ID],
+                    aware(row[_AT], zone, _orm_at),
+                    _EVENT_STATUS[row[_TO_STATUS]],
+                    row[_FROM_UNIT],
+                    row[_TO_UNIT],
+                    row[_FROM_EXECUTOR],
+                    row[_TO_EXECUTOR],
+                    row[_NOTE],
                 )
             )
-            continue
-        if letter is None:
-            letter = row
-        if row["file_id"] is not None:  # None: the left join's row of a letter without files
-            files.append(AttachedFile(row["file_id"], row["file_name"], row["file_size"]))
-    if letter is None:
+    if letter is None:  # events without their letter: cannot be (the same condition)
         return None
-    for name, convert in _LETTER_CONVERTERS:
-        letter[name] = convert(letter[name])
-    files.sort(key=lambda file: file.id)
-    events.sort(key=lambda event: (event.at, event.id), reverse=True)  # the model's order
+    if len(files) > 1:
+        files.sort(key=_file_order)
+    if len(events) > 1:
+        events.sort(key=_event_order, reverse=True)  # the model's order
     return TrackedLetter(
-        **{name: letter[name] for name in _LETTER_FIELDS},
+        id=letter[_ID],
+        number=letter[_NUMBER],
+        registered_on=_date(letter[_REGISTERED_ON], _orm_registered_on),
+        body_name=letter[_BODY],
+        unit_name=letter[_UNIT],
+        executor_name=letter[_EXECUTOR],
+        executor_phone=letter[_PHONE],
+        status=_LETTER_STATUS[letter[_STATUS]],
+        due_on=_date(letter[_DUE_ON], _orm_due_on),
+        extended=_EXTENDED_VALUE[letter[_EXTENDED]],
+        status_changed_at=aware(letter[_STATUS_CHANGED_AT], zone, _orm_status_changed_at),
         attachments=tuple(files),
         history=tuple(events),
     )
