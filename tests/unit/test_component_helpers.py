@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jinja2 import UndefinedError
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from web.platform import i18n
 from web.platform.component_helpers import (
@@ -15,6 +17,7 @@ from web.platform.component_helpers import (
     attributes,
     back_link_markup,
     content,
+    escaped,
     heading_level,
     space_join,
     summary_list_markup,
@@ -334,3 +337,17 @@ def test_the_components_fail_on_undefined_params_like_their_macros() -> None:
     for helper in (tag_markup, back_link_markup, summary_list_markup):
         with pytest.raises(UndefinedError):
             helper(undefined)
+
+
+@settings(max_examples=500)
+@given(st.text() | st.sampled_from(["", "&amp;", "<'\">&", "a&b<c>d'e\"f", "ə & ü"]))
+def test_escaped_is_markupsafes_escape_as_text(text: str) -> None:
+    assert escaped(text) == str(escape(text))
+    assert type(escaped(text)) is str
+
+
+@pytest.mark.parametrize(
+    "value", [Markup("<b>safe</b>"), 5, 1.5, None, True, ["<x>"], _Obj(), Markup("&amp;")]
+)
+def test_escaped_leaves_everything_but_plain_text_to_markupsafe(value: Any) -> None:
+    assert escaped(value) == str(escape(value))

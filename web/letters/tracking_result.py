@@ -20,13 +20,18 @@ from typing import Any
 
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from models.letters import LetterStatus
 from web.letters.service import PublicEvent, TrackedLetter
 from web.letters.status import status_label
 from web.platform import i18n, portal_time
-from web.platform.component_helpers import back_link_markup, summary_list_markup, tag_markup
+from web.platform.component_helpers import (
+    back_link_markup,
+    escaped,
+    summary_list_markup,
+    tag_markup,
+)
 
 # Texts are formatted as templates format them (`i18n.template_gettext`, autoescaping).
 _AUTOESCAPE = SimpleNamespace(autoescape=True)
@@ -90,10 +95,10 @@ def _rows(letter: TrackedLetter, overdue: bool, parts: SimpleNamespace) -> list[
 def _attachments(letter: TrackedLetter) -> str:
     if not letter.attachments:
         return ""
-    base = escape(f"/letters/{letter.id}/files")
+    base = escaped(f"/letters/{letter.id}/files")
     items = "".join(
-        f'  <li><a href="{base}/{escape(file.id)}" download>{escape(file.original_name)}</a>'
-        f' <span class="secondary-text">({escape(i18n.format_size(file.size))})</span></li>\n'
+        f'  <li><a href="{base}/{escaped(file.id)}" download>{escaped(file.original_name)}</a>'
+        f' <span class="secondary-text">({escaped(i18n.format_size(file.size))})</span></li>\n'
         for file in letter.attachments
     )
     return f'<h2>{_("Attached files")}</h2>\n<ul class="list">\n{items}</ul>\n'
@@ -113,13 +118,13 @@ def _event(event: PublicEvent) -> str:
         )
         unit = f"      <p>{text}</p>\n"
     # Staff write their notes in Azerbaijani, whatever the reader's language.
-    note = f'<p lang="az">{escape(event.public_note)}</p>' if event.public_note else ""
-    machine = escape(portal_time.machine_datetime(event.at))
-    status = escape(status_label(event.to_status))
+    note = f'<p lang="az">{escaped(event.public_note)}</p>' if event.public_note else ""
+    machine = escaped(portal_time.machine_datetime(event.at))
+    status = escaped(status_label(event.to_status))
     return (
         '    <li class="timeline__item">\n'
         f'      <p class="timeline__when"><time datetime="{machine}">'
-        f"{escape(portal_time.format_datetime(event.at))}</time></p>\n"
+        f"{escaped(portal_time.format_datetime(event.at))}</time></p>\n"
         f'      <p class="timeline__what"><strong>{status}</strong></p>\n'
         f"{unit}{note}    </li>\n"
     )
