@@ -6,15 +6,23 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from markupsafe import Markup
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jinja2 import UndefinedError
+from markupsafe import Markup, escape
 
+from web.platform import i18n
 from web.platform.component_helpers import (
     any_with,
     attributes,
+    back_link_markup,
     content,
+    escaped,
     heading_level,
     space_join,
+    summary_list_markup,
     summary_rows,
+    tag_markup,
 )
 from web.platform.templating import build_environment
 
@@ -210,6 +218,18 @@ _EVIL = '<b x="1">&\'"'
         [],
         [None, {}],
         [{"key": {"text": "K"}, "value": {"text": _EVIL}}],
+        # Plain rows (written without the general path), with every kind of cell.
+        [
+            {"key": {"text": "K"}, "value": {"html": "", "text": _EVIL}},
+            {"key": {"html": None, "text": None}, "value": {}},
+            {"key": {"html": Markup("<b>m</b>")}, "value": {"html": 5, "text": "x"}},
+            {"key": {"text": 0}, "value": {"text": Markup("<i>safe</i>")}},
+            {"value": {"text": "order"}, "key": {"text": "reversed keys"}},
+        ],
+        [
+            {"key": {"text": "K"}, "value": {"text": "plain row among rows with actions"}},
+            {"key": {"text": "A"}, "value": {"text": "1"}, "actions": {"items": [{"href": "/a"}]}},
+        ],
         [
             {
                 "key": {"html": "<b>K</b>", "classes": _EVIL},
@@ -250,3 +270,84 @@ def test_summary_rows_match_the_macro_loop(rows: list) -> None:
     got = summary_rows(rows)
     assert isinstance(got, Markup)
     assert str(got) == reference.render(rows=rows)
+
+
+# The tag, back link and summary list macros before their markup moved to Python (issue 12).
+_COMPONENT_REFERENCE = _ENV.from_string(
+    """
+{% macro tag(params) %}
+{%- set colours = ["grey", "green", "turquoise", "blue", "light-blue", "purple", "pink", "red", "orange", "yellow"] -%}
+<strong{% if params.id %} id="{{ params.id }}"{% endif %} class="tag{% if params.colour in colours %} tag--{{ params.colour }}{% endif %}{% if params.classes %} {{ params.classes }}{% endif %}"{{ attributes(params.attributes) }}>{{ content(params) }}</strong>
+{%- endmacro %}
+{% macro back_link(params) %}
+<a href="{{ params.href or '#' }}" class="back-link{% if params.classes %} {{ params.classes }}{% endif %}"{{ attributes(params.attributes) }}>{% if params.text or params.html %}{{ content(params) }}{% else %}{{ _("Back") }}{% endif %}</a>
+{%- endmacro %}
+{% macro summary_list(params) %}
+{%- set rows = params.rows or [] -%}
+<dl class="summary-list{% if params.classes %} {{ params.classes }}{% endif %}"{{ attributes(params.attributes) }}>
+{{ summary_rows(rows) }}</dl>
+{%- endmacro %}
+"""  # noqa: E501
+).module
+
+_COMPONENT_PARAMS: list[Any] = [
+    {},
+    {"text": _EVIL},
+    {"html": "<b>trusted</b>", "text": "ignored", "classes": _EVIL, "id": _EVIL},
+    {"text": "x", "colour": "red"},
+    {"text": "x", "colour": "not-a-colour", "attributes": {"data-x": _EVIL, "onclick": "x"}},
+    {"text": "x", "colour": Markup("blue"), "id": 0, "classes": ""},
+    {"text": "x", "colour": ["red"], "id": "", "classes": None},
+    {"href": _EVIL, "text": ""},
+    {"href": "", "html": "", "text": None},
+    {"href": "/back", "attributes": {"hx-get": "/back?a=1&b=2", "hx-target": "#t"}},
+    {"rows": None, "classes": "summary-list--no-border"},
+    {"rows": [{"key": {"text": "K"}, "value": {"text": _EVIL}}], "attributes": {"id": _EVIL}},
+    _Obj(),
+]
+
+
+@pytest.mark.parametrize("language", ["az", "en", "ru"])
+@pytest.mark.parametrize("params", _COMPONENT_PARAMS)
+def test_tag_back_link_and_summary_list_match_their_macros(params: Any, language: str) -> None:
+    token = i18n.set_language(language)
+    try:
+        for helper, reference in (
+            (tag_markup, _COMPONENT_REFERENCE.tag),
+            (back_link_markup, _COMPONENT_REFERENCE.back_link),
+            (summary_list_markup, _COMPONENT_REFERENCE.summary_list),
+        ):
+            got = helper(params)
+            assert isinstance(got, Markup)
+            assert got == reference(params), helper.__name__
+    finally:
+        i18n.reset_language(token)
+
+
+def test_the_back_links_default_text_is_translated() -> None:
+    token = i18n.set_language("en")
+    try:
+        assert back_link_markup({"href": "/x"}) == '<a href="/x" class="back-link">Back</a>'
+    finally:
+        i18n.reset_language(token)
+
+
+def test_the_components_fail_on_undefined_params_like_their_macros() -> None:
+    undefined = _ENV.undefined(name="params")
+    for helper in (tag_markup, back_link_markup, summary_list_markup):
+        with pytest.raises(UndefinedError):
+            helper(undefined)
+
+
+@settings(max_examples=500)
+@given(st.text() | st.sampled_from(["", "&amp;", "<'\">&", "a&b<c>d'e\"f", "ə & ü"]))
+def test_escaped_is_markupsafes_escape_as_text(text: str) -> None:
+    assert escaped(text) == str(escape(text))
+    assert type(escaped(text)) is str
+
+
+@pytest.mark.parametrize(
+    "value", [Markup("<b>safe</b>"), 5, 1.5, None, True, ["<x>"], _Obj(), Markup("&amp;")]
+)
+def test_escaped_leaves_everything_but_plain_text_to_markupsafe(value: Any) -> None:
+    assert escaped(value) == str(escape(value))

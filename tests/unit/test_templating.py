@@ -21,17 +21,31 @@ def test_attribute_lookup_on_dicts_gives_jinjas_result():
     assert portal.getattr("text", "upper")() == "TEXT"  # not a dict: Jinja's own path
 
 
-def test_imports_in_templates_compare_globals_without_python_loops():
-    """Every `{% from … import %}` takes the template's globals' keys from the caller's
-    (jinja2 `_get_default_module`); they are a set (the union of the template's own and the
-    environment's key views, made in C), with a template's own globals too."""
+def test_template_globals_are_a_plain_dict_kept_in_step_with_the_environment():
+    """Every render copies its template's globals and every context lists them (Jinja's
+    `new_context`, `Context.__init__`), every `{% import %}` compares their keys: as a plain
+    dict that is done in C. What Jinja's ChainMap gave must still hold: the environment's
+    later changes reach every template, and a template's own globals stay over them."""
     environment = build_environment()
     template = environment.from_string("{{ 1 }}")
-    assert type(template.globals.keys()) is set
-    assert template.globals.keys() == set(environment.globals)
-    own = environment.from_string("{{ 1 }}", globals={"extra": 1, "attributes": 2})
-    assert own.globals.keys() == set(environment.globals) | {"extra"}
-    assert {"extra", "nothing"} - own.globals.keys() == {"nothing"}
+    assert type(template.globals).__mro__[1] is dict
+    assert template.globals == dict(environment.globals)
+    own = environment.from_string("{{ x }} {{ attributes }}", globals={"x": 1, "attributes": 2})
+    assert own.globals.keys() == set(environment.globals) | {"x"}
+    assert {"x", "nothing"} - own.globals.keys() == {"nothing"}
+
+    environment.globals["late"] = "late"  # as Litestar's and the app's own are added
+    environment.globals.update(attributes="env's", more=3)
+    assert template.globals["late"] == own.globals["late"] == "late"
+    assert template.globals["attributes"] == "env's" and own.globals["attributes"] == 2
+    del environment.globals["more"]
+    assert "more" not in template.globals and "more" not in own.globals
+    own.globals["x"] = 10  # a template's own, set after loading (Jinja allows it)
+    environment.globals.update(x=0)
+    assert own.render() == "10 2" and template.globals["x"] == 0
+    loaded = environment.get_template("fragment.html.j2", globals={"page_extra": 5})
+    environment.globals.setdefault("later", 1)
+    assert loaded.globals["page_extra"] == 5 and loaded.globals["later"] == 1
 
 
 def test_a_missing_key_gives_jinjas_undefined_and_message():

@@ -4,11 +4,12 @@ It is the portal's busiest answer: issue 12 asks that a lookup cost little more 
 health check. As template code it was 35 calls through Jinja's context, 27 dicts and 60
 escapes (about 180 µs of a ~650 µs request); here it is one pass of f-strings. The markup is
 the same as the page's other branches and the staff pages use: the components are called as
-they are everywhere (`back_link`, `summary_list`, `tag`, the letters' own `due` and
-`phone_link` macros), only this page's own structure (section, headings, history) is
-written here. tests/unit/test_tracking_result.py renders it beside the template it
-replaced (kept there as the reference) for letters with and without unit, executor, files,
-notes, overdue or extended, in the three languages, and requires the same bytes.
+they are everywhere (`back_link`, `summary_list` and `tag` through their Python markup, the
+letters' own `due` and `phone_link` macros), only this page's own structure (section,
+headings, history) is written here. tests/unit/test_tracking_result.py renders it beside
+the template it replaced (kept there as the reference) for letters with and without unit,
+executor, files, notes, overdue or extended, in the three languages, and requires the same
+bytes.
 """
 
 from __future__ import annotations
@@ -19,12 +20,18 @@ from typing import Any
 
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from models.letters import LetterStatus
 from web.letters.service import PublicEvent, TrackedLetter
 from web.letters.status import status_label
 from web.platform import i18n, portal_time
+from web.platform.component_helpers import (
+    back_link_markup,
+    escaped,
+    summary_list_markup,
+    tag_markup,
+)
 
 # Texts are formatted as templates format them (`i18n.template_gettext`, autoescaping).
 _AUTOESCAPE = SimpleNamespace(autoescape=True)
@@ -36,15 +43,12 @@ def _(message: str, /, **variables: object) -> Markup:
 
 @cache
 def _components(environment: Environment) -> SimpleNamespace:
-    """The component macros, from the templates every page imports them from."""
+    """The letters' own macros (the staff pages' too), from where every page imports them."""
 
     def macro(template: str, name: str) -> Any:
         return getattr(environment.get_template(template).module, name)
 
     return SimpleNamespace(
-        back_link=macro("back_link/macro.html.j2", "back_link"),
-        summary_list=macro("summary_list/macro.html.j2", "summary_list"),
-        tag=macro("tag/macro.html.j2", "tag"),
         due=macro("letters/_macros.html.j2", "due"),
         phone_link=macro("letters/_macros.html.j2", "phone_link"),
     )
@@ -80,7 +84,7 @@ def _rows(letter: TrackedLetter, overdue: bool, parts: SimpleNamespace) -> list[
         ),
         (
             _("State of handling"),
-            {"html": parts.tag({"text": status_label(letter.status), "colour": colour})},
+            {"html": tag_markup({"text": status_label(letter.status), "colour": colour})},
         ),
         (_("Due date"), {"html": parts.due(letter, overdue)}),
         (_("Last change"), {"text": portal_time.format_datetime(letter.status_changed_at)}),
@@ -91,10 +95,10 @@ def _rows(letter: TrackedLetter, overdue: bool, parts: SimpleNamespace) -> list[
 def _attachments(letter: TrackedLetter) -> str:
     if not letter.attachments:
         return ""
-    base = escape(f"/letters/{letter.id}/files")
+    base = escaped(f"/letters/{letter.id}/files")
     items = "".join(
-        f'  <li><a href="{base}/{escape(file.id)}" download>{escape(file.original_name)}</a>'
-        f' <span class="secondary-text">({escape(i18n.format_size(file.size))})</span></li>\n'
+        f'  <li><a href="{base}/{escaped(file.id)}" download>{escaped(file.original_name)}</a>'
+        f' <span class="secondary-text">({escaped(i18n.format_size(file.size))})</span></li>\n'
         for file in letter.attachments
     )
     return f'<h2>{_("Attached files")}</h2>\n<ul class="list">\n{items}</ul>\n'
@@ -114,13 +118,13 @@ def _event(event: PublicEvent) -> str:
         )
         unit = f"      <p>{text}</p>\n"
     # Staff write their notes in Azerbaijani, whatever the reader's language.
-    note = f'<p lang="az">{escape(event.public_note)}</p>' if event.public_note else ""
-    machine = escape(portal_time.machine_datetime(event.at))
-    status = escape(status_label(event.to_status))
+    note = f'<p lang="az">{escaped(event.public_note)}</p>' if event.public_note else ""
+    machine = escaped(portal_time.machine_datetime(event.at))
+    status = escaped(status_label(event.to_status))
     return (
         '    <li class="timeline__item">\n'
         f'      <p class="timeline__when"><time datetime="{machine}">'
-        f"{escape(portal_time.format_datetime(event.at))}</time></p>\n"
+        f"{escaped(portal_time.format_datetime(event.at))}</time></p>\n"
         f'      <p class="timeline__what"><strong>{status}</strong></p>\n'
         f"{unit}{note}    </li>\n"
     )
@@ -135,10 +139,10 @@ def tracking_result(context: Context, letter: TrackedLetter, overdue: bool) -> M
     # “Geri” first, as GOV.UK puts a back link: found without scrolling a long result.
     return Markup(  # noqa: S704 - every value escaped here or by the components
         f'<section aria-labelledby="result-heading" data-announce="{announce}">'
-        f"{parts.back_link(_BACK)}\n"
+        f"{back_link_markup(_BACK)}\n"
         f'  <h1 id="result-heading" tabindex="-1" data-focus-after-swap="always">'
         f"{_('Where your letter is')}</h1>\n"
-        f"  {parts.summary_list({'rows': _rows(letter, overdue, parts)})}\n"
+        f"  {summary_list_markup({'rows': _rows(letter, overdue, parts)})}\n"
         f"{_attachments(letter)}"
         f"  <h2>{_('History')}</h2>\n"
         '  <ol class="timeline" reversed>\n'

@@ -21,11 +21,30 @@ else the item (`jinja2.Environment.getattr`); undefined objects raise as they di
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from jinja2.filters import do_int
 from jinja2.runtime import Undefined
 from markupsafe import Markup, escape, soft_str
+
+from web.platform import i18n
+
+
+def escaped(value: Any) -> str:
+    """`str(escape(value))`: for a plain `str` (nearly every value) five replaces in C, without
+    the `Markup` object markupsafe's `escape` builds for each (a lookup escapes ~50 values);
+    anything else (markup, numbers, objects with `__html__`) goes through `escape`."""
+    if type(value) is str:
+        return (
+            value.replace("&", "&amp;")
+            .replace(">", "&gt;")
+            .replace("<", "&lt;")
+            .replace("'", "&#39;")
+            .replace('"', "&#34;")
+        )
+    return str(escape(value))
+
 
 # Characters that end an attribute name in HTML (or could break out of the tag).
 _BAD_KEY_CHARS = frozenset(" \t\n\r\f=\"'<>/`")
@@ -78,7 +97,7 @@ def attributes(attrs: Any) -> Markup:
         if value is True:
             parts.append(f" {name}")
         else:
-            parts.append(f' {name}="{escape(value)}"')
+            parts.append(f' {name}="{escaped(value)}"')
     return Markup("".join(parts))  # noqa: S704 - every key and value escaped above
 
 
@@ -118,13 +137,13 @@ def any_with(items: Any, name: str) -> bool:
 def _text(obj: Any, name: str) -> Any:
     """`{{ obj.name }}` as autoescaped markup ("" when undefined)."""
     value = _get(obj, name)
-    return "" if value is _MISSING else escape(value)
+    return "" if value is _MISSING else escaped(value)
 
 
 def _extra_class(obj: Any) -> Any:
     """`{% if obj.classes %} {{ obj.classes }}{% endif %}`."""
     classes = _get(obj, "classes")
-    return f" {escape(classes)}" if classes is not _MISSING and classes else ""
+    return f" {escaped(classes)}" if classes is not _MISSING and classes else ""
 
 
 def _attrs(obj: Any) -> Any:
@@ -135,7 +154,7 @@ def _attrs(obj: Any) -> Any:
 def _action_link(action: Any) -> str:
     hidden = _get(action, "visually_hidden_text")
     tail = (
-        f'<span class="visually-hidden"> {escape(hidden)}</span>'
+        f'<span class="visually-hidden"> {escaped(hidden)}</span>'
         if hidden is not _MISSING and hidden
         else ""
     )
@@ -146,14 +165,43 @@ def _action_link(action: Any) -> str:
     )
 
 
+_PLAIN_CELL = frozenset({"text", "html"})
+
+
+def _cell(cell: dict) -> str:
+    """`content(cell)` of a plain dict, as text for an f-string."""
+    html = cell.get("html")
+    if html:
+        # `Markup(html)`'s text: trusted markup (README), its `__html__` when it has one.
+        return html.__html__() if hasattr(html, "__html__") else str(html)
+    text = cell.get("text", _MISSING)
+    return "" if text is _MISSING else escaped(text)
+
+
 def summary_rows(rows: Any) -> Markup:
     """The summary list's rows, as its macro's row loop wrote them (one Python call instead
     of ~15 template lookups and conditions per row)."""
     any_actions = any_with(rows, "actions")
+    no_actions_class = " summary-list__row--no-actions" if any_actions else ""
     parts = []
     for row in rows:
         if not row:
             continue
+        # Most rows are {"key": {text|html}, "value": {text|html}}: written straight away.
+        if type(row) is dict and len(row) == 2 and "key" in row and "value" in row:
+            key, value = row["key"], row["value"]
+            if (
+                type(key) is dict
+                and type(value) is dict
+                and key.keys() <= _PLAIN_CELL
+                and value.keys() <= _PLAIN_CELL
+            ):
+                parts.append(
+                    f'<div class="summary-list__row{no_actions_class}">\n'
+                    f'<dt class="summary-list__key">{_cell(key)}</dt>\n'
+                    f'<dd class="summary-list__value">{_cell(value)}</dd>\n</div>\n'
+                )
+                continue
         row_actions = _get(row, "actions")
         actions = (
             row_actions.get("items") if row_actions is not _MISSING and row_actions else None
@@ -184,6 +232,64 @@ def summary_rows(rows: Any) -> Markup:
     return Markup("".join(parts))  # noqa: S704 - every value escaped above or trusted `html`
 
 
+def _params(params: Any) -> Any:
+    if isinstance(params, Undefined):
+        params._fail_with_undefined_error()  # as `params.x` did in the macro
+    return params
+
+
+def summary_list_markup(params: Any) -> Markup:
+    """The summary list component (components/summary_list: its macro calls this)."""
+    params = _params(params)
+    rows = _get(params, "rows")
+    body = summary_rows(rows if rows is not _MISSING and rows else [])
+    return Markup(  # noqa: S704 - every value escaped by the helpers
+        f'<dl class="summary-list{_extra_class(params)}"{attributes(_attrs(params))}>\n{body}</dl>'
+    )
+
+
+# A list, as the macro tested `params.colour in colours` (equality, any value).
+_TAG_COLOURS = ["grey", "green", "turquoise", "blue", "light-blue", "purple", "pink", "red"]
+_TAG_COLOURS += ["orange", "yellow"]
+
+
+def tag_markup(params: Any) -> Markup:
+    """The tag component (components/tag: its macro calls this)."""
+    params = _params(params)
+    tag_id = _get(params, "id")
+    id_attribute = f' id="{escaped(tag_id)}"' if tag_id is not _MISSING and tag_id else ""
+    colour = _get(params, "colour")
+    colour_class = (
+        f" tag--{escaped(colour)}" if colour is not _MISSING and colour in _TAG_COLOURS else ""
+    )
+    return Markup(  # noqa: S704 - every value escaped here or by the helpers
+        f'<strong{id_attribute} class="tag{colour_class}{_extra_class(params)}"'
+        f"{attributes(_attrs(params))}>{content(params)}</strong>"
+    )
+
+
+def back_link_markup(params: Any) -> Markup:
+    """The back link component (components/back_link: its macro calls this)."""
+    params = _params(params)
+    href = _get(params, "href")
+    href = escaped(href) if href is not _MISSING and href else "#"
+    text, html = _get(params, "text"), _get(params, "html")
+    given = (text is not _MISSING and text) or (html is not _MISSING and html)
+    label = content(params) if given else _("Back")
+    return Markup(  # noqa: S704 - every value escaped here or by the helpers
+        f'<a href="{href}" class="back-link{_extra_class(params)}"'
+        f"{attributes(_attrs(params))}>{label}</a>"
+    )
+
+
+# Texts as templates format them (autoescaping), and where `pybabel extract` finds them.
+_AUTOESCAPE = SimpleNamespace(autoescape=True)
+
+
+def _(message: str) -> str:
+    return i18n.template_gettext(_AUTOESCAPE, message)
+
+
 HELPERS = {
     "attributes": attributes,
     "content": content,
@@ -191,4 +297,7 @@ HELPERS = {
     "space_join": space_join,
     "any_with": any_with,
     "summary_rows": summary_rows,
+    "summary_list_markup": summary_list_markup,
+    "tag_markup": tag_markup,
+    "back_link_markup": back_link_markup,
 }
