@@ -224,7 +224,7 @@ def _serve() -> None:
     run_server(settings)
 
 
-def run_server(settings: Settings, app_factory: str = "web.app:create_app") -> None:
+def run_server(settings: Settings, app_factory: str = "web.app:create_served_app") -> None:
     """uvicorn with our JSON logging in every process (tests pass a factory with probes)."""
     configure_logging(settings.log_level)
     structlog.get_logger("egomruk.serve").info(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -248,3 +249,27 @@ def create_app(
     app.state.rate_limits = limits  # the letter lookup counts with it too
     assert app.state is state
     return app
+
+
+def create_served_app(settings: Settings | None = None) -> Litestar:
+    """The app as `python -m web serve` runs it (each uvicorn worker calls this): once it has
+    started, what it holds for good is frozen out of the garbage collector."""
+    app = create_app(settings)
+    app.on_startup.append(freeze_startup_heap)
+    return app
+
+
+def freeze_startup_heap(app: Litestar) -> None:
+    """Move every object alive after startup (modules, ORM models, compiled templates…,
+    ~300k) to the collector's permanent generation. Under load, objects of requests in
+    flight are promoted to the oldest generation faster than they die, which makes CPython
+    run a full collection every second or two — and a full collection that walks the startup
+    heap held the worker ~70 ms each time (a 6 s run at 1,600 req/s: p99 350–500 ms instead
+    of ~100 ms). Frozen objects are still freed by reference counting; only the cycle
+    finder skips them. The templates every page uses are compiled first, so they are part
+    of what is frozen. (`gc.freeze` is meant for exactly this: Python docs, `gc`.)"""
+    environment = app.template_engine.engine
+    for name in environment.list_templates(filter_func=lambda name: name.endswith(".j2")):
+        environment.get_template(name)
+    gc.collect()
+    gc.freeze()
