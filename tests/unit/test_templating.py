@@ -43,7 +43,7 @@ def test_template_globals_are_a_plain_dict_kept_in_step_with_the_environment():
     own.globals["x"] = 10  # a template's own, set after loading (Jinja allows it)
     environment.globals.update(x=0)
     assert own.render() == "10 2" and template.globals["x"] == 0
-    loaded = environment.get_template("fragment.html.j2", globals={"page_extra": 5})
+    loaded = environment.get_template("layout.html.j2", globals={"page_extra": 5})
     environment.globals.setdefault("later", 1)
     assert loaded.globals["page_extra"] == 5 and loaded.globals["later"] == 1
 

@@ -7,10 +7,9 @@ from pathlib import Path
 from types import BuiltinFunctionType, FunctionType
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from jinja2.runtime import Context, Macro
 from jinja2.utils import _PassArg
-from markupsafe import Markup
 
 from web.platform import i18n, portal_time
 from web.platform.component_helpers import HELPERS
@@ -174,16 +173,6 @@ class PortalEnvironment(Environment):
         return super().getattr(obj, attribute)
 
 
-@pass_context
-def page_block(context: Context, template_name: str, block_name: str) -> Markup:
-    """One block of a page template, rendered with the calling template's context: how an
-    htmx fragment and the full page share one template (see `fragment.html.j2`)."""
-    template = context.environment.get_template(template_name)
-    block = template.blocks[block_name]
-    # Already escaped: the block was rendered by this autoescaping environment.
-    return Markup("".join(block(template.new_context(context.get_all(), shared=True))))  # noqa: S704
-
-
 def build_environment() -> Environment:
     env = PortalEnvironment(
         loader=FileSystemLoader([str(d) for d in TEMPLATE_DIRS]),
@@ -202,7 +191,6 @@ def build_environment() -> Environment:
     )
     env.globals["get_language"] = i18n.get_language
     env.globals["LANGUAGES"] = i18n.LANGUAGES
-    env.globals["page_block"] = page_block
     # The components' helpers (components/README.md): `attributes`, `content`, `heading_level`.
     env.globals.update(HELPERS)
     env.filters["localdate"] = portal_time.format_date
