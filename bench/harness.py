@@ -34,6 +34,13 @@ from web.devdata.demo_data import DEMO_PASSWORD
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 SECONDS = int(os.environ.get("BENCH_SECONDS", 1 if QUICK else 10))
 REPETITIONS = 1 if QUICK else 3
+# Each wrk run starts this long after the previous one ended. Back to back, some first
+# requests on wrk's 50 new connections waited up to ~0.9 s while the previous run's 50 were
+# being torn down — outside the server: its own log had every request answered within
+# 40 ms and no pause between answers, and a run started after a pause showed none of it.
+# Signed-in targets (larger answers, a session cookie) showed it, /healthz did not, so
+# back-to-back runs gave the lookup a p99 of ~400 ms that was the load generator's.
+SETTLE_SECONDS = 0 if QUICK else 2
 CONNECTIONS = 50
 CORES = os.cpu_count() or 1
 COMPANY_VOEN = "1234567891"  # the demo citizen's company, Xəzər Logistika MMC
@@ -353,6 +360,7 @@ def measure(
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
     for _ in range(REPETITIONS):
         for name, target in targets.items():
+            time.sleep(SETTLE_SECONDS)
             runs[name].append(wrk(target, threads=threads, cpu=cpu))
     measured = {}
     for name, results in runs.items():
