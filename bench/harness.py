@@ -216,7 +216,7 @@ class Server:
             return [
                 *(sys.executable, "-m", "granian", "--interface", "asgi", "--factory"),
                 *("--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"),
-                *("--no-ws", "--log-level", "warning", "web.app:create_app"),
+                *("--no-ws", "--log-level", "warning", "web.app:create_served_app"),
             ]
         raise ValueError(self.kind)
 

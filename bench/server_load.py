@@ -4,7 +4,7 @@ another; and granian against uvicorn on the same app and data.
 A fresh DATA_DIR with its SQLite database, migrated, demo data seeded, and
 `python -m web seed-bench` giving the demo company (VÖEN 1234567891) `BIG` documents and the
 demo citizen's own party 100. `python -m web serve` (uvicorn, one worker) on a free port,
-pinned to CPU 0; granian (one worker, the same `web.app:create_app`) on another port, also
+pinned to CPU 0; granian (one worker, the same `web.app:create_served_app`) on another port, also
 pinned to CPU 0 and idle while uvicorn is measured (and the other way round); wrk (Debian's
 package, `make bench` installs it) pinned to CPU 1, one thread, 50 connections. Targets are
 interleaved, each run `REPETITIONS` times for `SECONDS` seconds; the median and the spread
