@@ -269,7 +269,12 @@ def freeze_startup_heap(app: Litestar) -> None:
     finder skips them. The templates every page uses are compiled first, so they are part
     of what is frozen. (`gc.freeze` is meant for exactly this: Python docs, `gc`.)"""
     environment = app.template_engine.engine
-    for name in environment.list_templates(filter_func=lambda name: name.endswith(".j2")):
-        environment.get_template(name)
+    for name in environment.list_templates(filter_func=_is_template):
+        environment.get_template(name)  # a broken template stops the start, not a page later
     gc.collect()
     gc.freeze()
+
+
+def _is_template(name: str) -> bool:
+    """A `.j2` file, not a hidden one (an editor's lock or swap file)."""
+    return name.endswith(".j2") and not any(part.startswith(".") for part in name.split("/"))

@@ -35,3 +35,12 @@ async def test_the_served_app_freezes_its_startup_heap_with_every_template_compi
 
 def test_serve_runs_the_served_app():
     assert cli.run_server.__defaults__ == ("web.app:create_served_app",)
+
+
+def test_startup_compiles_templates_but_not_hidden_files():
+    from web.app import _is_template
+
+    assert _is_template("letters/track.html.j2")
+    assert not _is_template("letters/.#track.html.j2")  # an editor's lock file
+    assert not _is_template(".cache/x.html.j2")
+    assert not _is_template("letters/track.html")

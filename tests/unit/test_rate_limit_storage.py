@@ -46,6 +46,8 @@ async def test_the_counts_are_the_librarys(monkeypatch):
         theirs_stats = await theirs.get_window_stats(item, key)
         assert ours_stats == theirs_stats
         assert await ours.test(item, key) == await theirs.test(item, key)
+    if theirs.storage.timer is not None:  # the library's sweep task: not left to other tests
+        theirs.storage.timer.cancel()
 
 
 async def test_a_hit_does_not_copy_the_window(monkeypatch):
@@ -101,3 +103,20 @@ async def test_a_due_sweep_frees_expired_keys(monkeypatch, exact):
     clock.now += 3 * 60  # long expired
     assert await limits.hit(item, "k", "2", exact=exact)  # sweeps first
     assert not kept()
+
+
+async def test_a_sweep_visits_a_bounded_number_of_keys_and_goes_on_from_there(monkeypatch):
+    """Keys are per client address: one sweep on the event loop must not walk them all."""
+    clock = Clock(monkeypatch)
+    monkeypatch.setattr(SweptMemoryStorage, "SWEEP_KEYS", 3)
+    storage = SweptMemoryStorage()
+    limiter = MovingWindowRateLimiter(storage)
+    item = RateLimitItemPerMinute(5)
+    for n in range(7):
+        assert await limiter.hit(item, f"address-{n}")
+    clock.now += 61
+    remaining = []
+    for _ in range(3):
+        storage._sweep()
+        remaining.append(len(storage.events))
+    assert remaining == [4, 1, 0]

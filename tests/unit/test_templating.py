@@ -133,3 +133,20 @@ def test_gettext_gives_the_text_of_jinjas_newstyle_callables():
         finally:
             i18n.reset_language(token)
     assert "&lt;M-1/2026&gt;" in ours and "100% of <b>" in ours and "<x>" in ours
+
+
+def test_template_globals_forget_and_copy_as_a_chainmap_did():
+    environment = build_environment()
+    template = environment.from_string("{{ attributes }}", globals={"attributes": "own"})
+    assert template.globals.pop("attributes") == "own"
+    assert template.globals["attributes"] is environment.globals["attributes"]  # shows again
+    assert template.globals.pop("attributes", "none left") == "none left"
+    template.globals.setdefault("late", 1)
+    environment.globals["other"] = 2  # a later environment change keeps the template's own
+    assert template.globals["late"] == 1 and template.globals["other"] == 2
+    del template.globals["late"]
+    assert "late" not in template.globals
+    snapshot = template.globals.copy()
+    assert type(snapshot) is dict and snapshot == template.globals
+    environment.globals["after"] = 3
+    assert "after" in template.globals and "after" not in snapshot

@@ -81,11 +81,12 @@ class _Globals(dict):
     The environment's changes still reach it (`_EnvironmentGlobals`); a template's own
     (`template.globals[...] = …`, `get_template(…, globals=…)`) stay over them."""
 
-    __slots__ = ("__weakref__", "own")
+    __slots__ = ("__weakref__", "environment_globals", "own")
 
     def __init__(self, own: dict, environment_globals: dict) -> None:
         super().__init__()
         self.own = dict(own)
+        self.environment_globals = environment_globals
         self.merge(environment_globals)
 
     def merge(self, environment_globals: dict) -> None:
@@ -101,6 +102,35 @@ class _Globals(dict):
         own = dict(*args, **kwargs)
         self.own.update(own)
         super().update(own)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def __delitem__(self, key: str) -> None:
+        """Forget the template's own value: the environment's shows again, as in a ChainMap
+        (KeyError when the template has none of its own)."""
+        del self.own[key]
+        environment_value = self.environment_globals.get(key, _MISSING)
+        if environment_value is _MISSING:
+            super().__delitem__(key)
+        else:
+            super().__setitem__(key, environment_value)
+
+    def pop(self, key: str, *default: Any) -> Any:
+        if key not in self.own:
+            if default:
+                return default[0]
+            raise KeyError(key)
+        value = self.own[key]
+        del self[key]
+        return value
+
+    def copy(self) -> dict:  # type: ignore[override]
+        return dict(self)  # a snapshot (a ChainMap's copy does not follow later changes either)
+
+    __copy__ = copy
 
 
 # What `getattr` finds on a plain dict: its methods (`params.items`, `row.actions.get`).
