@@ -73,7 +73,13 @@ def test_lighthouse_mobile_budgets(
             "--extra-headers=" + json.dumps({"Cookie": signed_in_cookie(browser, base_url)})
         )
     env = {**os.environ, "CHROME_PATH": SYSTEM_CHROMIUM}
-    subprocess.run(command, check=True, timeout=90, env=env, capture_output=True)
+    # Lighthouse's own run (Chromium's start, its protocol) failed once in ~50 CI runs and
+    # passed at once again: a second try, and its reason shown. A low score is not retried.
+    for _attempt in range(2):
+        finished = subprocess.run(command, timeout=90, env=env, capture_output=True, text=True)
+        if finished.returncode == 0:
+            break
+    assert finished.returncode == 0, f"lighthouse failed twice:\n{finished.stderr[-3000:]}"
     result = json.loads(report.read_text())
     assert result["finalDisplayedUrl"].endswith(path), "signed out: audited the sign-in page"
     scores = {name: category["score"] for name, category in result["categories"].items()}
