@@ -32,13 +32,7 @@ from web.platform.component_helpers import (
     summary_list_markup,
     tag_markup,
 )
-
-# Texts are formatted as templates format them (`i18n.template_gettext`, autoescaping).
-_AUTOESCAPE = SimpleNamespace(autoescape=True)
-
-
-def _(message: str, /, **variables: object) -> Markup:
-    return i18n.template_gettext(_AUTOESCAPE, message, **variables)
+from web.platform.i18n import markup_gettext as _
 
 
 @cache

@@ -21,14 +21,13 @@ else the item (`jinja2.Environment.getattr`); undefined objects raise as they di
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 from jinja2.filters import do_int
 from jinja2.runtime import Undefined
 from markupsafe import Markup, escape, soft_str
 
-from web.platform import i18n
+from web.platform.i18n import markup_gettext as _
 
 
 def escaped(value: Any) -> str:
@@ -280,14 +279,6 @@ def back_link_markup(params: Any) -> Markup:
         f'<a href="{href}" class="back-link{_extra_class(params)}"'
         f"{attributes(_attrs(params))}>{label}</a>"
     )
-
-
-# Texts as templates format them (autoescaping), and where `pybabel extract` finds them.
-_AUTOESCAPE = SimpleNamespace(autoescape=True)
-
-
-def _(message: str) -> str:
-    return i18n.template_gettext(_AUTOESCAPE, message)
 
 
 HELPERS = {

@@ -15,6 +15,7 @@ from datetime import timedelta
 from functools import cache, lru_cache
 from io import BytesIO
 from pathlib import Path
+from types import SimpleNamespace
 
 from babel import Locale
 from babel.dates import format_timedelta
@@ -105,6 +106,15 @@ def template_gettext(eval_ctx: EvalContext, message: str, /, **variables: object
             return Markup(text)  # noqa: S704 - the catalog's text, every value escaped
         return _template_text(language, message, eval_ctx.autoescape) % variables
     return _formatted_text(_current_language.get(), message, eval_ctx.autoescape)
+
+
+# What Python code that writes markup calls for a text: `template_gettext` as an
+# autoescaping template calls it (translated, the variables escaped, a `Markup`).
+_AUTOESCAPING = SimpleNamespace(autoescape=True)
+
+
+def markup_gettext(message: str, /, **variables: object) -> str:
+    return template_gettext(_AUTOESCAPING, message, **variables)
 
 
 @lru_cache(maxsize=4096)
