@@ -2,9 +2,8 @@
 a found letter lookup, measured as this process's CPU time (`time.process_time`), not
 wall-clock time, so the figure holds on a machine other work is loading.
 
-`noop` is a signed-in route that does nothing (mounted for the benchmark): its guard, the
-`user` and `settings` it asks for, and a 3-byte answer — what every signed-in page pays
-before its own work (the pipeline: middleware, session, identity, DI, logging).
+`noop` is a signed-in route that does nothing (bench/probe_app.py, mounted for the
+benchmark): what every signed-in page pays before its own work.
 
 The app runs in this process on SQLite (a temporary DATA_DIR, demo data seeded) and is
 called straight through ASGI with a minimal driver (no HTTP client's own cost in the figure);
@@ -75,28 +74,13 @@ async def call(app, path: str, query: str, headers: list[tuple[bytes, bytes]]) -
     return b"".join(chunks)
 
 
-def _noop_route():
-    from litestar import get
-    from litestar.response import Response
-
-    from web.identity.guards import SignedInUser, signed_in
-    from web.platform.dependencies import AppSettings
-
-    names = {"SignedInUser": SignedInUser, "AppSettings": AppSettings, "Response": Response}
-
-    @get("/_bench/noop", guards=[signed_in], sync_to_thread=False, signature_namespace=names)
-    def noop(user: SignedInUser, settings: AppSettings) -> Response:
-        return Response(b"ok\n", media_type="text/plain")
-
-    return noop
-
-
 async def _run() -> None:
     from bench.harness import app_in_process
+    from bench.probe_app import NOOP_PATH, noop
     from models.letters import CustomsBody
     from tests.integration.letters_support import lookup_params, sign_in
 
-    async with app_in_process([_noop_route()]) as (app, c):
+    async with app_in_process([noop]) as (app, c):
         await sign_in(c, "vetendas")
         cookie = "; ".join(f"{k}={v}" for k, v in c.cookies.items()).encode()
         body = await CustomsBody.get(name="Bakı Baş Gömrük İdarəsi")
@@ -104,7 +88,7 @@ async def _run() -> None:
         signed = [(b"cookie", cookie)]
         routes = {
             "healthz": ("/healthz", "", []),
-            "noop": ("/_bench/noop", "", signed),
+            "noop": (NOOP_PATH, "", signed),
             "home": ("/", "", signed),
             "lookup": ("/letters/track", query, [*signed, *HTMX]),
         }

@@ -187,12 +187,20 @@ _UVICORN = (
     "runpy.run_module('web', run_name='__main__', alter_sys=True)\n"
 )
 
+_PROBE = (
+    "from web.__main__ import run_server\n"
+    "from web.settings import get_settings\n"
+    "run_server(get_settings(), 'bench.probe_app:create_probe_app')\n"
+)
+
 
 @dataclass
 class Server:
     """A server process on a free port: `kind` "uvicorn" (`python -m web serve`, what
-    production runs, WEB_CONCURRENCY from `env`) or "granian" (the same app factory, one
-    worker); pinned to `cpu` (None: anywhere). Its log goes to DATA_DIR/server-PORT.log."""
+    production runs, WEB_CONCURRENCY from `env`), "granian" (the same app factory, one
+    worker) or "probe" (uvicorn as `serve` runs it, on the app plus bench/probe_app.py's
+    signed-in no-op route); pinned to `cpu` (None: anywhere). Its log goes to
+    DATA_DIR/server-PORT.log."""
 
     env: dict[str, str]
     kind: str = "uvicorn"
@@ -212,6 +220,8 @@ class Server:
     def command(self) -> list[str]:
         if self.kind == "uvicorn":
             return [sys.executable, "-c", _UVICORN, SWITCH_INTERVAL]
+        if self.kind == "probe":
+            return [sys.executable, "-c", _PROBE]
         if self.kind == "granian":
             return [
                 *(sys.executable, "-m", "granian", "--interface", "asgi", "--factory"),
@@ -229,7 +239,7 @@ class Server:
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                cwd=SERVER_TREE if self.kind == "uvicorn" else None,
+                cwd=SERVER_TREE if self.kind == "uvicorn" else ROOT,
                 start_new_session=True,  # its workers are stopped with it
             )
         deadline = time.monotonic() + 120

@@ -86,12 +86,15 @@ def test_round_trip_benchmark_counts_sql_and_store_round_trips():
 
 
 def test_server_benchmark_runs_against_a_real_server():
-    """bench/server_load.py's quick pass: uvicorn and granian, wrk, the SQLite rows."""
+    """bench/server_load.py's quick pass: uvicorn, granian and the no-op probe, wrk, the
+    SQLite rows."""
     _needs_wrk()
     output = _quick_pass("bench.server_load")
     for row in (
         "lookup ÷ /healthz throughput",
         "lookup ÷ signed-in home page throughput",
+        "lookup ÷ signed-in no-op throughput",
+        "signed-in no-op ÷ /healthz throughput",
         "lookup p99 ÷ /healthz p99",
         "documents list 1,000 ÷ 100 documents, SQLite",
         "search 2026 over 1,000",
