@@ -74,7 +74,7 @@ QUERIES: dict[str, tuple[str, ...]] = {
     "registry_letter": ("done",),
     "documents_service": ("from", "to", "mistaken", "page"),
     "officer_documents": ("party", "declaration", "from", "to", "page"),
-    "admin_audit": ("page",),
+    "admin_audit": ("before", "after"),
     "agency": ("q",),
     "set_language": ("next",),
     "simulator_home": ("phone",),

@@ -444,13 +444,29 @@ class AuditLogController(Controller):
 
     @get("/", name="admin_audit")
     async def audit_log(self, request: Request) -> Template:
-        entries, number, pages = await documents.audit_page(_page_number(request))
+        window = await documents.audit_window(
+            before=whole_number(_query(request, "before", 12)),
+            after=whole_number(_query(request, "after", 12)),
+        )
         return Template(
             "documents/audit.html.j2",
-            context={
-                "entries": entries,
-                "pagination": pagination_params(
-                    number, pages, lambda n: f"/admin/audit?page={n}" if n > 1 else "/admin/audit"
-                ),
-            },
+            context={"entries": window.entries, "pagination": _audit_pagination(window)},
         )
+
+
+def _audit_pagination(window: documents.AuditWindow) -> dict[str, Any] | None:
+    """“Newer entries” / “Older entries”, GOV.UK's pagination for lists without pages."""
+    if not window.entries:
+        return None
+    params: dict[str, Any] = {"landmark_label": _("Audit log pages")}
+    if window.has_newer:
+        params["previous"] = {
+            "href": f"/admin/audit?after={window.entries[0].id}",
+            "text": _("Newer entries"),
+        }
+    if window.has_older:
+        params["next"] = {
+            "href": f"/admin/audit?before={window.entries[-1].id}",
+            "text": _("Older entries"),
+        }
+    return params if len(params) > 1 else None

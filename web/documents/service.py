@@ -509,16 +509,40 @@ async def audit(
     )
 
 
-async def audit_page(page: int = 1, size: int = 50) -> tuple[list[AuditEntry], int, int]:
-    """Newest first: (entries, page number, page count)."""
-    total = await AuditEntry.all().count()
-    pages = max(1, ceil(total / size))
-    number = min(max(page, 1), pages)
-    entries = (
-        await AuditEntry.all()
-        .order_by("-at", "-id")
-        .offset((number - 1) * size)
-        .limit(size)
-        .prefetch_related("actor", "party", "document", "file")
+AUDIT_WINDOW = 50
+
+
+@dataclass(frozen=True)
+class AuditWindow:
+    """Up to `AUDIT_WINDOW` entries of the audit log, newest first, and whether there are
+    newer and older ones."""
+
+    entries: list[AuditEntry]
+    has_newer: bool
+    has_older: bool
+
+
+async def audit_window(
+    before: int | None = None, after: int | None = None, size: int = AUDIT_WINDOW
+) -> AuditWindow:
+    """The newest entries, those just older than the entry `before` or just newer than the
+    entry `after`: newest first by id (the order they were written in). The log only grows,
+    so it is read through its primary key from a cursor — no COUNT, no OFFSET: every
+    window costs the same however long the log is. A cursor that finds no window (a
+    hand-edited link, or newer entries too few for a whole window) shows the newest."""
+    rows: list[AuditEntry] = []
+    if after is not None:
+        rows = await AuditEntry.filter(id__gt=after).order_by("id").limit(size)
+        rows = rows[::-1] if len(rows) == size else []
+    elif before is not None:
+        rows = await AuditEntry.filter(id__lt=before).order_by("-id").limit(size)
+    if not rows:
+        rows = await AuditEntry.all().order_by("-id").limit(size)
+    if not rows:
+        return AuditWindow([], has_newer=False, has_older=False)
+    await AuditEntry.fetch_for_list(rows, "actor", "party", "document", "file")
+    return AuditWindow(
+        list(rows),
+        has_newer=await AuditEntry.filter(id__gt=rows[0].id).exists(),
+        has_older=await AuditEntry.filter(id__lt=rows[-1].id).exists(),
     )
-    return list(entries), number, pages

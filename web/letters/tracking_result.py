@@ -95,7 +95,8 @@ def _attachments(letter: TrackedLetter) -> str:
         f' <span class="secondary-text">({escaped(i18n.format_size(file.size))})</span></li>\n'
         for file in letter.attachments
     )
-    return f'<h2>{_("Attached files")}</h2>\n<ul class="list">\n{items}</ul>\n'
+    heading = _("Attached files")
+    return f'<h2>{heading}</h2>\n<ul class="list">\n{items}</ul>\n'
 
 
 def _event(event: PublicEvent) -> str:
@@ -130,15 +131,17 @@ def tracking_result(context: Context, letter: TrackedLetter, overdue: bool) -> M
     parts = _components(context.environment)
     announce = _("Letter found: %(number)s", number=letter.number)
     history = "".join(map(_event, letter.history))
+    # Translated outside the f-string: Babel's extractor cannot see inside one (Python 3.11).
+    where, history_heading = _("Where your letter is"), _("History")
     # “Geri” first, as GOV.UK puts a back link: found without scrolling a long result.
     return Markup(  # noqa: S704 - every value escaped here or by the components
         f'<section aria-labelledby="result-heading" data-announce="{announce}">'
         f"{back_link_markup(_BACK)}\n"
         f'  <h1 id="result-heading" tabindex="-1" data-focus-after-swap="always">'
-        f"{_('Where your letter is')}</h1>\n"
+        f"{where}</h1>\n"
         f"  {summary_list_markup({'rows': _rows(letter, overdue, parts)})}\n"
         f"{_attachments(letter)}"
-        f"  <h2>{_('History')}</h2>\n"
+        f"  <h2>{history_heading}</h2>\n"
         '  <ol class="timeline" reversed>\n'
         f"{history}"
         "  </ol>\n"
