@@ -283,3 +283,40 @@ async def test_close_closes_the_inline_connection_and_a_later_read_connects_anew
     await asyncio.to_thread(client.inline.close)
     assert client.inline.connection is None
     assert await client.execute_query_dict("SELECT 3 AS three") == [{"three": 3}]
+
+
+@pytest.mark.parametrize(
+    ("query", "read"),
+    [
+        ("SELECT 1", True),
+        ("  with t AS (SELECT 1) SELECT * FROM t", True),
+        ("WITH t AS (SELECT 1) DELETE FROM x WHERE id IN t RETURNING id", False),
+        ("WITH t AS (SELECT 1) INSERT INTO x SELECT * FROM t", False),
+        ("WITH t AS (SELECT 1) update x SET a = 1", False),
+        ("WITH t AS (SELECT 'delete') SELECT * FROM t", False),  # to the writer: still right
+        ("INSERT INTO x VALUES (1)", False),
+        ("PRAGMA index_list('x')", False),
+    ],
+)
+def test_what_counts_as_a_read(query, read):
+    assert sqlite.is_read(query) is read
+
+
+async def test_a_write_that_starts_with_with_runs_on_the_writer(db, readers_used):
+    """`WITH … DELETE … RETURNING` is a write: the read-only connections would refuse it."""
+    client = _client()
+    await client.execute_script(
+        "CREATE TABLE IF NOT EXISTS inline_probe (id INTEGER PRIMARY KEY); "
+        "INSERT INTO inline_probe (id) VALUES (1), (2), (3)"
+    )
+    try:
+        _count, rows = await client.execute_query(
+            "WITH doomed AS (SELECT 2 AS id) "
+            "DELETE FROM inline_probe WHERE id IN (SELECT id FROM doomed) RETURNING id"
+        )
+        assert [row["id"] for row in rows] == [2]
+        _count, left = await client.execute_query("SELECT id FROM inline_probe ORDER BY id")
+        assert [row["id"] for row in left] == [1, 3]
+        assert not [sql for sql in readers_used if "DELETE" in sql]
+    finally:
+        await client.execute_script("DROP TABLE inline_probe")

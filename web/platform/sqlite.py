@@ -64,6 +64,19 @@ from tortoise.exceptions import OperationalError
 # slow reads at once still leave readers for everyone else.
 READERS = 4
 _READ = re.compile(r"\s*(SELECT|WITH)\b", re.IGNORECASE)
+# `WITH … DELETE/INSERT/UPDATE/REPLACE … RETURNING` writes; the read-only connections would
+# refuse it. A write word anywhere (a literal's text too) sends it to the writer: safe.
+_WRITE_WORD = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+
+
+def is_read(query: str) -> bool:
+    """Whether a statement only reads, so it may run inline or on a reader."""
+    started = _READ.match(query)
+    return started is not None and (
+        started.group(1).upper() == "SELECT" or _WRITE_WORD.search(query) is None
+    )
+
+
 # The most a read may hold the event loop before it is moved to a reader: a few requests'
 # worth of CPU, where the reads the pages make (index point reads, a page of keyset rows)
 # take 10-100 µs.
@@ -235,7 +248,7 @@ class SqliteClient(TortoiseSqliteClient):
     async def execute_query(
         self, query: str, values: list | None = None
     ) -> tuple[int, Sequence[dict]]:
-        if self.readers and _READ.match(query):
+        if self.readers and is_read(query):
             if (rows := self._inline(query, values)) is not None:
                 return len(rows), rows
             async with self._reader() as reader:
@@ -243,7 +256,7 @@ class SqliteClient(TortoiseSqliteClient):
         return await super().execute_query(query, values)
 
     async def execute_query_dict(self, query: str, values: list | None = None) -> list[dict]:
-        if self.readers and _READ.match(query):
+        if self.readers and is_read(query):
             if (rows := self._inline(query, values)) is not None:
                 return list(map(dict, rows))
             async with self._reader() as reader:
