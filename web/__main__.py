@@ -1,7 +1,7 @@
 """Command line: `python -m web migrate | seed | serve | worker |
 storage-check [--remove-orphans] | tally-check [--repair] |
 backup DIR | restore DIR | e-imza-demo [--out DIR] |
-seed-bench PARTY COUNT | bundle-css`.
+seed-bench PARTY COUNT | bundle-css | staff add|totp USERNAME`.
 
 `serve` is what `make run` uses: it applies migrations, seeds demo data in development,
 then starts uvicorn (graceful shutdown on SIGTERM/SIGINT).
@@ -271,6 +271,9 @@ def main() -> None:
     bench.add_argument("count", type=int)
     bench.add_argument("--days", type=int, help="spread them over the last DAYS (default 3 years)")
     sub.add_parser("bundle-css", help="write static/css/app.css from the base and component sheets")
+    from web.identity import staff_command  # its parser, and the command when asked
+
+    staff_command.add_arguments(sub)
     args = parser.parse_args()
     if args.command == "migrate":
         asyncio.run(_migrate())
@@ -286,6 +289,8 @@ def main() -> None:
         raise SystemExit(_restore(args.directory))
     elif args.command == "e-imza-demo":
         raise SystemExit(_e_imza_demo(args.out))
+    elif args.command == "staff":
+        raise SystemExit(staff_command.run(args))
     elif args.command == "seed-bench":
         raise SystemExit(asyncio.run(_seed_bench(args.party, args.count, args.days)))
     elif args.command == "bundle-css":

@@ -164,10 +164,15 @@ def is_current(cached: dict[str, Any] | None, version: Version | None) -> bool:
 
 
 def credential(account: Account) -> str:
-    """A short fingerprint of the account's password hash, kept with a password sign-in: a
-    reload ends the session once the password changed, even if `end_sessions` was lost to a
-    store failure (a rehash at a later sign-in ends the others too: rare, and safe)."""
-    return hashlib.sha256(account.password_hash.encode()).hexdigest()[:16]
+    """A short fingerprint of the account's password hash and TOTP secret, kept with a
+    password sign-in: a reload ends the session once either changed, even if `end_sessions`
+    was lost to a store failure or made where it could not reach the sessions (a command
+    next to a server that keeps them in memory). A rehash at a later sign-in ends the others
+    too: rare, and safe."""
+    material = account.password_hash
+    if account.totp_secret:
+        material += "\0" + account.totp_secret
+    return hashlib.sha256(material.encode()).hexdigest()[:16]
 
 
 def person_of(cached: dict[str, Any]) -> Person:
