@@ -188,6 +188,8 @@ _UVICORN = (
 )
 
 _PROBE = (
+    "import sys\n"
+    "if sys.argv[1]: sys.setswitchinterval(float(sys.argv[1]))\n"
     "from web.__main__ import run_server\n"
     "from web.settings import get_settings\n"
     "run_server(get_settings(), 'bench.probe_app:create_probe_app')\n"
@@ -221,7 +223,7 @@ class Server:
         if self.kind == "uvicorn":
             return [sys.executable, "-c", _UVICORN, SWITCH_INTERVAL]
         if self.kind == "probe":
-            return [sys.executable, "-c", _PROBE]
+            return [sys.executable, "-c", _PROBE, SWITCH_INTERVAL]
         if self.kind == "granian":
             return [
                 *(sys.executable, "-m", "granian", "--interface", "asgi", "--factory"),

@@ -50,13 +50,15 @@ async def test_older_and_newer_entries_walk_the_whole_log_once(client, probes):
     assert newest.status_code == 200
     assert _probes(newest.text, probes) == list(range(MADE - 1, MADE - 51, -1))
     assert _link(newest.text, "prev") is None  # nothing newer than the newest
-    assert "Daha köhnə qeydlər" in newest.text
+    assert "Daha köhnə qeydlər" in newest.text and "vaxtından əvvəlkilər" in newest.text
+    assert "Audit jurnalının qeydləri: " in newest.text  # the table's caption: which window
 
     second = await client.get(_link(newest.text, "next"))
     assert _probes(second.text, probes) == list(range(MADE - 51, MADE - 101, -1))
     third = await client.get(_link(second.text, "next"))
     assert _probes(third.text, probes) == list(range(MADE - 101, -1, -1))  # then older ones
 
+    assert "Daha yeni qeydlər" in third.text and "vaxtından sonrakılar" in third.text
     back = await client.get(_link(third.text, "prev"))  # “Newer entries”
     assert _probes(back.text, probes) == _probes(second.text, probes)
     top = await client.get(_link(back.text, "prev"))

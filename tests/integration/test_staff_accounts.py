@@ -65,14 +65,47 @@ async def test_a_made_staff_account_signs_in_with_its_key_where_totp_is_required
 
 
 async def test_an_executor_linked_to_a_new_account_is_theirs(db):
-    executor = await Executor.filter(person_id__isnull=True).first()
+    inactive = await Executor.filter(person_id__isnull=True).first()
+    inactive.is_active = False
+    await inactive.save(update_fields=["is_active"])
+    try:
+        with pytest.raises(StaffAccountError, match="no active executor"):
+            await add_staff(_name(), "X", Role.EXECUTOR, PASSWORD, executor_id=inactive.id)
+    finally:
+        inactive.is_active = True
+        await inactive.save(update_fields=["is_active"])
+    executor = await Executor.filter(person_id__isnull=True, is_active=True).first()
     username = _name()
     await add_staff(username, "Leyla Rzayeva", Role.EXECUTOR, PASSWORD, executor_id=executor.id)
     account = await Account.get(username=username)
     await executor.refresh_from_db()
     assert executor.person_id == account.person_id
-    with pytest.raises(StaffAccountError, match="has an account already"):
+    with pytest.raises(StaffAccountError, match="without an account"):
         await add_staff(_name(), "Başqası", Role.EXECUTOR, PASSWORD, executor_id=executor.id)
+
+
+async def test_an_executor_linked_meanwhile_leaves_the_second_account_unmade(db, monkeypatch):
+    """Two operators link one executor at once: the check before the transaction passes for
+    both, the link inside it is made only while still free, and the loser makes nothing."""
+    executor = await Executor.filter(person_id__isnull=True, is_active=True).first()
+    other = await Person.create(full_name="Faster Operator's Person")
+    original_exists = Executor.exists
+
+    async def free_then_taken(**filters):
+        free = await original_exists(**filters)
+        await Executor.filter(id=executor.id).update(person_id=other.id)  # the other operator
+        return free
+
+    monkeypatch.setattr(Executor, "exists", free_then_taken)
+    persons, username = await Person.all().count(), _name()
+    try:
+        with pytest.raises(StaffAccountError, match="linked meanwhile"):
+            await add_staff(username, "Slower", Role.EXECUTOR, PASSWORD, executor_id=executor.id)
+        assert not await Account.exists(username=username)
+        assert await Person.all().count() == persons
+    finally:
+        await Executor.filter(id=executor.id).update(person_id=None)
+        await other.delete()
 
 
 @pytest.mark.parametrize(
@@ -83,7 +116,12 @@ async def test_an_executor_linked_to_a_new_account_is_theirs(db):
         ({"username": "KATIB"}, StaffAccountError),  # taken, in any case
         ({"full_name": "   "}, StaffAccountError),
         ({"password": "short"}, PasswordRejected),
-        ({"executor_id": 999_999}, StaffAccountError),
+        ({"role": "executor", "executor_id": 999_999}, StaffAccountError),
+        ({"executor_id": 1}, StaffAccountError),  # an admin is not an executor
+        ({"username": "KATİB"}, StaffAccountError),  # "kati̇b": would pass for katib
+        ({"username": "  "}, StaffAccountError),
+        ({"username": "ab"}, StaffAccountError),
+        ({"username": "a b c"}, StaffAccountError),
     ],
 )
 async def test_a_refused_account_leaves_nothing_behind(db, change, error):
@@ -138,6 +176,41 @@ async def test_a_new_key_ends_the_sessions_signed_in_with_the_old_one(settings, 
         assert ended.status_code == 303 and ended.headers["location"].startswith("/login")
 
 
+async def test_a_code_of_the_old_key_checked_as_the_new_one_is_set_opens_nothing(db, monkeypatch):
+    """`staff totp` lands between a sign-in's read of the key and its compare-and-set: the
+    old key's code is refused (the update also requires the key it was checked against)."""
+    from datetime import UTC, datetime
+
+    from web.identity import accounts
+
+    username = _name()
+    old = await add_staff(username, "Race Officer", "customs_officer", PASSWORD)
+    account = await Account.get(username=username)
+    original_refresh = Account.refresh_from_db
+
+    async def refresh_then_replaced(self, *args, **kwargs):
+        await original_refresh(self, *args, **kwargs)
+        await replace_totp(username)  # the operator's command, just after the read
+
+    monkeypatch.setattr(Account, "refresh_from_db", refresh_then_replaced)
+    now = datetime.now(UTC)
+    code = pyotp.TOTP(old.secret).at(now)
+    assert not await accounts.verify_totp(account, code, now=now)
+
+
+async def test_a_new_key_lifts_a_lock_left_by_the_old_one(db):
+    from datetime import UTC, datetime, timedelta
+
+    username = _name()
+    await add_staff(username, "Locked Officer", "customs_officer", PASSWORD)
+    await Account.filter(username=username).update(
+        failed_attempts=100, locked_until=datetime.now(UTC) + timedelta(minutes=15)
+    )
+    await replace_totp(username)
+    account = await Account.get(username=username)
+    assert account.failed_attempts == 0 and account.locked_until is None
+
+
 async def test_a_citizen_account_gets_no_key_this_way(db):
     with pytest.raises(StaffAccountError, match="no staff account"):
         await replace_totp("vetendas")
@@ -173,4 +246,5 @@ def test_the_command_reads_the_password_from_standard_input_and_prints_the_key(t
 
     renewed = web("staff", "totp", "katib9")
     assert renewed.returncode == 0, renewed.stderr
-    assert key.group(1) not in renewed.stdout and "sessions have ended" in renewed.stdout
+    assert key.group(1) not in renewed.stdout
+    assert "sessions end within 5 minutes" in renewed.stdout  # no REDIS_URL: in memory

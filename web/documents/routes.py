@@ -455,18 +455,23 @@ class AuditLogController(Controller):
 
 
 def _audit_pagination(window: documents.AuditWindow) -> dict[str, Any] | None:
-    """“Newer entries” / “Older entries”, GOV.UK's pagination for lists without pages."""
+    """“Newer entries” / “Older entries”, GOV.UK's pagination for lists without pages; each
+    says where it leads from (the window's first or last entry's time), since there are no
+    page numbers to say where one is."""
     if not window.entries:
         return None
-    params: dict[str, Any] = {"landmark_label": _("Audit log pages")}
+    newest, oldest = window.entries[0], window.entries[-1]
+    params: dict[str, Any] = {"landmark_label": _("Older and newer entries")}
     if window.has_newer:
         params["previous"] = {
-            "href": f"/admin/audit?after={window.entries[0].id}",
+            "href": f"/admin/audit?after={newest.id}",
             "text": _("Newer entries"),
+            "label_text": _("After %(when)s", when=portal_time.format_datetime(newest.at)),
         }
     if window.has_older:
         params["next"] = {
-            "href": f"/admin/audit?before={window.entries[-1].id}",
+            "href": f"/admin/audit?before={oldest.id}",
             "text": _("Older entries"),
+            "label_text": _("Before %(when)s", when=portal_time.format_datetime(oldest.at)),
         }
     return params if len(params) > 1 else None

@@ -528,8 +528,10 @@ async def audit_window(
     """The newest entries, those just older than the entry `before` or just newer than the
     entry `after`: newest first by id (the order they were written in). The log only grows,
     so it is read through its primary key from a cursor — no COUNT, no OFFSET: every
-    window costs the same however long the log is. A cursor that finds no window (a
-    hand-edited link, or newer entries too few for a whole window) shows the newest."""
+    window costs the same however long the log is. `after` wins when both are given (only a
+    hand-made link has both). A cursor that finds no window (a hand-edited link) shows the
+    newest, and so do newer entries too few for a whole window: “Newer entries” then lands
+    on the newest window, which holds them (and some already seen), never a short one."""
     rows: list[AuditEntry] = []
     if after is not None:
         rows = await AuditEntry.filter(id__gt=after).order_by("id").limit(size)

@@ -80,6 +80,7 @@ __all__ = [
     "grant_party",
     "hash_password",
     "is_common_password",
+    "new_password_hash",
     "normalize_fin",
     "normalize_voen",
     "parties_of",
@@ -249,16 +250,22 @@ async def create_account(
     normalized = normalize_username(username)
     if not normalized or len(normalized) > 150:
         raise ValueError("a user name has 1 to 150 characters")
-    problems = password_problems(password, username=normalized)
-    if problems:
-        raise PasswordRejected(*problems)
     return await Account.create(
         person=person,
         username=normalized,
-        password_hash=await _hash_off_loop(password),
+        password_hash=await new_password_hash(password, username=normalized),
         role=role,
         totp_secret=totp_secret,
     )
+
+
+async def new_password_hash(password: str, *, username: str) -> str:
+    """The stored hash of an acceptable new password (raises `PasswordRejected`); hashed off
+    the event loop, so a caller can do it before opening a transaction."""
+    problems = password_problems(password, username=username)
+    if problems:
+        raise PasswordRejected(*problems)
+    return await _hash_off_loop(password)
 
 
 # --- Sign-in --------------------------------------------------------------------------------
@@ -433,10 +440,14 @@ async def verify_totp(account: Account, code: str, *, now: datetime) -> bool:
         await _record_failure(account, now)
         return False
 
+    # The secret too: a new key set meanwhile (`staff totp`, a lost phone) voids the old one's
+    # code even when it was read before the change.
     used = await Account.filter(
-        Q(totp_last_used_step__isnull=True) | Q(totp_last_used_step__lt=matched), id=account.id
+        Q(totp_last_used_step__isnull=True) | Q(totp_last_used_step__lt=matched),
+        id=account.id,
+        totp_secret=account.totp_secret,
     ).update(totp_last_used_step=matched, failed_attempts=0, locked_until=None)
-    if not used:  # a concurrent request used this step (or a later one) first
+    if not used:  # a concurrent request used this step (or a later one) first, or a new key
         await _record_failure(account, now)
         return False
     account.totp_last_used_step = matched

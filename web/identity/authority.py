@@ -199,7 +199,7 @@ async def reload(auth: dict[str, Any], version: Version) -> dict[str, Any] | Non
         if account is None or not account.is_active:
             return None
         if auth.get("credential", credential(account)) != credential(account):
-            return None  # the password changed since this sign-in
+            return None  # the password or the TOTP key changed since this sign-in
         role = str(account.role)
     parties = await accounts.parties_of(person)
     party_id = auth.get("party_id")

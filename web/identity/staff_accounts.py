@@ -16,10 +16,11 @@ credential a password session carries covers the secret (`authority.credential`)
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pyotp
-from tortoise.exceptions import IntegrityError
+from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.transactions import in_transaction
 
 from models.identity import Account, Person, Role, normalize_username
@@ -57,6 +58,11 @@ def new_enrolment(username: str) -> Enrolment:
     return Enrolment(username=username, secret=secret, uri=uri)
 
 
+# What an operator may type as a staff user name: ASCII only, so no name can pass for
+# another ("katib" and "kati̇b" with a combining dot look the same).
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
+
+
 async def add_staff(
     username: str,
     full_name: str,
@@ -66,42 +72,54 @@ async def add_staff(
     executor_id: int | None = None,
 ) -> Enrolment:
     """A new staff account for a new person, its TOTP secret set. `executor_id` links an
-    executor of the registry (who may then act on the letters assigned to them) to it.
-    Raises StaffAccountError (taken user name, citizen role, unknown or linked executor)
-    or accounts.PasswordRejected."""
+    active executor of the registry without an account to an executor's account (who may
+    then act on the letters assigned to them). Raises StaffAccountError (the user name, the
+    role, the executor, or a database busy with another writer) or
+    accounts.PasswordRejected; a refused account leaves nothing behind."""
     role = Role(role)
     if not role.is_staff:
         raise StaffAccountError("citizens sign in with Asan İmza, Elektron imza or E-Gov")
+    if executor_id is not None and role is not Role.EXECUTOR:
+        raise StaffAccountError("--executor links an executor's account (--role executor)")
     full_name = " ".join(full_name.split())
     if not full_name or len(full_name) > 200:
         raise StaffAccountError("the full name has 1 to 200 characters")
     normalized = normalize_username(username)
+    if not USERNAME.fullmatch(normalized):
+        raise StaffAccountError(
+            "a user name has 3 to 64 characters: a-z, 0-9, '.', '_', '-' (a letter or digit first)"
+        )
     if await Account.exists(username=normalized):
         raise StaffAccountError(f"the user name {normalized!r} is taken")
+    if executor_id is not None and not await Executor.exists(
+        id=executor_id, is_active=True, person_id=None
+    ):
+        raise StaffAccountError(f"there is no active executor {executor_id} without an account")
+    # Checked and hashed (~0.1 s) before the transaction: it holds SQLite's one write lock.
+    password_hash = await accounts.new_password_hash(password, username=normalized)
     enrolment = new_enrolment(normalized)
     try:
         async with in_transaction() as connection:
-            executor = None
-            if executor_id is not None:
-                executor = (
-                    await Executor.filter(id=executor_id)
-                    .using_db(connection)
-                    .select_for_update()
-                    .first()
-                )
-                if executor is None:
-                    raise StaffAccountError(f"there is no executor {executor_id}")
-                if executor.person_id is not None:
-                    raise StaffAccountError(f"executor {executor_id} has an account already")
             person = await Person.create(full_name=full_name, using_db=connection)
-            await accounts.create_account(
-                person, normalized, password, role=role, totp_secret=enrolment.secret
+            await Account.create(
+                person=person,
+                username=normalized,
+                password_hash=password_hash,
+                role=role,
+                totp_secret=enrolment.secret,
+                using_db=connection,
             )
-            if executor is not None:
-                executor.person_id = person.id
-                await executor.save(update_fields=["person_id"], using_db=connection)
-    except IntegrityError as error:  # the same user name, made at the same moment
-        raise StaffAccountError(f"the user name {normalized!r} is taken") from error
+            # Linked only if still free: two operators linking one executor at once, one wins.
+            if executor_id is not None and not await Executor.filter(
+                id=executor_id, is_active=True, person_id=None
+            ).using_db(connection).update(person_id=person.id):
+                raise StaffAccountError(f"executor {executor_id} was linked meanwhile")
+    except IntegrityError as error:
+        if await Account.exists(username=normalized):  # made at the same moment elsewhere
+            raise StaffAccountError(f"the user name {normalized!r} is taken") from error
+        raise
+    except OperationalError as error:  # SQLite: another writer held the database too long
+        raise StaffAccountError(f"the database is busy, try again ({error})") from error
     return enrolment
 
 
@@ -114,6 +132,18 @@ async def replace_totp(username: str) -> Enrolment:
     enrolment = new_enrolment(normalized)
     account.totp_secret = enrolment.secret
     account.totp_last_used_step = None
-    await account.save(update_fields=["totp_secret", "totp_last_used_step", "updated_at"])
+    # The operator has checked who asks (a lost phone): a lock from the old key's failures
+    # would keep its owner out with the new one.
+    account.failed_attempts = 0
+    account.locked_until = None
+    await account.save(
+        update_fields=[
+            "totp_secret",
+            "totp_last_used_step",
+            "failed_attempts",
+            "locked_until",
+            "updated_at",
+        ]
+    )
     await authority.end_sessions(account.person_id)
     return enrolment

@@ -38,10 +38,19 @@ def add_arguments(commands: argparse._SubParsersAction) -> None:
     add.add_argument("--name", required=True, help="the person's full name")
     add.add_argument("--role", required=True, choices=[str(role) for role in STAFF_ROLES])
     add.add_argument(
-        "--executor", type=int, help="link this executor of the registry (its id) to the account"
+        "--executor",
+        type=_row_id,
+        help="with --role executor: link this executor of the registry (its id) to the account",
     )
     totp = actions.add_parser("totp", help="a new TOTP key for a staff account; its sessions end")
     totp.add_argument("username")
+
+
+def _row_id(text: str) -> int:
+    value = int(text)
+    if not 0 < value < 2**31:  # a database integer
+        raise argparse.ArgumentTypeError(f"{text} is not an id")
+    return value
 
 
 def read_password(stdin: TextIO = sys.stdin) -> str:
@@ -83,7 +92,12 @@ async def _run(args: argparse.Namespace) -> int:
             print(f"Staff account {enrolment.username} ({args.role}) made.")
         else:
             enrolment = await replace_totp(args.username)
-            print(f"New TOTP key for {enrolment.username}; its sessions have ended.")
+            if stores.redis is not None:
+                ended = "its sessions have ended"
+            else:  # they live in the server's memory, out of this command's reach
+                minutes = authority.MAX_AGE_SECONDS // 60
+                ended = f"its sessions end within {minutes} minutes (kept in the server's memory)"
+            print(f"New TOTP key for {enrolment.username}; {ended}.")
         print_enrolment(enrolment)
         return 0
     except PasswordRejected as rejected:
