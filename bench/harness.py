@@ -180,16 +180,14 @@ def prepare_data(env: dict[str, str], documents: int, small: int) -> None:
     run_web(env, "seed-bench", CITIZEN_FIN, str(small), "--days", "30")
 
 
-_UVICORN = (
-    "import runpy, sys\n"
-    "if sys.argv[1]: sys.setswitchinterval(float(sys.argv[1]))\n"
+# Both servers' programs set the switch interval (argv[1], empty: Python's default) first.
+_SWITCH_INTERVAL = "import sys\nif sys.argv[1]: sys.setswitchinterval(float(sys.argv[1]))\n"
+_UVICORN = _SWITCH_INTERVAL + (
+    "import runpy\n"
     "sys.argv = ['web', 'serve']\n"
     "runpy.run_module('web', run_name='__main__', alter_sys=True)\n"
 )
-
-_PROBE = (
-    "import sys\n"
-    "if sys.argv[1]: sys.setswitchinterval(float(sys.argv[1]))\n"
+_PROBE = _SWITCH_INTERVAL + (
     "from web.__main__ import run_server\n"
     "from web.settings import get_settings\n"
     "run_server(get_settings(), 'bench.probe_app:create_probe_app')\n"

@@ -538,13 +538,15 @@ async def audit_window(
         rows = rows[::-1] if len(rows) == size else []
     elif before is not None:
         rows = await AuditEntry.filter(id__lt=before).order_by("-id").limit(size)
-    if not rows:
+    newest = not rows
+    if newest:
         rows = await AuditEntry.all().order_by("-id").limit(size)
     if not rows:
         return AuditWindow([], has_newer=False, has_older=False)
     await AuditEntry.fetch_for_list(rows, "actor", "party", "document", "file")
     return AuditWindow(
         list(rows),
-        has_newer=await AuditEntry.filter(id__gt=rows[0].id).exists(),
+        # Nothing is newer than the newest window (the page most often opened): not asked.
+        has_newer=not newest and await AuditEntry.filter(id__gt=rows[0].id).exists(),
         has_older=await AuditEntry.filter(id__lt=rows[-1].id).exists(),
     )
